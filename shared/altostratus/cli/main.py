@@ -12,7 +12,7 @@ class _Command(Protocol):
     def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-def _commands() -> list[_Command]:
+def _commands() -> Sequence[_Command]:
     # Imported lazily so `alto --help` stays fast and one broken group cannot hide the others.
     from altostratus.cli import commands
 

@@ -1,0 +1,292 @@
+"""The AWS event log: DynamoDB, one TransactWriteItems per append.
+
+Tables (see template.yaml):
+- events: `run_id` (S) + `seq` (N) -> the event JSON in `body`; the stream feeds the publisher.
+- state: `pk` (S) + `sk` (S), shared by every derived record:
+    run#<run_id> / view              the run view (GSI `by_org`: org_id + created_key)
+    run#<run_id> / artifact#<id>     the run's artifact index, oldest first (ids are time-ordered)
+    artifact#<id> / ref              artifact lookup by id
+    run#<run_id> / event#<event_id>  marker of a caller-given event id (idempotent appends)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from altostratus.domain import events as ev
+from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.domain.view import RunView
+from altostratus.ports.clock import Clock
+from altostratus.ports.errors import SequenceConflictError, StoreUnavailableError
+from altostratus.ports.event_log import DuplicateEventError, EventLog, PreparedAppend, RunQuery
+
+# boto3 ships no type hints and the stubs for this botocore line are not published.
+DynamoDBClient = Any
+
+BY_ORG_INDEX = "by_org"
+_MAX_TRANSACT_ITEMS = 100
+
+
+def view_key(run_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"run#{run_id}"}, "sk": {"S": "view"}}
+
+
+class DynamoDBEventLog(EventLog):
+    def __init__(self, client: DynamoDBClient, *, events_table: str, state_table: str, clock: Clock) -> None:
+        super().__init__(clock)
+        self._ddb = client
+        self._events = events_table
+        self._state = state_table
+
+    def _write(self, prepared: PreparedAppend) -> None:
+        items: list[dict[str, Any]] = []
+        kinds: list[str] = []
+        for event in prepared.events:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._events,
+                        "Item": {
+                            "run_id": {"S": event.run_id},
+                            "seq": {"N": str(event.seq)},
+                            "event_id": {"S": event.event_id},
+                            "type": {"S": event.type},
+                            "org_id": {"S": event.org_id},
+                            "at": {"S": event.at.isoformat()},
+                            "body": {"S": ev.encode_event(event)},
+                        },
+                        # Two writers that read the same view both claim seq N; only one wins.
+                        "ConditionExpression": "attribute_not_exists(run_id) AND attribute_not_exists(seq)",
+                    }
+                }
+            )
+            kinds.append("event")
+        view = prepared.view
+        view_put: dict[str, Any] = {
+            "TableName": self._state,
+            "Item": {
+                **view_key(view.run_id),
+                "org_id": {"S": view.org_id},
+                "created_key": {"S": f"{view.created_at.isoformat()}#{view.run_id}"},
+                "status": {"S": view.status.value},
+                "run_type": {"S": view.run_type.value},
+                "version": {"N": str(view.version)},
+                "body": {"S": view.model_dump_json()},
+            },
+        }
+        if prepared.expected_version == 0:
+            view_put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            # Optimistic concurrency: the view moves only from the version this append read.
+            view_put["ConditionExpression"] = "version = :expected"
+            view_put["ExpressionAttributeValues"] = {":expected": {"N": str(prepared.expected_version)}}
+        items.append({"Put": view_put})
+        kinds.append("view")
+        for artifact in prepared.artifacts:
+            body = {"S": artifact.model_dump_json()}
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._state,
+                        "Item": {
+                            "pk": {"S": f"run#{artifact.run_id}"},
+                            "sk": {"S": f"artifact#{artifact.artifact_id}"},
+                            "body": body,
+                        },
+                    }
+                }
+            )
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._state,
+                        "Item": {
+                            "pk": {"S": f"artifact#{artifact.artifact_id}"},
+                            "sk": {"S": "ref"},
+                            "body": body,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            kinds += ["artifact", "artifact"]
+        for event_id in prepared.dedupe_ids:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._state,
+                        "Item": {"pk": {"S": f"run#{prepared.run_id}"}, "sk": {"S": f"event#{event_id}"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            kinds.append("dedupe")
+        if len(items) > _MAX_TRANSACT_ITEMS:
+            raise ValueError(
+                f"an append writes at most {_MAX_TRANSACT_ITEMS} items; this one needs {len(items)}"
+            )
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code != "TransactionCanceledException":
+                raise _unavailable(exc) from exc
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            failed = {kinds[i] for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
+            if "dedupe" in failed:
+                raise DuplicateEventError(prepared.run_id) from exc
+            if failed & {"event", "view"}:
+                raise SequenceConflictError(prepared.run_id) from exc
+            # TransactionConflict: another transaction touched the same items; same as a conflict.
+            if "TransactionConflict" in reasons:
+                raise SequenceConflictError(prepared.run_id) from exc
+            raise _unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+
+    def read(self, run_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[ev.Event]:
+        out: list[ev.Event] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._events,
+            "KeyConditionExpression": "run_id = :r AND seq > :s",
+            "ExpressionAttributeValues": {":r": {"S": run_id}, ":s": {"N": str(after_seq)}},
+            "ProjectionExpression": "body",
+            "ConsistentRead": True,
+        }
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(out)
+            page = self._call(self._ddb.query, **kwargs)
+            out += [ev.decode_event(item["body"]["S"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page or (limit is not None and len(out) >= limit):
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_view(self, run_id: str) -> RunView | None:
+        item = self._call(
+            self._ddb.get_item, TableName=self._state, Key=view_key(run_id), ConsistentRead=True
+        ).get("Item")
+        return RunView.model_validate_json(item["body"]["S"]) if item else None
+
+    def list_views(self, org_id: str, query: RunQuery) -> list[RunView]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._state,
+            "IndexName": BY_ORG_INDEX,
+            "KeyConditionExpression": "org_id = :o",
+            "ExpressionAttributeValues": {":o": {"S": org_id}},
+            "ScanIndexForward": False,
+        }
+        filters: list[str] = []
+        names: dict[str, str] = {}
+        if query.statuses:
+            keys = [f":st{i}" for i in range(len(query.statuses))]
+            filters.append(f"#status IN ({', '.join(keys)})")
+            names["#status"] = "status"
+            kwargs["ExpressionAttributeValues"].update(
+                {k: {"S": s.value} for k, s in zip(keys, sorted(query.statuses), strict=True)}
+            )
+        if query.run_types:
+            keys = [f":rt{i}" for i in range(len(query.run_types))]
+            filters.append(f"run_type IN ({', '.join(keys)})")
+            kwargs["ExpressionAttributeValues"].update(
+                {k: {"S": t.value} for k, t in zip(keys, sorted(query.run_types), strict=True)}
+            )
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        skip = (query.page - 1) * query.page_size
+        result: list[RunView] = []
+        while True:
+            page = self._call(self._ddb.query, **kwargs)
+            for item in page.get("Items", []):
+                view = RunView.model_validate_json(item["body"]["S"])
+                if not query.matches(view):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                result.append(view)
+                if len(result) >= query.page_size:
+                    return result
+            if "LastEvaluatedKey" not in page:
+                return result
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
+        item = self._call(
+            self._ddb.get_item,
+            TableName=self._state,
+            Key={"pk": {"S": f"artifact#{artifact_id}"}, "sk": {"S": "ref"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return ArtifactRecord.model_validate_json(item["body"]["S"]) if item else None
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactRecord]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._state,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",
+            "ExpressionAttributeValues": {":p": {"S": f"run#{run_id}"}, ":a": {"S": "artifact#"}},
+            "ConsistentRead": True,
+        }
+        out: list[ArtifactRecord] = []
+        while True:
+            page = self._call(self._ddb.query, **kwargs)
+            out += [ArtifactRecord.model_validate_json(i["body"]["S"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _call(fn: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+        return result
+
+
+def _unavailable(exc: Exception) -> StoreUnavailableError:
+    # The driver's message can carry table names and request ids, which is fine for operators'
+    # logs; the API layer never shows it to callers.
+    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}: {exc}")
+
+
+def create_tables(client: DynamoDBClient, *, events_table: str, state_table: str) -> None:
+    """Create both tables as template.yaml declares them (tests and local tools)."""
+    client.create_table(
+        TableName=events_table,
+        KeySchema=[
+            {"AttributeName": "run_id", "KeyType": "HASH"},
+            {"AttributeName": "seq", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "run_id", "AttributeType": "S"},
+            {"AttributeName": "seq", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    client.create_table(
+        TableName=state_table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "org_id", "AttributeType": "S"},
+            {"AttributeName": "created_key", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": BY_ORG_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "org_id", "KeyType": "HASH"},
+                    {"AttributeName": "created_key", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -1,0 +1,44 @@
+"""Artifact records: what an ArtifactStored event says, with the run it belongs to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import ArtifactType
+
+
+class ArtifactRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    artifact_id: str
+    artifact_type: ArtifactType
+    uri: str
+    run_id: str
+    org_id: str
+    step_id: str | None = None
+    checksum: str | None = None
+    file_size: int | None = None
+    content_type: str | None = None
+    filename: str | None = None
+    created_at: datetime
+
+    @classmethod
+    def from_event(cls, event: ev.Event) -> ArtifactRecord:
+        data = event.data
+        assert isinstance(data, ev.ArtifactStored)
+        return cls(
+            artifact_id=data.artifact_id,
+            artifact_type=data.artifact_type,
+            uri=data.uri,
+            run_id=event.run_id,
+            org_id=event.org_id,
+            step_id=data.step_id,
+            checksum=data.checksum,
+            file_size=data.file_size,
+            content_type=data.content_type,
+            filename=data.filename,
+            created_at=event.at,
+        )

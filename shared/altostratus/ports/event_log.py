@@ -1,0 +1,175 @@
+"""The event-log port: per run, an append-only sequence of events plus its current view.
+
+Contract (every adapter passes `tests/contract/test_event_log.py`):
+- `append` gives the drafts consecutive seqs after the run's last one and writes them, the new
+  view and the artifact index in ONE atomic write, conditional on nobody else having appended
+  in between; on a conflict it re-reads and retries (or raises SequenceConflictError when the
+  caller pinned `expected_version`). A batch is all-or-nothing.
+- The view is always `fold(read(run_id))`: the domain's `apply` builds it, and refuses events
+  the run's rules forbid (InvalidTransitionError) before anything is written.
+- A draft with an `event_id` already in the run's log makes the whole append a no-op that
+  returns the current view (`duplicate=True`), so a retried writer does not double-record.
+- `read` returns events in seq order; `get_view` is O(1) whatever the log's length.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from altostratus.domain import events as ev
+from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.domain.enums import RunStatus, RunType
+from altostratus.domain.view import RunView, apply
+from altostratus.ports.clock import Clock
+from altostratus.ports.errors import SequenceConflictError
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    view: RunView
+    events: tuple[ev.Event, ...]
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters for listing an organization's runs, newest first."""
+
+    page: int = 1
+    page_size: int = 10
+    statuses: frozenset[RunStatus] = frozenset()
+    run_types: frozenset[RunType] = frozenset()
+    search: str | None = None
+
+    def matches(self, view: RunView) -> bool:
+        if self.statuses and view.status not in self.statuses:
+            return False
+        if self.run_types and view.run_type not in self.run_types:
+            return False
+        if self.search:
+            needle = self.search.lower()
+            haystack = " ".join(
+                filter(None, [view.run_id, view.title, str(view.request_echo.get("prompt") or "")])
+            )
+            if needle not in haystack.lower():
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class PreparedAppend:
+    """What an adapter writes atomically for one append."""
+
+    run_id: str
+    expected_version: int  # 0 when the run does not exist yet
+    events: tuple[ev.Event, ...]
+    view: RunView
+    artifacts: tuple[ArtifactRecord, ...]
+    # Caller-given event ids: the adapter must refuse the write (DuplicateEventError) if any exists.
+    dedupe_ids: tuple[str, ...] = field(default=())
+
+
+class DuplicateEventError(Exception):
+    """Raised by an adapter's `_write` when a caller-given event id is already in the log."""
+
+
+class EventLog(ABC):
+    """Template: `append` does the folding, retries and idempotency; adapters do the I/O."""
+
+    max_attempts = 100
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    # -- the port --
+
+    def append(
+        self, run_id: str, drafts: Sequence[ev.Draft], *, expected_version: int | None = None
+    ) -> AppendResult:
+        if not drafts:
+            raise ValueError("append needs at least one event")
+        for attempt in range(self.max_attempts):
+            current = self.get_view(run_id)
+            version = current.version if current else 0
+            if expected_version is not None and version != expected_version:
+                raise SequenceConflictError(f"run {run_id} is at version {version}, not {expected_version}")
+            prepared = self._prepare(run_id, current, drafts)
+            try:
+                self._write(prepared)
+            except DuplicateEventError:
+                view = self.get_view(run_id)
+                assert view is not None
+                return AppendResult(view=view, events=(), duplicate=True)
+            except SequenceConflictError:
+                if expected_version is not None:
+                    raise
+                # Full-jitter backoff spreads a herd of writers contending for one run.
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+                continue
+            return AppendResult(view=prepared.view, events=prepared.events)
+        raise SequenceConflictError(f"run {run_id}: gave up after {self.max_attempts} conflicting appends")
+
+    @abstractmethod
+    def read(self, run_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[ev.Event]:
+        """Events of the run with seq > after_seq, in seq order ([] for an unknown run)."""
+
+    @abstractmethod
+    def get_view(self, run_id: str) -> RunView | None:
+        """The stored view (the fold of the whole log), or None for an unknown run."""
+
+    @abstractmethod
+    def list_views(self, org_id: str, query: RunQuery) -> list[RunView]:
+        """One page of the organization's runs matching the query, newest first."""
+
+    @abstractmethod
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
+        """The artifact index entry, or None."""
+
+    @abstractmethod
+    def list_artifacts(self, run_id: str) -> list[ArtifactRecord]:
+        """The run's artifacts, oldest first."""
+
+    # -- for adapters --
+
+    @abstractmethod
+    def _write(self, prepared: PreparedAppend) -> None:
+        """Write events + view + artifact index atomically, only if the stored version is still
+        `prepared.expected_version`; raise SequenceConflictError otherwise, and
+        DuplicateEventError if one of `prepared.dedupe_ids` is already recorded for the run."""
+
+    def _prepare(self, run_id: str, current: RunView | None, drafts: Sequence[ev.Draft]) -> PreparedAppend:
+        at = self._clock.now()
+        view = current
+        org_id = current.org_id if current else ""
+        events: list[ev.Event] = []
+        version = current.version if current else 0
+        for offset, draft in enumerate(drafts, start=1):
+            if isinstance(draft.data, ev.RunCreated):
+                org_id = draft.data.org_id
+            event = ev.Event(
+                event_id=draft.event_id or f"evt_{uuid.uuid4().hex}",
+                run_id=run_id,
+                seq=version + offset,
+                org_id=org_id,
+                at=at,
+                data=draft.data,
+            )
+            view = apply(view, event)
+            events.append(event)
+        assert view is not None
+        artifacts = tuple(
+            ArtifactRecord.from_event(e) for e in events if isinstance(e.data, ev.ArtifactStored)
+        )
+        return PreparedAppend(
+            run_id=run_id,
+            expected_version=version,
+            events=tuple(events),
+            view=view,
+            artifacts=artifacts,
+            dedupe_ids=tuple(d.event_id for d in drafts if d.event_id),
+        )
