@@ -1,0 +1,83 @@
+"""The embedded artifact store: files under the data directory, served by the local API
+through HMAC-signed, expiring links to `/v1/artifacts/{id}/content`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode
+
+from altostratus.ports.artifacts import DEFAULT_URL_TTL_S
+from altostratus.ports.errors import NotFoundError
+
+URI_SCHEME = "file://"
+
+
+def link_signature(secret: bytes, artifact_id: str, expires: int) -> str:
+    return hmac.new(secret, f"{artifact_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def verify_link(secret: bytes, artifact_id: str, expires: int, signature: str, *, now: float) -> bool:
+    if expires < now:
+        return False
+    return hmac.compare_digest(link_signature(secret, artifact_id, expires), signature)
+
+
+class FileArtifactStore:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        public_base_url: Callable[[], str],
+        signing_secret: bytes,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._root = root.resolve()
+        self._root.mkdir(parents=True, exist_ok=True)
+        # A callable: the embedded server knows its address only once it is listening.
+        self._base_url = public_base_url
+        self._secret = signing_secret
+        self._now = now
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> str:
+        path = self._path_for_key(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # readers never see half a file
+        return URI_SCHEME + str(path)
+
+    def get(self, uri: str) -> bytes:
+        path = self._path_for_uri(uri)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no artifact stored at {uri}") from exc
+
+    def signed_url(self, uri: str, *, artifact_id: str, expires_in: int = DEFAULT_URL_TTL_S) -> str:
+        expires = int(self._now()) + expires_in
+        query = urlencode(
+            {"expires": expires, "signature": link_signature(self._secret, artifact_id, expires)}
+        )
+        return f"{self._base_url().rstrip('/')}/v1/artifacts/{artifact_id}/content?{query}"
+
+    def verify(self, artifact_id: str, expires: int, signature: str) -> bool:
+        return verify_link(self._secret, artifact_id, expires, signature, now=self._now())
+
+    def _path_for_key(self, key: str) -> Path:
+        path = (self._root / key).resolve()
+        if not path.is_relative_to(self._root):
+            raise ValueError(f"artifact key escapes the store: {key!r}")
+        return path
+
+    def _path_for_uri(self, uri: str) -> Path:
+        if not uri.startswith(URI_SCHEME):
+            raise NotFoundError(f"not a file artifact: {uri}")
+        path = Path(uri[len(URI_SCHEME) :]).resolve()
+        if not path.is_relative_to(self._root):
+            raise NotFoundError(f"artifact outside the store: {uri}")
+        return path
