@@ -1,0 +1,78 @@
+"""What the agent needs from a browser, as a narrow port of its own.
+
+The agent observes, acts through tools and reads pages only through `AgentBrowser`; the
+adapter over the browser layer's session (`session_adapter.py`) implements it, and unit tests
+use small fakes. Keeping the port here means the loop does not depend on the browser layer's
+internals, only on these few promises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Observation(BaseModel):
+    """The page as the model is shown it.
+
+    `text` is the line-format snapshot (element ids, roles, names, values), either the whole
+    page (`is_diff=False`) or what changed since the previous observation of the same document.
+    `fingerprint` identifies the page's state (URL + content), so the loop can tell "nothing
+    changed" apart from "something changed" whatever form `text` took.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    title: str = ""
+    text: str
+    is_diff: bool = False
+    fingerprint: str
+    element_count: int = 0
+    tabs: tuple[str, ...] = ()
+    # Full text of the same snapshot, for artifacts and the verifier; equals `text` when not a diff.
+    full_text: str = ""
+
+
+class Effect(BaseModel):
+    """What one executed action did, as the model and the timeline are told."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    summary: str
+    # The page moved on (new URL or document, new tab, dialog): the rest of a batch is skipped.
+    page_changed: bool = False
+    error: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentBrowser(Protocol):
+    def action_tools(self) -> list[dict[str, Any]]:
+        """Anthropic tool definitions (name, description, input_schema) for every browser action."""
+        ...
+
+    def action_type_of(self, tool: str) -> str:
+        """The Skyvern action type (click, input_text, ...) a tool is reported as."""
+        ...
+
+    async def observe(self, *, full: bool) -> Observation:
+        """Snapshot the page; `full=True` forces the whole page instead of a diff."""
+        ...
+
+    async def execute(self, tool: str, params: dict[str, Any]) -> Effect:
+        """Run one action tool with validated params (secrets already resolved)."""
+        ...
+
+    async def screenshot(self, *, scrolls: int = 0) -> bytes:
+        """A PNG of the viewport (or of `scrolls` extra screens below it)."""
+        ...
+
+    async def markdown(self) -> str:
+        """The main content of the current page as markdown, for extraction and `find`."""
+        ...
+
+    async def html(self) -> str:
+        """The current page's HTML, for the `html_scrape` artifact."""
+        ...

@@ -1,0 +1,37 @@
+"""What the engine is given: ports and settings, nothing it builds itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from altostratus.domain.ids import IdFactory
+from altostratus.domain.view import RunView
+from altostratus.engine.agent.settings import EngineSettings
+from altostratus.ports.artifacts import ArtifactStore
+from altostratus.ports.clock import Clock
+from altostratus.ports.event_log import EventLog
+from altostratus.ports.llm import LLMClient
+
+
+def _no_secrets(view: RunView) -> Mapping[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class AgentDeps:
+    """The engine's dependencies.
+
+    `secrets` gives a run's secret values by placeholder name (credentials, TOTP codes); the
+    model only ever sees the names. `monotonic` is the clock deadlines are measured on.
+    """
+
+    event_log: EventLog
+    artifacts: ArtifactStore
+    llm: LLMClient
+    ids: IdFactory
+    clock: Clock
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    secrets: Callable[[RunView], Mapping[str, str]] = _no_secrets
+    monotonic: Callable[[], float] = time.monotonic

@@ -1,0 +1,73 @@
+"""Secrets as placeholders: the model writes `{{secret:NAME}}`, execution types the value.
+
+Values never enter a prompt, an event or an artifact: tool inputs are recorded as the model
+wrote them (placeholders), values are substituted only in the params handed to the browser,
+and any text coming back from the page passes through `redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+PLACEHOLDER = re.compile(r"\{\{secret:([A-Za-z0-9_.-]+)\}\}")
+
+
+def placeholder(name: str) -> str:
+    return "{{secret:" + name + "}}"
+
+
+class UnknownSecretError(KeyError):
+    """The model used a placeholder for a secret the run does not have."""
+
+
+class Secrets:
+    def __init__(self, values: Mapping[str, str]) -> None:
+        # Empty values cannot be redacted meaningfully and would match everywhere.
+        self._values = {k: v for k, v in values.items() if v}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._values)
+
+    def describe(self) -> str:
+        """The lines the task block shows the model: names only."""
+        if not self._values:
+            return ""
+        lines = [f"- {placeholder(name)}" for name in self.names]
+        return (
+            "Secret values you can type without seeing them (write the placeholder exactly, "
+            "it is replaced when the action runs):\n" + "\n".join(lines)
+        )
+
+    def resolve(self, params: Any) -> Any:
+        """`params` with every placeholder in its strings replaced by the secret's value."""
+        if isinstance(params, str):
+            return PLACEHOLDER.sub(self._value_of, params)
+        if isinstance(params, dict):
+            return {k: self.resolve(v) for k, v in params.items()}
+        if isinstance(params, list):
+            return [self.resolve(v) for v in params]
+        return params
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value replaced by its placeholder."""
+        for name, value in sorted(self._values.items(), key=lambda kv: -len(kv[1])):
+            text = text.replace(value, placeholder(name))
+        return text
+
+    def redact_any(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return self.redact(data)
+        if isinstance(data, dict):
+            return {k: self.redact_any(v) for k, v in data.items()}
+        if isinstance(data, list | tuple):
+            return [self.redact_any(v) for v in data]
+        return data
+
+    def _value_of(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in self._values:
+            raise UnknownSecretError(name)
+        return self._values[name]

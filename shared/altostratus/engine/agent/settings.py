@@ -1,0 +1,46 @@
+"""The engine's knobs, set by the runtime's composition root (the engine reads no environment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
+
+
+class ScreenshotsInPrompt(StrEnum):
+    """When the model is shown a screenshot besides the text snapshot."""
+
+    AUTO = "auto"  # first view of a page, after a failed action, and on request
+    ON_REQUEST = "on_request"  # only when the model calls `screenshot`
+    EVERY_STEP = "every_step"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    main_model: str = DEFAULT_MAIN_MODEL
+    cheap_model: str = DEFAULT_CHEAP_MODEL
+    max_output_tokens: int = 2048
+    # Diffs after the first snapshot of a page; False sends the whole snapshot every step.
+    snapshot_diffs: bool = True
+    # cache_control on the stable prefix and on the newest turn.
+    prompt_caching: bool = True
+    screenshots_in_prompt: ScreenshotsInPrompt = ScreenshotsInPrompt.AUTO
+    # At most this many images stay in the conversation; older ones become stubs.
+    max_images_in_conversation: int = 1
+    max_verifier_rejections: int = 2
+    # How many past actions the verifier sees when the request does not ask for all of them.
+    verifier_recent_actions: int = 8
+    # Stall escalation: identical actions on an unchanged page before nudge, re-plan, stop.
+    stall_nudge_at: int = 2
+    stall_replan_at: int = 3
+    stall_stop_at: int = 4
+    # Consecutive model turns without a usable tool call before the run fails.
+    max_turns_without_action: int = 3
+    # A slice stops starting steps when less than this is left before its deadline.
+    step_time_reserve_s: float = 60.0
+    # Per-step artifacts that cost time; the bench switches them off to compare.
+    store_html_scrape: bool = True
+    store_llm_exchanges: bool = True
+    # Markdown beyond this many characters is cut before extraction.
+    max_extraction_chars: int = 60_000
