@@ -51,6 +51,8 @@ def event_log_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
             def make_dynamodb() -> EventLog:
                 n = next(numbers)
                 create_tables(aws.dynamodb, events_table=f"ev{n}", state_table=f"st{n}")
-                return DynamoDBEventLog(aws.dynamodb, events_table=f"ev{n}", state_table=f"st{n}", clock=FakeClock())
+                return DynamoDBEventLog(
+                    aws.dynamodb, events_table=f"ev{n}", state_table=f"st{n}", clock=FakeClock()
+                )
 
             yield make_dynamodb

@@ -32,7 +32,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
         yield (
             "file",
             FileArtifactStore(
-                tmp_path / "artifacts", public_base_url=lambda: "http://127.0.0.1:9", signing_secret=b"s", now=clock
+                tmp_path / "artifacts",
+                public_base_url=lambda: "http://127.0.0.1:9",
+                signing_secret=b"s",
+                now=clock,
             ),
             clock,
         )
@@ -50,7 +53,7 @@ def test_put_then_get_returns_the_same_bytes(store: tuple[str, ArtifactStore, An
 
 
 def test_get_of_nothing_is_not_found(store: tuple[str, ArtifactStore, Any]) -> None:
-    kind, artifacts, _ = store
+    _, artifacts, _ = store
     uri = artifacts.put("o_1/tsk_1/a_1.txt", b"x", content_type="text/plain")
     missing = uri.replace("a_1.txt", "a_2.txt")
     with pytest.raises(NotFoundError):
@@ -81,4 +84,4 @@ def test_file_keys_cannot_escape_the_store(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="escapes"):
         artifacts.put("../../etc/passwd", b"x", content_type="text/plain")
     with pytest.raises(NotFoundError):
-        artifacts.get("file:///etc/passwd")
+        artifacts.get("local://../../etc/passwd")

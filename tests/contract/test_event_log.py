@@ -99,15 +99,23 @@ def test_after_the_terminal_event_only_artifacts_and_webhook_records_follow(even
     event_log.append(
         "tsk_v2_1",
         [
-            d(ev.ArtifactStored(artifact_id="a_77", artifact_type=ArtifactType.RECORDING, uri="file:///r.webm")),
-            d(ev.WebhookAttempted(delivery_id="whd_1", attempt=1, url="https://hooks.example.com", status_code=200)),
+            d(
+                ev.ArtifactStored(
+                    artifact_id="a_77", artifact_type=ArtifactType.RECORDING, uri="file:///r.webm"
+                )
+            ),
+            d(
+                ev.WebhookAttempted(
+                    delivery_id="whd_1", attempt=1, url="https://hooks.example.com", status_code=200
+                )
+            ),
             d(ev.WebhookDelivered(delivery_id="whd_1", attempt=1, status_code=200)),
         ],
     )
     view = event_log.get_view("tsk_v2_1")
     assert view is not None
     assert view.status is RunStatus.FAILED and view.failure_reason == "the site is down"
-    assert view.recording_artifact_id == "a_77"
+    assert view.recording is not None and view.recording.artifact_id == "a_77"
 
 
 def test_fifty_concurrent_writers_lose_nothing_and_never_share_a_seq(event_log: EventLog) -> None:
@@ -135,34 +143,40 @@ def test_fifty_concurrent_writers_lose_nothing_and_never_share_a_seq(event_log: 
     assert event_log.get_view("tsk_v2_1") == fold(events)
 
 
+def _race_to_the_end(log: EventLog, run_id: str) -> list[str]:
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def finish(data: ev.EventData) -> None:
+        barrier.wait()
+        try:
+            log.append(run_id, [d(data)])
+            outcomes.append(data.type)
+        except RunAlreadyFinishedError:
+            outcomes.append("refused")
+
+    racers = [
+        threading.Thread(target=finish, args=(ev.RunCompleted(output="done"),)),
+        threading.Thread(target=finish, args=(ev.RunCanceled(reason="canceled by the user"),)),
+    ]
+    for t in racers:
+        t.start()
+    for t in racers:
+        t.join()
+    return outcomes
+
+
 def test_a_cancel_racing_a_completion_ends_with_exactly_one_terminal_status(event_log: EventLog) -> None:
     for attempt in range(5):
         run_id = f"tsk_v2_race{attempt}"
         start(event_log, run_id)
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def finish(data: ev.EventData, rid: str = run_id) -> None:
-            barrier.wait()
-            try:
-                event_log.append(rid, [d(data)])
-                outcomes.append(data.type)
-            except RunAlreadyFinishedError:
-                outcomes.append("refused")
-
-        racers = [
-            threading.Thread(target=finish, args=(ev.RunCompleted(output="done"),)),
-            threading.Thread(target=finish, args=(ev.RunCanceled(reason="canceled by the user"),)),
-        ]
-        for t in racers:
-            t.start()
-        for t in racers:
-            t.join()
+        outcomes = _race_to_the_end(event_log, run_id)
         assert sorted(outcomes).count("refused") == 1
         terminal = [e for e in event_log.read(run_id) if e.type in ev.TERMINAL_EVENT_TYPES]
         assert len(terminal) == 1
         view = event_log.get_view(run_id)
         assert view is not None and view.status.is_terminal
+        assert view.status.value == {"RunCompleted": "completed", "RunCanceled": "canceled"}[terminal[0].type]
 
 
 def test_runs_are_listed_per_organization_newest_first_with_filters_and_pages(event_log: EventLog) -> None:

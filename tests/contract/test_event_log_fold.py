@@ -54,12 +54,17 @@ def _next_payloads(view: RunView, draw: st.DrawFn) -> ev.EventData:
                     step_id=step_id, action_order=1, action_type="click", tool="click", reasoning=draw(_texts)
                 )
             return ev.ActionExecuted(
-                step_id=step_id, action_order=1, status=draw(st.sampled_from(ActionStatus)), summary=draw(_texts)
+                step_id=step_id,
+                action_order=1,
+                status=draw(st.sampled_from(ActionStatus)),
+                summary=draw(_texts),
             )
         case "thought":
             return ev.ThoughtRecorded(thought_id=f"th_{next(_ids)}", thought=draw(_texts))
         case "output":
-            return ev.OutputProduced(output=draw(st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)))
+            return ev.OutputProduced(
+                output=draw(st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
+            )
         case "checkpoint":
             return ev.CheckpointSaved(uri=f"file:///ck/{next(_ids)}", next_step_order=view.next_step_order)
         case "artifact":
@@ -73,7 +78,9 @@ def _next_payloads(view: RunView, draw: st.DrawFn) -> ev.EventData:
             return draw(
                 st.sampled_from(
                     [
-                        ev.WebhookAttempted(delivery_id="whd_1", attempt=1, url="https://h.example", status_code=500),
+                        ev.WebhookAttempted(
+                            delivery_id="whd_1", attempt=1, url="https://h.example", status_code=500
+                        ),
                         ev.WebhookDelivered(delivery_id="whd_1", attempt=2, status_code=200),
                         ev.WebhookFailed(delivery_id="whd_1", attempts=5, reason="HTTP 500"),
                     ]
@@ -114,7 +121,11 @@ def test_stored_view_equals_the_fold_for_random_valid_histories(
         for _ in range(data.draw(st.integers(1, 4))):
             payload = _next_payloads(local, data.draw)
             probe = ev.Event(
-                event_id="probe", run_id=run_id, seq=local.version + 1, org_id=local.org_id, at=local.modified_at,
+                event_id="probe",
+                run_id=run_id,
+                seq=local.version + 1,
+                org_id=local.org_id,
+                at=local.modified_at,
                 data=payload,
             )
             local = apply(local, probe)

@@ -74,5 +74,9 @@ def step(step_id: str, order: int, *, status: StepStatus = StepStatus.COMPLETED)
                 file_size=10,
             )
         ),
-        d(ev.StepFinished(step_id=step_id, status=status, usage=ev.Usage(input_tokens=100, output_tokens=20))),
+        d(
+            ev.StepFinished(
+                step_id=step_id, status=status, usage=ev.Usage(input_tokens=100, output_tokens=20)
+            )
+        ),
     ]

@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 from altostratus.ports.artifacts import DEFAULT_URL_TTL_S
 from altostratus.ports.errors import NotFoundError
 
-URI_SCHEME = "file://"
+# URIs name the key, not the absolute path: the data directory can move, and responses never
+# show the server's file system layout.
+URI_SCHEME = "local://"
 
 
 def link_signature(secret: bytes, artifact_id: str, expires: int) -> str:
@@ -49,7 +51,7 @@ class FileArtifactStore:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)  # readers never see half a file
-        return URI_SCHEME + str(path)
+        return URI_SCHEME + key
 
     def get(self, uri: str) -> bytes:
         path = self._path_for_uri(uri)
@@ -77,7 +79,7 @@ class FileArtifactStore:
     def _path_for_uri(self, uri: str) -> Path:
         if not uri.startswith(URI_SCHEME):
             raise NotFoundError(f"not a file artifact: {uri}")
-        path = Path(uri[len(URI_SCHEME) :]).resolve()
+        path = (self._root / uri[len(URI_SCHEME) :]).resolve()
         if not path.is_relative_to(self._root):
             raise NotFoundError(f"artifact outside the store: {uri}")
         return path

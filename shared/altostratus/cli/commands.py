@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-ALL: list[ModuleType] = []
+from altostratus.cli import keys, serve
+
+ALL: list[ModuleType] = [serve, keys]

@@ -21,9 +21,18 @@ from altostratus.domain.errors import InvalidTransitionError, RunAlreadyExistsEr
 MAX_SCREENSHOTS_IN_VIEW = 10
 
 
+class ArtifactRef(BaseModel):
+    """An artifact the run response links to; the URI is kept so rendering needs no lookups."""
+
+    model_config = ConfigDict(frozen=True)
+    artifact_id: str
+    uri: str
+
+
 class DownloadedFile(BaseModel):
     model_config = ConfigDict(frozen=True)
     artifact_id: str
+    uri: str
     filename: str | None = None
     checksum: str | None = None
     file_size: int | None = None
@@ -75,8 +84,8 @@ class RunView(BaseModel):
     step_count: int = 0
     current_step_id: str | None = None
     cancel_requested: bool = False
-    screenshot_artifact_ids: tuple[str, ...] = ()
-    recording_artifact_id: str | None = None
+    screenshots: tuple[ArtifactRef, ...] = ()  # newest first
+    recording: ArtifactRef | None = None
     downloads: tuple[DownloadedFile, ...] = ()
     usage: ev.Usage = ev.Usage()
     checkpoint_uri: str | None = None
@@ -155,14 +164,15 @@ def _terminal(view: RunView, event: ev.Event, data: ev.TerminalEvent) -> dict[st
 
 
 def _artifact(view: RunView, event: ev.Event, data: ev.ArtifactStored) -> dict[str, Any]:
+    ref = ArtifactRef(artifact_id=data.artifact_id, uri=data.uri)
     if data.artifact_type.is_screenshot:
-        ids = (data.artifact_id, *view.screenshot_artifact_ids)[:MAX_SCREENSHOTS_IN_VIEW]
-        return {"screenshot_artifact_ids": ids}
+        return {"screenshots": (ref, *view.screenshots)[:MAX_SCREENSHOTS_IN_VIEW]}
     if data.artifact_type is ArtifactType.RECORDING:
-        return {"recording_artifact_id": data.artifact_id}
+        return {"recording": ref}
     if data.artifact_type is ArtifactType.DOWNLOAD:
         file = DownloadedFile(
             artifact_id=data.artifact_id,
+            uri=data.uri,
             filename=data.filename,
             checksum=data.checksum,
             file_size=data.file_size,

@@ -1,0 +1,55 @@
+"""What the API needs, passed in by a runtime's composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+from altostratus.domain.ids import IdFactory
+from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.view import RunView
+from altostratus.ports.artifacts import ArtifactStore
+from altostratus.ports.clock import Clock
+from altostratus.ports.event_log import EventLog
+from altostratus.ports.keys import KeyStore
+from altostratus.ports.orchestrator import Orchestrator
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class WebhookReplayer(Protocol):
+    def replay(self, view: RunView, *, target_url: str | None) -> dict[str, object]:
+        """Rebuild, sign and POST the run's webhook once; the replay report (api.md)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
+    strip_prefixes: tuple[str, ...] = ()
+    # Named proxy locations the operator configured (proxy_location values other than these,
+    # "NONE" and {"url": ...} are refused at submission).
+    proxy_locations: frozenset[str] = frozenset()
+    app_url: str | None = None  # base of the run viewer, for `app_url`
+
+
+@dataclass
+class ApiServices:
+    event_log: EventLog
+    artifacts: ArtifactStore
+    keys: KeyStore
+    idempotency: BasePersistenceLayer
+    ids: IdFactory
+    clock: Clock
+    config: ApiConfig = field(default_factory=ApiConfig)
+    orchestrator: Orchestrator | None = None
+    webhooks: WebhookReplayer | None = None
+    # Checks of a valid request against what this deployment can run (model names, address
+    # policy, ...); each raises BadRequestError with the reason.
+    submission_checks: list[Callable[[RunTaskRequest], None]] = field(default_factory=list)
+    # Verifies an artifact link's signature (embedded store); None where links go elsewhere (S3).
+    link_verifier: Callable[[str, int, str], bool] | None = None

@@ -1,0 +1,39 @@
+"""Decisions: given a request or a run's view, which events to append (pure functions)."""
+
+from __future__ import annotations
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import RunStatus
+from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.view import RunView
+
+CANCELED_BY_USER = "Canceled by the user"
+
+
+def create_task_run(request: RunTaskRequest, *, org_id: str, api_key_id: str | None) -> list[ev.Draft]:
+    """RunCreated and RunQueued for a validated run_task request."""
+    created = ev.RunCreated(
+        org_id=org_id,
+        run_type=request.engine.run_type,
+        engine=request.engine,
+        request=request.model_dump(mode="json"),
+        request_echo=request.echo(),
+        title=request.title,
+        webhook_url=request.webhook_url,
+        api_key_id=api_key_id,
+        max_steps=request.effective_max_steps,
+        max_screenshot_scrolls=request.max_screenshot_scrolls,
+        browser_session_id=request.browser_session_id,
+    )
+    return [ev.Draft(data=created), ev.Draft(data=ev.RunQueued())]
+
+
+def cancel(view: RunView) -> list[ev.Draft]:
+    """Nothing for a finished run; a run nobody executes yet ends at once; a running one is
+    asked to stop, and its executor records the end between two actions."""
+    if view.is_terminal:
+        return []
+    requested = ev.Draft(data=ev.RunCancelRequested(reason=CANCELED_BY_USER))
+    if view.status is RunStatus.RUNNING:
+        return [] if view.cancel_requested else [requested]
+    return [requested, ev.Draft(data=ev.RunCanceled(reason=CANCELED_BY_USER))]

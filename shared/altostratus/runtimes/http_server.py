@@ -1,0 +1,89 @@
+"""The embedded HTTP server: uvicorn in front of the same resolver the `api` Lambda runs.
+
+Each request becomes an API Gateway HTTP API event and is resolved on a worker thread, so a
+slow request (a webhook replay waiting on a receiver) does not hold up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from altostratus.api.gateway_event import http_api_event
+from altostratus.api.resolver import AltoResolver, json_response
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _LocalLambdaContext:
+    function_name = "altostratus-api"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:altostratus-api"
+    aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class ApiAsgiApp:
+    def __init__(self, resolver: AltoResolver, *, max_body_bytes: int, workers: int = 16) -> None:
+        self._resolver = resolver
+        self._max_body = max_body_bytes
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="api")
+        self._context = _LocalLambdaContext()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > self._max_body:
+                # Stop reading: the resolver would refuse it anyway, without buffering it all.
+                await self._send(
+                    send,
+                    json_response(
+                        413, {"detail": f"The request body is larger than the {self._max_body}-byte limit."}
+                    ),
+                )
+                return
+            if not message.get("more_body", False):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        event = http_api_event(
+            scope["method"],
+            scope["path"],
+            headers=headers,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            body=bytes(body) if body else None,
+            source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+        )
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self._pool, self._resolver.resolve, event, self._context)
+        await self._send(send, response)
+
+    @staticmethod
+    async def _send(send: Send, response: dict[str, Any]) -> None:
+        body = response.get("body") or ""
+        payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+        headers = [(k.lower().encode(), str(v).encode()) for k, v in (response.get("headers") or {}).items()]
+        headers += [(b"set-cookie", str(c).encode()) for c in response.get("cookies") or []]
+        await send(
+            {"type": "http.response.start", "status": response.get("statusCode", 200), "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": payload})

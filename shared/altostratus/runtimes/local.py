@@ -1,0 +1,114 @@
+"""The embedded runtime's composition root: SQLite, files and in-process services under one
+data directory, no AWS account needed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from altostratus.adapters.file_artifacts import FileArtifactStore
+from altostratus.adapters.key_stores import SQLiteKeyStore
+from altostratus.adapters.sealing import Sealer, decode_master_key
+from altostratus.adapters.sqlite_db import SQLiteDatabase
+from altostratus.adapters.sqlite_event_log import SQLiteEventLog
+from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
+from altostratus.api.app import build_api
+from altostratus.api.resolver import AltoResolver
+from altostratus.api.services import ApiConfig, ApiServices
+from altostratus.domain.ids import IdFactory
+from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.settings import Settings
+
+DEFAULT_ORG = "default"
+
+
+def _master_key(settings: Settings) -> bytes:
+    if settings.master_key is not None:
+        return decode_master_key(settings.master_key.get_secret_value())
+    path = settings.data_dir / "master.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created readable by the owner only; O_EXCL so two first starts cannot both write one.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return decode_master_key(path.read_text())
+
+
+@dataclass
+class LocalRuntime:
+    settings: Settings
+    db: SQLiteDatabase
+    event_log: SQLiteEventLog
+    artifacts: FileArtifactStore
+    keys: SQLiteKeyStore
+    services: ApiServices
+    ids: IdFactory
+    clock: Clock
+    base_url: list[str] = field(default_factory=list)
+
+    def api(self) -> AltoResolver:
+        return build_api(self.services)
+
+    def ensure_dev_key(self) -> str | None:
+        """On the first start, an organization and a key for development; the key is returned
+        (to print once) only when it was created now."""
+        if self.keys.org_by_name(DEFAULT_ORG) is not None:
+            return None
+        try:
+            org = self.keys.create_org(DEFAULT_ORG)
+        except ValueError:
+            return None  # another process created it first
+        _, raw = self.keys.create_key(org.org_id, label="development key")
+        return raw
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRuntime:
+    clock = clock or SystemClock()
+    ids = IdFactory()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    master = _master_key(settings)
+    db = SQLiteDatabase(settings.database_path)
+    event_log = SQLiteEventLog(db, clock)
+    link_secret = hmac.new(master, b"artifact-links", hashlib.sha256).digest()
+    base_url = [settings.base_url()]
+    artifacts = FileArtifactStore(
+        settings.artifacts_dir, public_base_url=lambda: base_url[0], signing_secret=link_secret
+    )
+    keys = SQLiteKeyStore(db, Sealer(master), ids, clock)
+    services = ApiServices(
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        idempotency=SQLitePersistenceLayer(db),
+        ids=ids,
+        clock=clock,
+        config=ApiConfig(
+            max_body_bytes=settings.max_body_bytes,
+            strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
+            proxy_locations=frozenset(settings.proxy_locations),
+            app_url=settings.app_url,
+        ),
+        link_verifier=artifacts.verify,
+    )
+    return LocalRuntime(
+        settings=settings,
+        db=db,
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        services=services,
+        ids=ids,
+        clock=clock,
+        base_url=base_url,
+    )

@@ -1,0 +1,68 @@
+"""The one typed settings object; only the runtimes read the environment (prefix ALTO_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALTO_", extra="ignore", env_nested_delimiter="__")
+
+    runtime: Literal["embedded", "aws"] = "embedded"
+
+    # -- embedded server --
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".altostratus")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Base URL clients reach this server at (signed artifact links point there).
+    public_url: str | None = None
+    # 32-byte key (hex) sealing stored API keys; embedded default: <data_dir>/master.key.
+    master_key: SecretStr | None = None
+
+    # -- API --
+    strip_prefixes: list[str] = Field(default_factory=list)
+    max_body_bytes: int = MiB
+    app_url: str | None = None
+    # Operator-provided proxies: {"RESIDENTIAL_GB": "http://user:pass@proxy:3128", ...}.
+    proxy_locations: dict[str, str] = Field(default_factory=dict)
+    # Hosts and CIDRs the browser and webhooks may reach although they are private/loopback.
+    allowed_targets: str = ""
+
+    # -- AWS resources (names come from the SAM template's environment) --
+    events_table: str = "alto-events"
+    state_table: str = "alto-state"
+    artifacts_bucket: str = "alto-artifacts"
+    state_machine_arn: str | None = None
+    event_bus_name: str = "altostratus"
+    master_key_secret_arn: str | None = None
+
+    # -- LLM --
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ALTO_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ALTO_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
+    )
+    main_model: str | None = None
+    cheap_model: str | None = None
+
+    # -- execution --
+    max_browsers: int = Field(default=2, ge=1)
+    chromium_path: str = "/usr/bin/chromium"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "alto.db"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

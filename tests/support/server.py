@@ -1,0 +1,88 @@
+"""Runs `alto serve` as a real process for tests that talk to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    output: list[str]
+
+
+def alto(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> str:
+    """Runs an `alto` command to completion; returns its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "altostratus.cli.main", *args, "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+    return result.stdout
+
+
+@contextmanager
+def alto_serve(data_dir: Path, *, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "altostratus.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, process, [])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"alto serve exited early:\n{process.stdout.read() if process.stdout else ''}"
+                )
+            try:
+                if httpx.get(f"{server.base_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("alto serve did not answer /health within 30 s")
+            time.sleep(0.05)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            out, _ = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
+        server.output.append(out or "")
