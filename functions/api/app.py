@@ -1,0 +1,23 @@
+"""API Gateway HTTP API -> the Skyvern v1 routes (altostratus.api)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from altostratus.runtimes.aws import runtime
+
+logger = Logger(service="altostratus-api")
+tracer = Tracer(service="altostratus-api")
+metrics = Metrics(namespace="Altostratus", service="altostratus-api")
+app = runtime().api()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,102 @@
+"""The AWS runtime's composition root: DynamoDB, S3, Secrets Manager, Step Functions.
+
+Every client is plain boto3 with no endpoint in code, so the same code runs on AWS and, in
+tests, against moto.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
+from altostratus.adapters.key_stores import DynamoDBKeyStore
+from altostratus.adapters.s3_artifacts import S3ArtifactStore
+from altostratus.adapters.sealing import Sealer, decode_master_key
+from altostratus.api.app import build_api
+from altostratus.api.resolver import AltoResolver
+from altostratus.api.services import ApiConfig, ApiServices
+from altostratus.domain.ids import IdFactory
+from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.settings import Settings
+
+
+def master_key(settings: Settings) -> bytes:
+    if settings.master_key is not None:
+        return decode_master_key(settings.master_key.get_secret_value())
+    if settings.master_key_secret_arn is None:
+        raise RuntimeError("set ALTO_MASTER_KEY_SECRET_ARN (or ALTO_MASTER_KEY) to seal API keys")
+    # Cached for the life of the execution environment; rotated keys apply at the next cold start.
+    value = parameters.get_secret(settings.master_key_secret_arn, max_age=3600)
+    return decode_master_key(str(value))
+
+
+@dataclass
+class AwsRuntime:
+    settings: Settings
+    event_log: DynamoDBEventLog
+    artifacts: S3ArtifactStore
+    keys: DynamoDBKeyStore
+    services: ApiServices
+    ids: IdFactory
+    clock: Clock
+    clients: dict[str, Any]
+
+    def api(self) -> AltoResolver:
+        return build_api(self.services)
+
+
+def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
+    clock = clock or SystemClock()
+    ids = IdFactory()
+    ddb = boto3.client("dynamodb")
+    s3 = boto3.client("s3")
+    event_log = DynamoDBEventLog(
+        ddb, events_table=settings.events_table, state_table=settings.state_table, clock=clock
+    )
+    artifacts = S3ArtifactStore(s3, bucket=settings.artifacts_bucket)
+    keys = DynamoDBKeyStore(
+        ddb, state_table=settings.state_table, sealer=Sealer(master_key(settings)), ids=ids, clock=clock
+    )
+    idempotency = DynamoDBPersistenceLayer(
+        table_name=settings.state_table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="idempotency#run_task",
+        boto3_client=ddb,
+    )
+    services = ApiServices(
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        idempotency=idempotency,
+        ids=ids,
+        clock=clock,
+        config=ApiConfig(
+            max_body_bytes=settings.max_body_bytes,
+            strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
+            proxy_locations=frozenset(settings.proxy_locations),
+            app_url=settings.app_url,
+        ),
+    )
+    return AwsRuntime(
+        settings=settings,
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        services=services,
+        ids=ids,
+        clock=clock,
+        clients={"dynamodb": ddb, "s3": s3},
+    )
+
+
+@cache
+def runtime() -> AwsRuntime:
+    """One runtime per Lambda execution environment, built on first use (the cold start)."""
+    return build_aws(Settings(runtime="aws"))

@@ -1,0 +1,68 @@
+"""The `api` Lambda: an API Gateway HTTP API event in, DynamoDB and the response out (moto)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+from altostratus.domain.view import fold
+from altostratus.runtimes import aws as aws_runtime
+from tests.support.aws import MotoAws, moto_aws
+from tests.support.functions import FakeLambdaContext, load_event, load_function
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MotoAws, ModuleType, str]]:
+    with moto_aws() as aws:
+        for name, value in aws.environment().items():
+            monkeypatch.setenv(name, value)
+        aws_runtime.runtime.cache_clear()
+        function = load_function("api")
+        org = aws_runtime.runtime().keys.create_org("acme")
+        _, key = aws_runtime.runtime().keys.create_key(org.org_id)
+        yield aws, function, key
+        aws_runtime.runtime.cache_clear()
+
+
+def test_run_task_event_appends_the_run_to_dynamodb(deployed: tuple[MotoAws, ModuleType, str]) -> None:
+    _, function, key = deployed
+    reply = function.handler(load_event("api_run_task", REPLACE_WITH_API_KEY=key), FakeLambdaContext())
+    assert reply["statusCode"] == 200, reply["body"]
+    run = json.loads(reply["body"])
+    assert run["status"] == "queued" and run["run_type"] == "task_v2"
+    log = aws_runtime.runtime().event_log
+    events = log.read(run["run_id"])
+    assert [e.type for e in events] == ["RunCreated", "RunQueued"]
+    assert log.get_view(run["run_id"]) == fold(events)
+
+    got = function.handler(
+        load_event("api_get_run", REPLACE_WITH_API_KEY=key, tsk_v2_1=run["run_id"]), FakeLambdaContext()
+    )
+    assert got["statusCode"] == 200
+    assert json.loads(got["body"])["run_id"] == run["run_id"]
+
+
+def test_a_retried_submission_with_the_same_idempotency_key_is_one_run(
+    deployed: tuple[MotoAws, ModuleType, str],
+) -> None:
+    aws, function, key = deployed
+    event = load_event("api_run_task", REPLACE_WITH_API_KEY=key)
+    first = json.loads(function.handler(event, FakeLambdaContext())["body"])
+    second = json.loads(function.handler(event, FakeLambdaContext())["body"])
+    assert first["run_id"] == second["run_id"]
+    views = aws.dynamodb.scan(
+        TableName=aws.state_table, FilterExpression="sk = :v", ExpressionAttributeValues={":v": {"S": "view"}}
+    )["Items"]
+    assert len(views) == 1
+
+
+def test_a_bad_key_is_403_on_lambda_too(deployed: tuple[MotoAws, ModuleType, str]) -> None:
+    _, function, _ = deployed
+    reply = function.handler(
+        load_event("api_run_task", REPLACE_WITH_API_KEY="alto_nope"), FakeLambdaContext()
+    )
+    assert reply["statusCode"] == 403
+    assert json.loads(reply["body"]) == {"detail": "Invalid credentials"}
