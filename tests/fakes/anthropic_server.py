@@ -30,6 +30,7 @@ import json
 import math
 import re
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -553,9 +554,14 @@ class FakeAnthropicServer:
 
     def start(self) -> FakeAnthropicServer:
         handler = _handler_for(self)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-anthropic", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fake-anthropic",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -694,6 +700,13 @@ class FakeAnthropicServer:
         with self._lock:
             self.exchanges.append(Exchange(body=body, status=status, response=response, headers=headers))
         return status, response, extra_headers or {}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients closing idle keep-alive connections is normal; anything else is printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _error_body(error_type: str, message: str) -> dict[str, Any]:

@@ -57,6 +57,10 @@ class AgentBrowser(Protocol):
         """The Skyvern action type (click, input_text, ...) a tool is reported as."""
         ...
 
+    async def open(self, url: str) -> Effect:
+        """Load the run's start page."""
+        ...
+
     async def observe(self, *, full: bool) -> Observation:
         """Snapshot the page; `full=True` forces the whole page instead of a diff."""
         ...

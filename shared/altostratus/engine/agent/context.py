@@ -1,0 +1,104 @@
+"""Everything a run's steps share, derived once per slice from the run view and the deps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from altostratus.domain.enums import Engine
+from altostratus.domain.view import RunView
+from altostratus.engine.agent.browser import AgentBrowser
+from altostratus.engine.agent.deps import AgentDeps
+from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_block
+from altostratus.engine.agent.secrets import Secrets
+from altostratus.engine.agent.tools import Toolset, build_toolset
+from altostratus.ports.llm import LLMUsage
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+@dataclass
+class RunContext:
+    deps: AgentDeps
+    run_id: str
+    org_id: str
+    engine: Engine
+    goal: str
+    start_url: str | None
+    schema: Any
+    error_codes: dict[str, str | None]
+    max_steps: int
+    screenshot_scrolls: int
+    verify_with_full_history: bool
+    model: str
+    secrets: Secrets
+    toolset: Toolset
+    tag: str
+    system: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+
+    @property
+    def checklist_enabled(self) -> bool:
+        return self.engine is Engine.SKYVERN_V2
+
+    @classmethod
+    def build(cls, deps: AgentDeps, view: RunView, browser: AgentBrowser) -> RunContext:
+        request = view.request
+        settings = deps.settings
+        engine = view.engine or Engine.SKYVERN_V2
+        codes = {str(k): v for k, v in (request.get("error_code_mapping") or {}).items()}
+        model_choice = request.get("model") or {}
+        model = (
+            model_choice.get("model_name") if isinstance(model_choice, dict) else None
+        ) or settings.main_model
+        secrets = Secrets(deps.secrets(view))
+        checklist = engine is Engine.SKYVERN_V2
+        toolset = build_toolset(browser.action_tools(), error_codes=codes, checklist=checklist)
+        tag = fence_tag(view.run_id)
+        schema = request.get("data_extraction_schema")
+        system = [
+            *system_blocks(checklist=checklist),
+            task_block(
+                prompt=str(request.get("prompt") or ""),
+                url=request.get("url"),
+                error_codes=codes,
+                schema=schema,
+                secrets_description=secrets.describe(),
+                tag=tag,
+            ),
+        ]
+        tools = toolset.tools
+        if settings.prompt_caching:
+            # One breakpoint after tools + system + task: the prefix that never changes in a run.
+            system = [*system[:-1], {**system[-1], "cache_control": EPHEMERAL}]
+        return cls(
+            deps=deps,
+            run_id=view.run_id,
+            org_id=view.org_id,
+            engine=engine,
+            goal=str(request.get("prompt") or ""),
+            start_url=request.get("url"),
+            schema=schema,
+            error_codes=codes,
+            max_steps=view.max_steps or 25,
+            screenshot_scrolls=view.max_screenshot_scrolls or 0,
+            verify_with_full_history=bool(request.get("include_action_history_in_verification")),
+            model=model,
+            secrets=secrets,
+            toolset=toolset,
+            tag=tag,
+            system=system,
+            tools=tools,
+        )
+
+
+@dataclass
+class StepTotals:
+    """What one step spent: model usage and model latency (to report the engine's own time)."""
+
+    usage: LLMUsage
+    llm_ms: float = 0.0
+
+    def add(self, usage: LLMUsage, latency_ms: float) -> None:
+        self.usage = self.usage + usage
+        self.llm_ms += latency_ms

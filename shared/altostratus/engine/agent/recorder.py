@@ -1,0 +1,106 @@
+"""Appending a step's events with deterministic ids, and storing its artifacts.
+
+Every event of a step gets the id f"{step_id}:{what}", so a slice retried from a checkpoint
+(which reuses the step id) re-appends nothing it already recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import ArtifactType
+from altostratus.domain.errors import InvalidTransitionError
+from altostratus.domain.ids import IdFactory
+from altostratus.ports.artifacts import ArtifactStore
+from altostratus.ports.event_log import EventLog
+
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "text/html": ".html",
+    "application/json": ".json",
+    "text/plain": ".txt",
+}
+
+
+ThoughtType = Literal["plan", "user_goal_check", "failure_describe", "termination"]
+
+
+class RunEndedElsewhereError(Exception):
+    """The run reached its terminal event outside this slice (a cancel, an operator)."""
+
+
+class Recorder:
+    def __init__(
+        self,
+        *,
+        event_log: EventLog,
+        artifacts: ArtifactStore,
+        ids: IdFactory,
+        run_id: str,
+        org_id: str,
+        step_id: str,
+    ) -> None:
+        self._log = event_log
+        self._artifacts = artifacts
+        self._ids = ids
+        self.run_id = run_id
+        self.org_id = org_id
+        self.step_id = step_id
+        self._artifact_count = 0
+        self._thought_count = 0
+
+    def append(self, data: ev.EventData, what: str) -> None:
+        try:
+            self._log.append(self.run_id, [ev.Draft(data=data, event_id=f"{self.step_id}:{what}")])
+        except InvalidTransitionError as exc:
+            raise RunEndedElsewhereError(exc.reason) from exc
+
+    def artifact(self, kind: ArtifactType, data: bytes, content_type: str) -> str:
+        """Store bytes as an artifact of this step; returns the artifact id."""
+        self._artifact_count += 1
+        artifact_id = self._ids.new("a")
+        key = f"{self.org_id}/{self.run_id}/{artifact_id}{_EXTENSIONS.get(content_type, '.bin')}"
+        uri = self._artifacts.put(key, data, content_type=content_type)
+        self.append(
+            ev.ArtifactStored(
+                artifact_id=artifact_id,
+                artifact_type=kind,
+                uri=uri,
+                step_id=self.step_id,
+                checksum=hashlib.sha256(data).hexdigest(),
+                file_size=len(data),
+                content_type=content_type,
+            ),
+            f"artifact:{kind.value}:{self._artifact_count}",
+        )
+        return artifact_id
+
+    def json_artifact(self, kind: ArtifactType, body: Any) -> str:
+        return self.artifact(kind, json.dumps(body, default=str).encode(), "application/json")
+
+    def thought(
+        self,
+        thought: str,
+        *,
+        thought_type: ThoughtType = "plan",
+        observation: str | None = None,
+        answer: str | None = None,
+        checklist: tuple[dict[str, Any], ...] = (),
+    ) -> None:
+        self._thought_count += 1
+        self.append(
+            ev.ThoughtRecorded(
+                thought_id=f"{self.step_id}:thought:{self._thought_count}",
+                step_id=self.step_id,
+                thought_type=thought_type,
+                thought=thought,
+                observation=observation,
+                answer=answer,
+                checklist=checklist,
+            ),
+            f"thought:{self._thought_count}",
+        )

@@ -1,0 +1,155 @@
+"""The engine's entry points: run one time slice of a run, or a whole run (tests, demo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import ArtifactType, RunStatus
+from altostratus.domain.view import RunView
+from altostratus.engine.agent.browser import AgentBrowser
+from altostratus.engine.agent.context import RunContext
+from altostratus.engine.agent.deps import AgentDeps
+from altostratus.engine.agent.error_codes import classify
+from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.engine.agent.recorder import Recorder, RunEndedElsewhereError
+from altostratus.engine.agent.state import AgentState
+from altostratus.engine.agent.step import run_step
+from altostratus.ports.llm import LLMError
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """`continue_`: run another slice (the deadline came first). `outcome`: how the run ended
+    (to hand to `finish_run`); None while it goes on, or when it ended elsewhere (a cancel)."""
+
+    continue_: bool
+    outcome: Outcome | None
+    state: AgentState
+
+
+def new_state(deps: AgentDeps, run_id: str) -> AgentState:
+    return AgentState(run_id=run_id, next_step_id=deps.ids.new("stp"))
+
+
+def _ensure_running(deps: AgentDeps, view: RunView) -> RunView:
+    if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
+        draft = ev.Draft(data=ev.RunStarted(executor="agent"), event_id=f"{view.run_id}:started")
+        return deps.event_log.append(view.run_id, [draft]).view
+    return view
+
+
+async def run_slice(
+    deps: AgentDeps,
+    run_id: str,
+    *,
+    browser: AgentBrowser,
+    deadline: float,
+    state: AgentState | None = None,
+) -> SliceResult:
+    """Run steps until the run ends, `deadline` (on `deps.monotonic`) nears, or a cancel is seen.
+
+    Appends every step's events as it goes, but not the terminal event: give the outcome to
+    `finish_run`. Pass the `state` of the previous slice (None for the first); a fresh browser
+    is fine, since the first observation of each slice is a full snapshot.
+    """
+    view = deps.event_log.get_view(run_id)
+    if view is None:
+        raise KeyError(f"unknown run {run_id}")
+    state = state or new_state(deps, run_id)
+    if view.is_terminal:
+        return SliceResult(continue_=False, outcome=None, state=state)
+    view = _ensure_running(deps, view)
+    ctx = RunContext.build(deps, view, browser)
+    state.need_full_snapshot = True
+    try:
+        if not state.navigated and ctx.start_url:
+            await browser.open(ctx.start_url)
+            state.navigated = True
+        while True:
+            view = deps.event_log.get_view(run_id)
+            assert view is not None
+            if view.is_terminal:
+                return SliceResult(continue_=False, outcome=None, state=state)
+            if view.cancel_requested:
+                outcome: Outcome | None = Outcome.canceled()
+                break
+            if state.steps_taken >= ctx.max_steps:
+                outcome = Outcome.max_steps(ctx.max_steps)
+                break
+            if deadline - deps.monotonic() < deps.settings.step_time_reserve_s:
+                return SliceResult(continue_=True, outcome=None, state=state)
+            outcome = await run_step(ctx, state, browser)
+            if outcome is not None:
+                break
+        assert outcome is not None
+        outcome = await _finalize(ctx, state, browser, outcome)
+    except RunEndedElsewhereError:
+        return SliceResult(continue_=False, outcome=None, state=state)
+    return SliceResult(continue_=False, outcome=outcome, state=state)
+
+
+async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, outcome: Outcome) -> Outcome:
+    """The final screenshot, and the user's error codes on a failure that has none yet."""
+    deps = ctx.deps
+    rec = Recorder(
+        event_log=deps.event_log,
+        artifacts=deps.artifacts,
+        ids=deps.ids,
+        run_id=ctx.run_id,
+        org_id=ctx.org_id,
+        step_id=state.last_step_id or f"{ctx.run_id}:final",
+    )
+    png = await browser.screenshot(scrolls=ctx.screenshot_scrolls)
+    rec.artifact(ArtifactType.SCREENSHOT_FINAL, png, "image/png")
+    needs_codes = (
+        outcome.status in (RunStatus.FAILED, RunStatus.TERMINATED)
+        and ctx.error_codes
+        and not any(e.error_type == "USER_DEFINED_ERROR" for e in outcome.errors)
+    )
+    if not needs_codes:
+        return outcome
+    observation = await browser.observe(full=True)
+    try:
+        found, _usage, _exchange = await classify(
+            deps.llm,
+            model=deps.settings.cheap_model,
+            goal=ctx.goal,
+            codes=ctx.error_codes,
+            failure_reason=outcome.reason or "",
+            history=state.history[-30:],
+            url=observation.url,
+            page_text=ctx.secrets.redact(observation.full_text or observation.text),
+            tag=ctx.tag,
+        )
+    except LLMError:
+        return outcome  # the failure reason already says why the model is unavailable
+    return outcome.model_copy(update={"errors": (*outcome.errors, *found)})
+
+
+async def run_to_end(
+    deps: AgentDeps,
+    run_id: str,
+    *,
+    browser: AgentBrowser,
+    slice_seconds: float = 600.0,
+    max_slices: int = 1000,
+) -> RunView:
+    """Loop slices with one browser until the run ends, then append its terminal event.
+
+    For tests and the demo; production drives `run_slice` from the state machine and
+    checkpoints `SliceResult.state` between slices.
+    """
+    state: AgentState | None = None
+    for _ in range(max_slices):
+        result = await run_slice(
+            deps, run_id, browser=browser, deadline=deps.monotonic() + slice_seconds, state=state
+        )
+        state = result.state
+        if result.outcome is not None:
+            return finish_run(deps.event_log, run_id, result.outcome)
+        if not result.continue_:
+            break
+    view = deps.event_log.get_view(run_id)
+    assert view is not None
+    return view

@@ -1,0 +1,55 @@
+"""The agent's state between steps and slices: a serializable checkpoint.
+
+Everything the loop remembers lives here (conversation, checklist, stall memory, counters, the
+id of the next step), so a slice can end anywhere between steps and the next one, maybe in
+another process, continues as if nothing happened. `dumps`/`loads` are the checkpoint format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from altostratus.engine.agent.checklist import Subgoal
+from altostratus.engine.agent.conversation import Conversation
+from altostratus.engine.agent.stall import StallMemory
+
+STATE_VERSION = 1
+
+
+class AgentState(BaseModel):
+    version: int = STATE_VERSION
+    run_id: str
+    # Allocated before the step runs and kept in checkpoints, so a slice retried from the same
+    # checkpoint reuses it and its events' ids (f"{step_id}:...") are recognised as duplicates.
+    next_step_id: str
+    steps_taken: int = 0
+    navigated: bool = False
+    conversation: Conversation = Field(default_factory=Conversation)
+    # tool_result blocks answering the last assistant turn, sent with the next observation.
+    pending_results: list[dict[str, Any]] = Field(default_factory=list)
+    # Engine notes for the next turn (nudges, what the verifier found missing).
+    notes: list[str] = Field(default_factory=list)
+    force_tool: str | None = None
+    checklist: list[Subgoal] | None = None
+    stall: StallMemory = Field(default_factory=StallMemory)
+    verifier_rejections: int = 0
+    turns_without_action: int = 0
+    # One line per executed tool call, for the verifier and the error classification.
+    history: list[str] = Field(default_factory=list)
+    extraction_cache: dict[str, Any] = Field(default_factory=dict)
+    last_url: str | None = None
+    need_full_snapshot: bool = True
+    want_screenshot: bool = False
+    last_step_id: str | None = None
+
+    def dumps(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> AgentState:
+        state = cls.model_validate_json(raw)
+        if state.version != STATE_VERSION:
+            raise ValueError(f"agent state version {state.version} is not {STATE_VERSION}")
+        return state

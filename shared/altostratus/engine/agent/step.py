@@ -1,0 +1,156 @@
+"""One agent step: observe the page, ask the model, run its tool calls, record it all."""
+
+from __future__ import annotations
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import ArtifactType, RunStatus, StepStatus
+from altostratus.engine.agent.browser import AgentBrowser, Observation
+from altostratus.engine.agent.calls import TurnRunner
+from altostratus.engine.agent.checklist import SubgoalStatus
+from altostratus.engine.agent.context import RunContext, StepTotals
+from altostratus.engine.agent.outcome import Outcome
+from altostratus.engine.agent.prompts import observation_text
+from altostratus.engine.agent.recorder import Recorder
+from altostratus.engine.agent.results import image_block
+from altostratus.engine.agent.settings import ScreenshotsInPrompt
+from altostratus.engine.agent.state import AgentState
+from altostratus.ports.llm import LLMError, LLMRequest, LLMUsage
+
+
+def _current_goal(ctx: RunContext, state: AgentState) -> str:
+    for item in state.checklist or []:
+        if item.status is not SubgoalStatus.DONE:
+            return item.subgoal
+    return ctx.goal
+
+
+def _usage(usage: LLMUsage) -> ev.Usage:
+    return ev.Usage(
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=usage.cost_usd,
+        llm_calls=usage.calls,
+    )
+
+
+async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) -> Outcome | None:
+    """Run the next step; the run's Outcome when it ended in this step, else None.
+
+    Raises RunEndedElsewhereError when the log refuses the step's events (the run ended)."""
+    deps = ctx.deps
+    started = deps.monotonic()
+    step_id = state.next_step_id
+    order = state.steps_taken + 1
+    rec = Recorder(
+        event_log=deps.event_log,
+        artifacts=deps.artifacts,
+        ids=deps.ids,
+        run_id=ctx.run_id,
+        org_id=ctx.org_id,
+        step_id=step_id,
+    )
+    totals = StepTotals(usage=LLMUsage())
+    observation = await browser.observe(full=state.need_full_snapshot or not deps.settings.snapshot_diffs)
+    rec.append(
+        ev.StepStarted(step_id=step_id, order=order, url=observation.url, goal=_current_goal(ctx, state)),
+        "started",
+    )
+    state.last_step_id = step_id
+    status, failure = StepStatus.COMPLETED, None
+    try:
+        outcome = await _decide_and_act(ctx, state, browser, rec, observation, totals)
+    except LLMError as exc:
+        outcome = Outcome.failed(exc.reason)
+    if outcome is not None and outcome.status is RunStatus.FAILED:
+        status, failure = StepStatus.FAILED, outcome.reason
+    elapsed_ms = (deps.monotonic() - started) * 1000
+    rec.append(
+        ev.StepFinished(
+            step_id=step_id,
+            status=status,
+            usage=_usage(totals.usage),
+            failure_reason=failure,
+            duration_ms=round(elapsed_ms),
+            overhead_ms=round(max(0.0, elapsed_ms - totals.llm_ms)),
+        ),
+        "finished",
+    )
+    state.steps_taken = order
+    state.next_step_id = deps.ids.new("stp")
+    return outcome
+
+
+async def _decide_and_act(
+    ctx: RunContext,
+    state: AgentState,
+    browser: AgentBrowser,
+    rec: Recorder,
+    observation: Observation,
+    totals: StepTotals,
+) -> Outcome | None:
+    settings = ctx.deps.settings
+    new_page = not observation.is_diff
+    first_view = observation.url != state.last_url
+    state.last_url = observation.url
+    state.need_full_snapshot = False
+
+    blocks = list(state.pending_results)
+    blocks += [{"type": "text", "text": note} for note in state.notes]
+    body = ctx.secrets.redact(observation.text)
+    text = observation_text(
+        step=state.steps_taken + 1,
+        url=observation.url,
+        title=observation.title,
+        body=body,
+        is_diff=observation.is_diff,
+        tabs=observation.tabs,
+        tag=ctx.tag,
+        checklist=state.checklist if ctx.checklist_enabled else None,
+    )
+    blocks.append({"type": "text", "text": text})
+    mode = settings.screenshots_in_prompt
+    if mode is ScreenshotsInPrompt.EVERY_STEP or (
+        mode is ScreenshotsInPrompt.AUTO and ((new_page and first_view) or state.want_screenshot)
+    ):
+        png = await browser.screenshot()
+        rec.artifact(ArtifactType.SCREENSHOT_LLM, png, "image/png")
+        blocks.append(image_block(png))
+    state.want_screenshot = False
+    tree = ctx.secrets.redact(observation.full_text or observation.text)
+    rec.artifact(ArtifactType.VISIBLE_ELEMENTS_TREE_IN_PROMPT, tree.encode(), "text/plain")
+    if settings.store_html_scrape:
+        html = ctx.secrets.redact(await browser.html())
+        rec.artifact(ArtifactType.HTML_SCRAPE, html.encode(), "text/html")
+
+    conversation = state.conversation
+    conversation.add_user(blocks)
+    state.pending_results, state.notes = [], []
+    if new_page:
+        conversation.elide_observations()
+    conversation.limit_images(settings.max_images_in_conversation)
+    forced = {"type": "tool", "name": state.force_tool} if state.force_tool else None
+    state.force_tool = None
+    request = LLMRequest(
+        model=ctx.model,
+        system=ctx.system,
+        messages=conversation.for_request(caching=settings.prompt_caching),
+        tools=ctx.tools,
+        tool_choice=forced,
+        max_tokens=settings.max_output_tokens,
+        purpose="agent",
+    )
+    if settings.store_llm_exchanges:
+        rec.json_artifact(ArtifactType.LLM_REQUEST, request.wire())
+    response = await ctx.deps.llm.complete(request)
+    totals.add(response.usage, response.latency_ms)
+    if settings.store_llm_exchanges:
+        rec.json_artifact(ArtifactType.LLM_RESPONSE, response.model_dump(mode="json"))
+    conversation.add_assistant(response.as_message())
+    turn = TurnRunner(ctx, state, browser, rec, observation, totals)
+    outcome = await turn.run(response)
+    if any(c.name in ctx.toolset.browser_tools for c in response.tool_calls) and outcome is None:
+        png = await browser.screenshot()
+        rec.artifact(ArtifactType.SCREENSHOT_ACTION, png, "image/png")
+    return outcome
