@@ -94,7 +94,7 @@ class FakeBrowser:
             value = (
                 f' value="{"*" * len(el.value) if el.role == "password" else el.value}"' if el.value else ""
             )
-            lines.append(f'[{el.id}] {el.role} "{el.name}"{value}')
+            lines.append(f'{el.id} {el.role} "{el.name}"{value}')
         return "\n".join(lines)
 
     async def open(self, url: str) -> Effect:

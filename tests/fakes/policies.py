@@ -27,8 +27,9 @@ VERDICT_TOOL = "report_verdict"
 EXTRACTION_TOOL = "record_extracted_data"
 CLASSIFY_TOOL = "report_errors"
 OBSERVATION_START = "<page_state "
-# An element line starts with its id in brackets: `[e12] button "Submit"` (indentation allowed).
-ELEMENT_LINE = re.compile(r"^\s*[+~-]?\s*\[(?P<id>[^\]\s]+)\]\s*(?P<rest>.*)$")
+# An element line starts with its id, e.g. `e12 button "Submit"` or `f1:e7 textbox "Email"`
+# (indentation, a diff mark +/-/~ and brackets around the id are tolerated).
+ELEMENT_LINE = re.compile(r"^\s*[+~*-]?\s*\[?(?P<id>(?:f\d+:)?e\d+)\]?\s+(?P<rest>.*)$")
 
 
 class ElementNotFoundError(LookupError):
