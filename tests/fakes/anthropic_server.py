@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import itertools
 import json
@@ -264,6 +265,16 @@ def _check_text(block: dict[str, Any], where: str) -> None:
         _fail(f"{where}: text content blocks must contain non-whitespace text")
 
 
+@functools.lru_cache(maxsize=512)
+def _schema_problem(schema_json: str) -> str | None:
+    """Why a tool's input schema is not valid JSON Schema (cached: the same tools come every call)."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(json.loads(schema_json))
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
+    return None
+
+
 def validate_request(body: Any) -> None:
     """Raise InvalidRequestError for what the Messages API would refuse."""
     if not isinstance(body, dict):
@@ -288,10 +299,9 @@ def validate_request(body: Any) -> None:
         schema = tool.get("input_schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             _fail(f"{where}.input_schema.type: Input should be 'object'")
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            _fail(f"{where}.input_schema: JSON schema is invalid: {exc.message}")
+        problem = _schema_problem(json.dumps(schema, sort_keys=True))
+        if problem is not None:
+            _fail(f"{where}.input_schema: JSON schema is invalid: {problem}")
         _check_cache_control(tool, where, cache_marks)
 
     choice = body.get("tool_choice")
@@ -716,6 +726,8 @@ def _error_body(error_type: str, message: str) -> dict[str, Any]:
 def _handler_for(server: FakeAnthropicServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)

@@ -151,6 +151,6 @@ async def _decide_and_act(
     turn = TurnRunner(ctx, state, browser, rec, observation, totals)
     outcome = await turn.run(response)
     if any(c.name in ctx.toolset.browser_tools for c in response.tool_calls) and outcome is None:
-        png = await browser.screenshot()
+        png = await browser.screenshot(scrolls=ctx.screenshot_scrolls)
         rec.artifact(ArtifactType.SCREENSHOT_ACTION, png, "image/png")
     return outcome
