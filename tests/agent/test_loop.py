@@ -11,8 +11,17 @@ from altostratus.domain.enums import Engine, RunStatus
 from altostratus.engine.agent import AgentState, run_slice, run_to_end
 from tests.agent.fake_browser import El, FakeBrowser, FakePage
 from tests.agent.harness import Harness
-from tests.fakes.anthropic_server import Reply, Text, ToolUse
-from tests.fakes.policies import Page, accept_when, act, agent_policy, done, extract_with, terminate
+from tests.fakes.anthropic_server import MessagesRequest, Reply, Text, ToolUse
+from tests.fakes.policies import (
+    Page,
+    accept_all,
+    accept_when,
+    act,
+    agent_policy,
+    done,
+    extract_with,
+    terminate,
+)
 
 SHOP = "http://shop.test/"
 PRODUCTS = "http://shop.test/products"
@@ -367,3 +376,49 @@ def test_the_stable_prefix_is_cached_across_steps(harness: Harness) -> None:
     assert all(u["cache_creation_input_tokens"] < 500 for u in usages[1:])
     finished = h.of_type(run_id, ev.StepFinished)
     assert finished[1].usage.cached_input_tokens == usages[1]["cache_read_input_tokens"]
+
+
+def test_a_missing_api_key_fails_the_run_with_a_clear_reason(harness: Harness) -> None:
+    from dataclasses import replace
+
+    from altostratus.adapters.anthropic_llm import AnthropicLLM
+
+    h = harness
+    h.deps = replace(h.deps, llm=AnthropicLLM(api_key=None, base_url=h.server.base_url))
+    run_id = h.create_run(prompt="Anything", url=SHOP)
+    run(h, run_id, shop())
+    view = h.view(run_id)
+    assert view.status is RunStatus.FAILED
+    assert view.failure_reason == "no Anthropic API key is configured, so the agent cannot call the model"
+
+
+def _history_seen_by_verifier(h: Harness, *, full_history: bool) -> str:
+    h.with_settings(verifier_recent_actions=1)
+    run_id = h.create_run(
+        f"tsk_v2_{int(full_history) + 10}",
+        prompt="Wander then stop",
+        url=SHOP,
+        include_action_history_in_verification=full_history,
+    )
+    seen: list[str] = []
+
+    def wander_then_done(page: Page) -> Reply:
+        if page.turn >= 3:
+            return done("Wandered enough")
+        return act(ToolUse("click", {"element_id": page.element("Products" if page.url == SHOP else "Home")}))
+
+    def verifier(request: MessagesRequest) -> Reply:
+        seen.append(request.last_user_text())
+        return accept_all(request)
+
+    h.server.set_policy(agent_policy(wander_then_done, verifier=verifier))
+    run(h, run_id, shop())
+    assert h.view(run_id).status is RunStatus.COMPLETED
+    return seen[0]
+
+
+def test_the_verifier_sees_the_whole_history_only_when_the_run_asks(harness: Harness) -> None:
+    recent = _history_seen_by_verifier(harness, full_history=False)
+    assert recent.count("step ") == 1
+    everything = _history_seen_by_verifier(harness, full_history=True)
+    assert everything.count("step ") == 3
