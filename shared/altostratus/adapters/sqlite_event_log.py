@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.domain.enums import RunStatus
 from altostratus.domain.view import RunView
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import SequenceConflictError
@@ -142,6 +143,19 @@ class SQLiteEventLog(EventLog):
                 break
         cursor.close()
         return page
+
+    def unfinished_runs(self) -> list[tuple[str, RunStatus, str | None]]:
+        """Every organization's runs that have not ended, oldest first, with their checkpoint."""
+        rows = (
+            self._db.connection()
+            .execute(
+                "SELECT body FROM views WHERE status IN ('created', 'queued', 'running')"
+                " ORDER BY created_at, run_id"
+            )
+            .fetchall()
+        )
+        views = [RunView.model_validate_json(r[0]) for r in rows]
+        return [(v.run_id, v.status, v.checkpoint_uri) for v in views]
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
         row = (

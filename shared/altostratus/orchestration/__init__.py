@@ -1,0 +1,1 @@
+"""Orchestration: the run state machine's handlers, and an interpreter of its ASL file."""

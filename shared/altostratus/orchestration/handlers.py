@@ -1,0 +1,170 @@
+"""The state machine's four tasks: start a run, run a slice of agent steps, finish, record a
+failure. Lambda functions (functions/*) and the embedded runner call these same objects.
+
+A slice runs steps with one live browser; between slices the agent's state and the browser's
+state (cookies, storage, URL, tabs) are checkpointed to the artifact store, so the next slice —
+maybe another Lambda, or the embedded server after a restart — carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import RunStatus
+from altostratus.domain.view import RunView
+from altostratus.engine.agent.browser import AgentBrowser
+from altostratus.engine.agent.deps import AgentDeps
+from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.engine.agent.runner import run_slice
+from altostratus.engine.agent.state import AgentState
+from altostratus.orchestration.errors import TransientStepError, UnknownRunError
+from altostratus.orchestration.failure import failure_reason
+from altostratus.ports.errors import StoreUnavailableError
+
+logger = logging.getLogger("altostratus.orchestration")
+
+
+class OpenBrowser(Protocol):
+    """A browser opened for one slice."""
+
+    @property
+    def agent(self) -> AgentBrowser: ...
+
+    async def export_state(self) -> dict[str, Any]:
+        """Cookies, storage, open tabs and URLs, to restore in the next slice."""
+        ...
+
+
+class BrowserProvider(Protocol):
+    def open(self, view: RunView, restore: dict[str, Any] | None) -> AbstractAsyncContextManager[OpenBrowser]:
+        """Launch (or connect to the run's `browser_address`) and restore `restore` if given.
+        Raises an error whose type says the browser is gone (crash, disconnect) when it is."""
+        ...
+
+
+@dataclass(frozen=True)
+class SliceBudget:
+    # A slice stops starting steps this long before its end (and before Lambda's timeout).
+    slice_seconds: float = 600.0
+    safety_margin_s: float = 30.0
+
+
+@dataclass
+class Orchestration:
+    agent: AgentDeps
+    browsers: BrowserProvider
+    budget: SliceBudget = SliceBudget()
+    # Exceptions meaning "the browser went away"; they make a slice retryable.
+    browser_gone: tuple[type[BaseException], ...] = ()
+
+    # -- Start run --
+
+    def start(self, event: dict[str, Any]) -> dict[str, Any]:
+        view = self._view(event["run_id"])
+        if view.is_terminal:
+            return _result(view.run_id, more=False, slice_no=0)
+        if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
+            draft = ev.Draft(data=ev.RunStarted(executor="state-machine"), event_id=f"{view.run_id}:started")
+            self.agent.event_log.append(view.run_id, [draft])
+        else:
+            resumed = ev.RunResumed(
+                reason="the run's execution started again", from_checkpoint=view.checkpoint_uri
+            )
+            self.agent.event_log.append(view.run_id, [ev.Draft(data=resumed)])
+        return _result(view.run_id, more=True, slice_no=0)
+
+    # -- Run agent steps --
+
+    def step(
+        self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None
+    ) -> dict[str, Any]:
+        run_id, slice_no = event["run_id"], int(event.get("slice") or 0)
+        view = self._view(run_id)
+        if view.is_terminal:
+            return _result(run_id, more=False, slice_no=slice_no)
+        budget = self.budget.slice_seconds
+        if remaining_s is not None:
+            budget = min(budget, remaining_s() - self.budget.safety_margin_s)
+        agent_state, browser_state = self._load_checkpoint(view)
+        try:
+            more, outcome = asyncio.run(self._slice(view, agent_state, browser_state, budget))
+        except self.browser_gone as exc:
+            raise TransientStepError(f"the browser stopped unexpectedly ({type(exc).__name__})") from exc
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the run store was unavailable") from exc
+        return _result(run_id, more=more, slice_no=slice_no + 1, outcome=outcome)
+
+    async def _slice(
+        self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
+    ) -> tuple[bool, Outcome | None]:
+        deps = self.agent
+        async with self.browsers.open(view, restore) as browser:
+            result = await run_slice(
+                deps, view.run_id, browser=browser.agent, deadline=deps.monotonic() + budget, state=state
+            )
+            if result.continue_:
+                self._save_checkpoint(view, result.state, await browser.export_state())
+        return result.continue_, result.outcome
+
+    def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
+        deps = self.agent
+        body = json.dumps({"agent": json.loads(state.dumps()), "browser": browser_state}).encode()
+        key = f"{view.org_id}/{view.run_id}/checkpoints/{deps.ids.new('ck')}.json"
+        uri = deps.artifacts.put(key, body, content_type="application/json")
+        saved = ev.CheckpointSaved(uri=uri, next_step_order=state.steps_taken + 1)
+        deps.event_log.append(view.run_id, [ev.Draft(data=saved)])
+
+    def _load_checkpoint(self, view: RunView) -> tuple[AgentState | None, dict[str, Any] | None]:
+        if not view.checkpoint_uri:
+            return None, None
+        raw = json.loads(self.agent.artifacts.get(view.checkpoint_uri))
+        return AgentState.model_validate(raw["agent"]), raw.get("browser")
+
+    # -- Finish run --
+
+    def finish(self, event: dict[str, Any]) -> dict[str, Any]:
+        run_id = event["run_id"]
+        view = self._view(run_id)
+        raw = event.get("outcome")
+        if raw is not None:
+            view = finish_run(self.agent.event_log, run_id, Outcome.model_validate(raw))
+        elif not view.is_terminal:
+            view = finish_run(
+                self.agent.event_log, run_id, Outcome.failed("The agent stopped without reporting a result.")
+            )
+        return {"run_id": run_id, "status": view.status.value}
+
+    # -- Record failure --
+
+    def failed(self, event: dict[str, Any]) -> dict[str, Any]:
+        run_id = event["run_id"]
+        reason = failure_reason(event.get("error"))
+        logger.error(
+            "run %s failed in the state machine: %s", run_id, (event.get("error") or {}).get("Error")
+        )
+        if self.agent.event_log.get_view(run_id) is None:
+            return {"run_id": run_id, "status": None}
+        view = finish_run(self.agent.event_log, run_id, Outcome.failed(reason))
+        return {"run_id": run_id, "status": view.status.value}
+
+    def _view(self, run_id: str) -> RunView:
+        view = self.agent.event_log.get_view(run_id)
+        if view is None:
+            raise UnknownRunError(f"no run {run_id}")
+        return view
+
+
+def _result(run_id: str, *, more: bool, slice_no: int, outcome: Outcome | None = None) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "continue": more,
+        "slice": slice_no,
+        "outcome": outcome.model_dump(mode="json") if outcome is not None else None,
+    }

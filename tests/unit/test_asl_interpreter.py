@@ -1,0 +1,98 @@
+"""The ASL interpreter runs statemachine/run.asl.json like Step Functions: the transitions,
+Retry and Catch, and the data each task is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from altostratus.orchestration.asl import ExecutionFailedError, Interpreter, load_definition
+from altostratus.orchestration.errors import TransientStepError
+from altostratus.runtimes.local_runner import FUNCTIONS, STATE_MACHINE
+
+
+class Script:
+    """Handlers that answer from a script and record what they were given."""
+
+    def __init__(self, steps: list[Any]) -> None:
+        self.steps = steps
+        self.calls: list[tuple[str, Any]] = []
+        self.sleeps: list[float] = []
+
+    def invoke(self, function: str, payload: Any) -> Any:
+        self.calls.append((function, payload))
+        if function == "run_start":
+            return {"run_id": payload["run_id"], "continue": True, "slice": 0, "outcome": None}
+        if function == "agent_step":
+            step = self.steps.pop(0)
+            if isinstance(step, BaseException):
+                raise step
+            more, outcome = step
+            return {
+                "run_id": payload["run_id"],
+                "continue": more,
+                "slice": payload["slice"] + 1,
+                "outcome": outcome,
+            }
+        if function == "run_finish":
+            return {"run_id": payload["run_id"], "status": (payload["outcome"] or {}).get("status")}
+        return {"run_id": payload["run_id"], "status": "failed"}
+
+    def run(self) -> tuple[Interpreter, Any]:
+        interpreter = Interpreter(
+            load_definition(STATE_MACHINE, FUNCTIONS), invoke=self.invoke, sleep=self.sleeps.append
+        )
+        return interpreter, interpreter.run({"run_id": "tsk_1"})
+
+
+def test_slices_loop_until_the_run_ends_then_finish_gets_the_outcome() -> None:
+    script = Script([(True, None), (True, None), (False, {"status": "completed", "output": {"n": 1}})])
+    interpreter, result = script.run()
+    assert interpreter.trace == [
+        "Start run",
+        "More steps?",
+        "Run agent steps",
+        "More steps?",
+        "Run agent steps",
+        "More steps?",
+        "Run agent steps",
+        "More steps?",
+        "Finish run",
+    ]
+    assert [p["slice"] for f, p in script.calls if f == "agent_step"] == [0, 1, 2]
+    assert script.calls[-1] == (
+        "run_finish",
+        {"run_id": "tsk_1", "outcome": {"status": "completed", "output": {"n": 1}}},
+    )
+    assert result == {"run_id": "tsk_1", "status": "completed"}
+
+
+def test_a_transient_error_is_retried_with_backoff_then_succeeds() -> None:
+    script = Script([TransientStepError("browser crashed"), (False, {"status": "completed"})])
+    _, result = script.run()
+    assert [f for f, _ in script.calls] == ["run_start", "agent_step", "agent_step", "run_finish"]
+    assert script.sleeps == [1]
+    assert result["status"] == "completed"
+
+
+def test_retries_run_out_then_the_failure_is_recorded_and_the_execution_fails() -> None:
+    script = Script(
+        [TransientStepError("crash 1"), TransientStepError("crash 2"), TransientStepError("crash 3")]
+    )
+    with pytest.raises(ExecutionFailedError) as failed:
+        script.run()
+    assert failed.value.error == "RunFailed"
+    assert script.sleeps == [1, 2]
+    function, payload = script.calls[-1]
+    assert function == "run_failed"
+    assert payload["error"]["Error"] == "TransientStepError"
+    assert '"errorMessage": "crash 3"' in payload["error"]["Cause"]
+
+
+def test_an_unexpected_error_is_caught_without_retries() -> None:
+    script = Script([KeyError("boom")])
+    with pytest.raises(ExecutionFailedError):
+        script.run()
+    assert [f for f, _ in script.calls] == ["run_start", "agent_step", "run_failed"]
+    assert script.sleeps == []
