@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,10 +15,13 @@ logger = Logger(service="altostratus-api")
 tracer = Tracer(service="altostratus-api")
 metrics = Metrics(namespace="Altostratus", service="altostratus-api")
 app = runtime().api()
+_RUN_IN_PATH = re.compile(r"/v1/runs/([^/]+)")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    found = _RUN_IN_PATH.search(event.get("rawPath") or "")
+    logger.append_keys(run_id=found.group(1) if found else None)
     return app.resolve(event, context)

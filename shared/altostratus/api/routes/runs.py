@@ -16,17 +16,20 @@ from altostratus.api.render import artifact_response, run_response, timeline_res
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
 from altostratus.domain import commands
+from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.run_request import GeoTarget, RunTaskRequest, check_http_url
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
+from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import RunQuery
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 IDEMPOTENCY_WINDOW_S = 24 * 3600
+NOT_STARTED = "The run could not be started: the orchestration service was unavailable. Submit it again."
 
 
 class RetryWebhookRequest(BaseModel):
@@ -96,7 +99,12 @@ def runs_router(services: ApiServices) -> Router:
         drafts = commands.create_task_run(request, org_id=principal.org_id, api_key_id=principal.key_id)
         log.append(run_id, drafts)
         if services.orchestrator is not None:
-            services.orchestrator.start(run_id)
+            try:
+                services.orchestrator.start(run_id)
+            except StoreUnavailableError:
+                # Never leave a run queued that nothing will execute: it ends now, with the reason.
+                failed = ev.RunFailed(reason=NOT_STARTED)
+                log.append(run_id, [ev.Draft(data=failed, event_id=f"{run_id}:finished")])
         return run_id
 
     idempotency = IdempotencyConfig(
