@@ -192,3 +192,13 @@ def test_idempotency_keys_are_per_organization(client: ApiClient, runtime: Local
     mine = client.post("/v1/run/tasks", json_body={"prompt": "buy"}, headers=headers).json()
     theirs = client.post("/v1/run/tasks", json_body={"prompt": "buy"}, headers=headers, key=other_key).json()
     assert mine["run_id"] != theirs["run_id"]
+
+
+def test_an_unknown_model_is_a_400_and_a_known_one_is_accepted(client: ApiClient) -> None:
+    reply = client.post("/v1/run/tasks", json_body={"prompt": "x", "model": {"model_name": "gpt-imaginary"}})
+    assert reply.status == 400
+    assert "Unknown model 'gpt-imaginary'" in reply.json()["detail"]
+    reply = client.post(
+        "/v1/run/tasks", json_body={"prompt": "x", "model": {"model_name": "claude-haiku-4-5"}}
+    )
+    assert reply.status == 200

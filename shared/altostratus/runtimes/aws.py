@@ -23,6 +23,7 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.engine import check_model
 from altostratus.runtimes.settings import Settings
 
 
@@ -83,6 +84,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
             proxy_locations=frozenset(settings.proxy_locations),
             app_url=settings.app_url,
         ),
+        submission_checks=[check_model],
     )
     return AwsRuntime(
         settings=settings,

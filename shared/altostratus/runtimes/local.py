@@ -20,6 +20,7 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.engine import check_model
 from altostratus.runtimes.settings import Settings
 
 DEFAULT_ORG = "default"
@@ -99,6 +100,7 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
             proxy_locations=frozenset(settings.proxy_locations),
             app_url=settings.app_url,
         ),
+        submission_checks=[check_model],
         link_verifier=artifacts.verify,
     )
     return LocalRuntime(
