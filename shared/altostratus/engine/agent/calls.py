@@ -40,6 +40,11 @@ def _action_type(ctx: RunContext, browser: AgentBrowser, name: str) -> ActionTyp
     return t.AGENT_ACTION_TYPES.get(name, ActionType.NULL_ACTION)
 
 
+def _element_of(params: dict[str, Any]) -> str | None:
+    value = params.get("element", params.get("element_id"))
+    return str(value) if value is not None else None
+
+
 def _cancel_requested(ctx: RunContext) -> bool:
     view = ctx.deps.event_log.get_view(ctx.run_id)
     return view is None or view.cancel_requested
@@ -127,7 +132,7 @@ class TurnRunner:
                 tool=call.name,
                 reasoning=reasoning,
                 intention=shown.get("intention") if isinstance(shown.get("intention"), str) else None,
-                element_id=str(shown["element_id"]) if "element_id" in shown else None,
+                element_id=_element_of(shown),
                 text=text,
                 option=option,
                 params=shown,
