@@ -1,0 +1,96 @@
+"""The browser layer: Chromium runtime, page perception and actions with effect reports.
+
+Start a `BrowserRuntime`, open a `BrowserSession` per run, then `snapshot()` and `act(...)`;
+see `session.py` for the whole API.
+"""
+
+from altostratus.engine.browser.actions import (
+    ACTION_TYPES,
+    Action,
+    Back,
+    Check,
+    Click,
+    CloseTab,
+    Forward,
+    Hover,
+    Navigate,
+    Press,
+    Scroll,
+    Select,
+    SwitchTab,
+    TypeText,
+    Upload,
+    Wait,
+    action_schema,
+    parse_action,
+)
+from altostratus.engine.browser.config import (
+    LaunchConfig,
+    ProxySettings,
+    SessionConfig,
+    Viewport,
+    resolve_proxy,
+)
+from altostratus.engine.browser.effects import ActionError, DialogInfo, DownloadInfo, EffectReport, PageChange
+from altostratus.engine.browser.errors import (
+    BrowserCrashedError,
+    BrowserDisconnectedError,
+    BrowserError,
+    BrowserGoneError,
+    LaunchError,
+    ProxyLocationNotConfiguredError,
+    SessionClosedError,
+)
+from altostratus.engine.browser.markdown import PageMarkdown
+from altostratus.engine.browser.perception import Element, SelectorBundle, Snapshot, SnapshotDiff, TabInfo
+from altostratus.engine.browser.runtime import BrowserRuntime
+from altostratus.engine.browser.session import BrowserSession
+from altostratus.engine.browser.state import BrowserState, TabState
+
+__all__ = [
+    "ACTION_TYPES",
+    "Action",
+    "ActionError",
+    "Back",
+    "BrowserCrashedError",
+    "BrowserDisconnectedError",
+    "BrowserError",
+    "BrowserGoneError",
+    "BrowserRuntime",
+    "BrowserSession",
+    "BrowserState",
+    "Check",
+    "Click",
+    "CloseTab",
+    "DialogInfo",
+    "DownloadInfo",
+    "EffectReport",
+    "Element",
+    "Forward",
+    "Hover",
+    "LaunchConfig",
+    "LaunchError",
+    "Navigate",
+    "PageChange",
+    "PageMarkdown",
+    "Press",
+    "ProxyLocationNotConfiguredError",
+    "ProxySettings",
+    "Scroll",
+    "Select",
+    "SelectorBundle",
+    "SessionClosedError",
+    "SessionConfig",
+    "Snapshot",
+    "SnapshotDiff",
+    "SwitchTab",
+    "TabInfo",
+    "TabState",
+    "TypeText",
+    "Upload",
+    "Viewport",
+    "Wait",
+    "action_schema",
+    "parse_action",
+    "resolve_proxy",
+]

@@ -1,0 +1,169 @@
+"""Typed settings of the browser: how Chromium is launched and how each session's context looks."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from altostratus.engine.browser.errors import ProxyLocationNotConfiguredError
+
+# What this network needs for headless Chromium (see the developers' brief).
+BASE_FLAGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+# Added inside the Lambda image. Not --single-process: Playwright loses pages with it
+# (aws-local.md §6); it stays an opt-in to measure on real Lambda.
+LAMBDA_FLAGS: tuple[str, ...] = ("--no-zygote", "--disable-extensions", "--mute-audio")
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+# Skyvern's named locations that mean "no proxy".
+NO_PROXY_LOCATIONS = frozenset({"NONE", "NO_PROXY", ""})
+
+
+class Viewport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    width: int = Field(default=1280, ge=200, le=7680)
+    height: int = Field(default=720, ge=200, le=4320)
+
+
+class ProxySettings(BaseModel):
+    """One proxy for a browser context, in Playwright's shape (credentials split out)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server: str
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    bypass: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> ProxySettings:
+        parts = urlsplit(url.strip())
+        if not parts.hostname:
+            raise ValueError(f"proxy URL {url!r} has no host")
+        scheme = parts.scheme or "http"
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        server = f"{scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+        return cls(
+            server=server,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    def playwright(self) -> dict[str, str]:
+        data = {"server": self.server}
+        if self.username:
+            data["username"] = self.username
+        if self.password:
+            data["password"] = self.password
+        if self.bypass:
+            data["bypass"] = self.bypass
+        return data
+
+
+def resolve_proxy(location: object, configured: Mapping[str, str]) -> ProxySettings | None:
+    """The proxy for a run's `proxy_location`, checked against the operator's map.
+
+    `location` is what the run request holds: None, a named location (``"RESIDENTIAL_GB"``,
+    looked up case-insensitively in `configured`), ``{"url": ...}`` (or a model with a `url`),
+    or a geo target ``{"country", "subdivision", "city"}``, which is looked up as
+    ``"US-CA-San Francisco"``, then ``"US-CA"``, then ``"US"``.
+
+    Raises
+    ------
+    ProxyLocationNotConfiguredError
+        A named or geo location with no entry in `configured`; the API answers 400.
+    """
+    if location is None:
+        return None
+    data: Any = location.model_dump() if isinstance(location, BaseModel) else location
+    by_key = {key.strip().upper(): url for key, url in configured.items()}
+    if isinstance(data, str):
+        key = data.strip().upper()
+        if key in NO_PROXY_LOCATIONS:
+            return None
+        if key not in by_key:
+            raise ProxyLocationNotConfiguredError(data, list(configured))
+        return ProxySettings.from_url(by_key[key])
+    if isinstance(data, Mapping):
+        if data.get("url"):
+            return ProxySettings.from_url(str(data["url"]))
+        country = str(data.get("country") or "").strip()
+        if country:
+            parts = [country, str(data.get("subdivision") or ""), str(data.get("city") or "")]
+            parts = [p.strip() for p in parts if p and p.strip()]
+            for size in range(len(parts), 0, -1):
+                key = "-".join(parts[:size]).upper()
+                if key in by_key:
+                    return ProxySettings.from_url(by_key[key])
+            raise ProxyLocationNotConfiguredError("-".join(parts), list(configured))
+    raise ProxyLocationNotConfiguredError(str(data), list(configured))
+
+
+class LaunchConfig(BaseModel):
+    """How the browser process is started (or which one is connected to)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    executable_path: str = DEFAULT_CHROMIUM
+    headless: bool = True
+    # Inside the Lambda image: the Lambda flag set, user data and downloads under /tmp.
+    lambda_mode: bool = False
+    # Only for measuring on real Lambda; Playwright loses pages with it.
+    single_process: bool = False
+    extra_args: tuple[str, ...] = ()
+    # Connect to this CDP endpoint (http(s):// or ws(s)://) instead of launching.
+    browser_address: str | None = None
+    cdp_headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    launch_timeout_s: float = Field(default=30.0, gt=0)
+
+    def args(self) -> list[str]:
+        flags = list(BASE_FLAGS)
+        if self.lambda_mode:
+            flags += LAMBDA_FLAGS
+        if self.single_process:
+            flags.append("--single-process")
+        flags += [a for a in self.extra_args if a not in flags]
+        return flags
+
+    def temp_root(self) -> Path:
+        # Only /tmp is writable on Lambda; elsewhere the platform's temp dir.
+        return Path("/tmp") if self.lambda_mode else Path(tempfile.gettempdir())
+
+
+class SessionConfig(BaseModel):
+    """One run's browser context: what the run request and the operator ask of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    viewport: Viewport = Field(default_factory=Viewport)
+    extra_http_headers: dict[str, str] = Field(default_factory=dict)
+    proxy: ProxySettings | None = None
+    # Where finished downloads are saved; a fresh temp dir when not given.
+    download_dir: Path | None = None
+    user_agent: str | None = None
+    locale: str | None = None
+    timezone_id: str | None = None
+    # Switch to a tab an action opened (a link with target=_blank); the report says so.
+    follow_new_tabs: bool = True
+    # Timeouts of one action's steps; settling after an action is capped separately.
+    action_timeout_ms: int = Field(default=5_000, ge=100)
+    navigation_timeout_ms: int = Field(default=30_000, ge=1_000)
+    settle_cap_ms: int = Field(default=3_000, ge=0)
+    settle_quiet_ms: int = Field(default=150, ge=0)
+    # "dom": roles and names inferred from the DOM snapshot (fast); "ax": also Chromium's
+    # accessibility tree (exact roles and names, about twice the time).
+    perception: Literal["dom", "ax"] = "dom"
+    max_screenshot_scrolls: int = Field(default=3, ge=0, le=1000)

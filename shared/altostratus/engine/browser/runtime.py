@@ -1,0 +1,150 @@
+"""The browser runtime: launch Debian Chromium through Playwright (or connect over CDP), guard it.
+
+One `BrowserRuntime` owns one browser process (or CDP connection) and its network guard;
+each run gets its own `BrowserSession` (a fresh incognito context) from `new_session`.
+
+Examples
+--------
+>>> async def main() -> None:  # doctest: +SKIP
+...     policy = TargetPolicy.parse("", allow_loopback=True)
+...     async with await BrowserRuntime.start(LaunchConfig(), policy=policy) as runtime:
+...         session = await runtime.new_session(SessionConfig())
+...         await session.act(Navigate(url="http://127.0.0.1:8000/"))
+...         print((await session.snapshot()).text)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from altostratus.engine.browser.config import LaunchConfig, SessionConfig
+from altostratus.engine.browser.errors import BrowserCrashedError, BrowserDisconnectedError, LaunchError
+from altostratus.engine.browser.guard import NetworkGuard
+from altostratus.security.targets import TargetPolicy
+
+if TYPE_CHECKING:
+    from altostratus.engine.browser.session import BrowserSession
+    from altostratus.engine.browser.state import BrowserState
+
+log = logging.getLogger(__name__)
+
+
+class BrowserRuntime:
+    """A running Chromium (launched or connected) whose every request passes the network guard."""
+
+    def __init__(
+        self,
+        playwright: Playwright,
+        browser: Browser,
+        guard: NetworkGuard,
+        config: LaunchConfig,
+        *,
+        launched: bool,
+    ) -> None:
+        self.playwright = playwright
+        self.browser = browser
+        self.guard = guard
+        self.config = config
+        self.launched = launched
+        self._closing = False
+        self._gone: BrowserCrashedError | BrowserDisconnectedError | None = None
+        browser.on("disconnected", self._on_disconnected)
+
+    @classmethod
+    async def start(cls, config: LaunchConfig, *, policy: TargetPolicy) -> BrowserRuntime:
+        """Launch Chromium (or connect to `config.browser_address`) and install the guard.
+
+        Raises
+        ------
+        LaunchError
+            Chromium would not start, or the CDP address did not answer.
+        """
+        playwright = await async_playwright().start()
+        try:
+            if config.browser_address:
+                browser = await playwright.chromium.connect_over_cdp(
+                    config.browser_address,
+                    headers=config.cdp_headers or None,
+                    timeout=config.launch_timeout_s * 1000,
+                )
+                launched = False
+            else:
+                # Playwright creates a fresh profile for this process in the temp dir and
+                # deletes it on close; in the Lambda image TMPDIR is /tmp.
+                browser = await playwright.chromium.launch(
+                    executable_path=config.executable_path,
+                    headless=config.headless,
+                    args=config.args(),
+                    downloads_path=config.temp_root() / "alto-downloads",
+                    timeout=config.launch_timeout_s * 1000,
+                )
+                launched = True
+            guard = await NetworkGuard.install(browser, policy)
+        except PlaywrightError as exc:
+            await playwright.stop()
+            where = config.browser_address or config.executable_path
+            raise LaunchError(f"could not start the browser ({where}): {exc.message}") from exc
+        except BaseException:
+            await playwright.stop()
+            raise
+        runtime = cls(playwright, browser, guard, config, launched=launched)
+        log.info("browser %s %s", "launched" if launched else "connected", browser.version)
+        return runtime
+
+    def _on_disconnected(self, _browser: Browser) -> None:
+        if self._closing:
+            return
+        if self.launched:
+            self._gone = BrowserCrashedError(
+                "the browser process exited unexpectedly (crashed or was killed)"
+            )
+        else:
+            address = self.config.browser_address
+            self._gone = BrowserDisconnectedError(f"the connection to the browser at {address} closed")
+        log.warning("%s", self._gone)
+
+    @property
+    def alive(self) -> bool:
+        return self._gone is None and self.browser.is_connected()
+
+    def check_alive(self) -> None:
+        """Raise the specific error when the browser is gone (crashed or disconnected)."""
+        if self._gone is not None:
+            raise self._gone
+        if not self.browser.is_connected():
+            self._on_disconnected(self.browser)
+            if self._gone is not None:
+                raise self._gone
+
+    async def new_session(
+        self, config: SessionConfig | None = None, *, state: BrowserState | None = None
+    ) -> BrowserSession:
+        """A fresh browser context for one run (optionally restored from a checkpoint)."""
+        from altostratus.engine.browser.session import BrowserSession
+
+        self.check_alive()
+        return await BrowserSession.open(self, config or SessionConfig(), state=state)
+
+    async def close(self) -> None:
+        self._closing = True
+        with contextlib.suppress(PlaywrightError):
+            await self.guard.close()
+        with contextlib.suppress(PlaywrightError, asyncio.CancelledError):
+            await self.browser.close()
+        with contextlib.suppress(PlaywrightError):
+            await self.playwright.stop()
+
+    async def __aenter__(self) -> BrowserRuntime:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
