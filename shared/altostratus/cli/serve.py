@@ -47,6 +47,10 @@ def serve(args: argparse.Namespace) -> int:
     if dev_key:
         console.print("Development API key for organization 'default' (shown once, stored hashed):")
         console.print(f"  [bold]{dev_key}[/]", soft_wrap=True)
+    # Issue 6: publish run events and deliver webhooks in the background while serving.
+    if runtime.integrations is not None:
+        console.print(runtime.integrations.describe_targets())
+    runtime.start_integrations()
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     finally:

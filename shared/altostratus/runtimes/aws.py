@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
@@ -24,7 +24,17 @@ from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.runtimes.engine import check_model
+from altostratus.runtimes.integrations import (
+    build_deliverer,
+    build_queue_delivery,
+    build_stream_publisher,
+    wire_api,
+)
 from altostratus.runtimes.settings import Settings
+from altostratus.webhooks import QueueDelivery, WebhookDeliverer
+
+if TYPE_CHECKING:
+    from altostratus.publishing import StreamPublisher
 
 
 def master_key(settings: Settings) -> bytes:
@@ -47,6 +57,7 @@ class AwsRuntime:
     ids: IdFactory
     clock: Clock
     clients: dict[str, Any]
+    webhooks: WebhookDeliverer | None = None  # issue 6
 
     def api(self) -> AltoResolver:
         return build_api(self.services)
@@ -86,6 +97,9 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         ),
         submission_checks=[check_model],
     )
+    # Issue 6: retry_run_webhook and the address check of callback URLs at submission.
+    webhooks = build_deliverer(settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock)
+    wire_api(services, webhooks)
     return AwsRuntime(
         settings=settings,
         event_log=event_log,
@@ -95,6 +109,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         ids=ids,
         clock=clock,
         clients={"dynamodb": ddb, "s3": s3},
+        webhooks=webhooks,
     )
 
 
@@ -102,3 +117,26 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
 def runtime() -> AwsRuntime:
     """One runtime per Lambda execution environment, built on first use (the cold start)."""
     return build_aws(Settings(runtime="aws"))
+
+
+# -- issue 6: the `publisher` and `webhook` functions ------------------------------------
+
+
+@cache
+def publisher() -> StreamPublisher:
+    """The publisher needs only the log's views and the bus (no master key, no bucket)."""
+    settings = Settings(runtime="aws")
+    event_log = DynamoDBEventLog(
+        boto3.client("dynamodb"),
+        events_table=settings.events_table,
+        state_table=settings.state_table,
+        clock=SystemClock(),
+    )
+    return build_stream_publisher(settings, event_log=event_log, events_client=boto3.client("events"))
+
+
+@cache
+def webhook_delivery() -> QueueDelivery:
+    built = runtime()
+    assert built.webhooks is not None
+    return build_queue_delivery(built.settings, deliverer=built.webhooks, sqs_client=boto3.client("sqs"))

@@ -21,6 +21,12 @@ from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.runtimes.engine import check_model
+from altostratus.runtimes.integrations import (
+    LocalIntegrations,
+    build_deliverer,
+    build_local_integrations,
+    wire_api,
+)
 from altostratus.runtimes.settings import Settings
 
 DEFAULT_ORG = "default"
@@ -54,6 +60,8 @@ class LocalRuntime:
     ids: IdFactory
     clock: Clock
     base_url: list[str] = field(default_factory=list)
+    # Issue 6: the outbox publisher and webhook delivery worker (threads once started).
+    integrations: LocalIntegrations | None = None
 
     def api(self) -> AltoResolver:
         return build_api(self.services)
@@ -70,7 +78,14 @@ class LocalRuntime:
         _, raw = self.keys.create_key(org.org_id, label="development key")
         return raw
 
+    def start_integrations(self) -> None:
+        """Start publishing events and delivering webhooks in background threads (`alto serve`)."""
+        if self.integrations is not None:
+            self.integrations.start()
+
     def close(self) -> None:
+        if self.integrations is not None:
+            self.integrations.stop()
         self.db.close()
 
 
@@ -103,6 +118,12 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         submission_checks=[check_model],
         link_verifier=artifacts.verify,
     )
+    # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.
+    deliverer = build_deliverer(settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock)
+    wire_api(services, deliverer)
+    integrations = build_local_integrations(
+        settings, db=db, event_log=event_log, deliverer=deliverer, clock=clock
+    )
     return LocalRuntime(
         settings=settings,
         db=db,
@@ -113,4 +134,5 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         ids=ids,
         clock=clock,
         base_url=base_url,
+        integrations=integrations,
     )

@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     event_bus_name: str = "altostratus"
     master_key_secret_arn: str | None = None
 
+    # -- webhooks and the event bus (issue 6) --
+    # Attempts per delivery; on AWS also the webhook queue's maxReceiveCount (template.yaml).
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    # Backoff: the wait after attempt n is between half and all of base * 2**(n-1), capped.
+    webhook_backoff_base_s: float = Field(default=2.0, ge=0)
+    webhook_backoff_max_s: float = Field(default=900.0, ge=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # Embedded: deliveries attempted at once, and how often the outbox looks for new events.
+    webhook_concurrency: int = Field(default=8, ge=1)
+    outbox_poll_interval_s: float = Field(default=0.05, gt=0)
+    # AWS: the queue the webhook function reads (to delay a retry by hiding the message).
+    webhook_queue_url: str | None = None
+
     # -- LLM --
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ALTO_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")

@@ -1,0 +1,25 @@
+"""Publishing every run event on a bus: the published shape (`detail`), its JSON Schemas, the
+embedded outbox and the AWS stream publisher."""
+
+from altostratus.publishing.detail import (
+    TERMINAL_WITH_WEBHOOK,
+    PublishedDetail,
+    RunSummary,
+    bus_message,
+    published_detail,
+)
+from altostratus.publishing.outbox import OutboxCursor, OutboxPublisher
+from altostratus.publishing.patterns import matches
+from altostratus.publishing.stream import StreamPublisher
+
+__all__ = [
+    "TERMINAL_WITH_WEBHOOK",
+    "OutboxCursor",
+    "OutboxPublisher",
+    "PublishedDetail",
+    "RunSummary",
+    "StreamPublisher",
+    "bus_message",
+    "matches",
+    "published_detail",
+]

@@ -1,0 +1,148 @@
+"""Composition of publishing and webhooks for both runtimes (issue 6), kept apart from
+local.py/aws.py so those roots only call in here.
+
+Embedded: the outbox publisher (cursor in SQLite) feeds the in-process bus; the bus's
+terminal-with-webhook subscription feeds the persistent webhook queue; the delivery worker
+drains it. AWS: the stream publisher puts events on EventBridge; the rule's queue feeds the
+`webhook` function. Both use one `WebhookDeliverer` and refuse private callback addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from altostratus.adapters.eventbridge_bus import EventBridgeBus
+from altostratus.adapters.inprocess_bus import InProcessBus
+from altostratus.adapters.sqlite_db import SQLiteDatabase
+from altostratus.adapters.sqlite_event_log import SQLiteEventLog
+from altostratus.adapters.sqlite_outbox import SQLiteOutboxCursor
+from altostratus.adapters.sqlite_webhook_queue import SQLiteWebhookQueue
+from altostratus.api.services import ApiServices
+from altostratus.ports.artifacts import ArtifactStore
+from altostratus.ports.clock import Clock
+from altostratus.ports.event_log import EventLog
+from altostratus.ports.keys import KeyStore
+from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, StreamPublisher
+from altostratus.publishing.background import BackgroundLoop
+from altostratus.runtimes.settings import Settings
+from altostratus.security.callback_targets import CallbackTargets
+from altostratus.security.targets import TargetPolicy
+from altostratus.webhooks import (
+    CallbackAddressCheck,
+    DeliveryWorker,
+    QueueDelivery,
+    RetryPolicy,
+    WebhookDeliverer,
+    WebhookReplayService,
+    WebhookSender,
+)
+
+logger = logging.getLogger("altostratus.integrations")
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        base_delay_s=settings.webhook_backoff_base_s,
+        max_delay_s=settings.webhook_backoff_max_s,
+        timeout_s=settings.webhook_timeout_s,
+    )
+
+
+def build_deliverer(
+    settings: Settings, *, event_log: EventLog, keys: KeyStore, artifacts: ArtifactStore, clock: Clock
+) -> WebhookDeliverer:
+    """Raises ValueError when ALTO_ALLOWED_TARGETS has an entry that is neither host nor CIDR."""
+    policy = retry_policy(settings)
+    targets = CallbackTargets(TargetPolicy.parse(settings.allowed_targets))
+    return WebhookDeliverer(
+        event_log=event_log,
+        keys=keys,
+        artifacts=artifacts,
+        sender=WebhookSender(targets, policy),
+        policy=policy,
+        clock=clock,
+        app_url=settings.app_url,
+    )
+
+
+def wire_api(services: ApiServices, deliverer: WebhookDeliverer) -> None:
+    """retry_run_webhook, and the address check of webhook_url / totp_url at submission."""
+    services.webhooks = WebhookReplayService(deliverer)
+    services.submission_checks.append(CallbackAddressCheck(deliverer.sender.targets))
+
+
+@dataclass
+class LocalIntegrations:
+    """The embedded outbox and delivery worker; `start`/`stop` run them as background threads."""
+
+    deliverer: WebhookDeliverer
+    bus: InProcessBus
+    outbox: OutboxPublisher
+    worker: DeliveryWorker
+    queue: SQLiteWebhookQueue
+    outbox_loop: BackgroundLoop
+
+    def start(self) -> None:
+        self.worker.start()
+        self.outbox_loop.start()
+
+    def stop(self) -> None:
+        # The outbox first, so nothing new reaches the worker while it winds down.
+        self.outbox_loop.stop()
+        self.worker.stop()
+
+    def describe_targets(self) -> str:
+        return describe_callback_targets(self.deliverer.sender.targets)
+
+
+def describe_callback_targets(targets: CallbackTargets) -> str:
+    policy = targets.policy
+    opened = [str(n) for n in policy.networks] + [h.pattern for h in policy.hosts]
+    if not opened:
+        return "Webhooks and TOTP callbacks may reach public addresses only."
+    return f"Webhooks and TOTP callbacks may reach public addresses and: {', '.join(opened)}."
+
+
+def build_local_integrations(
+    settings: Settings,
+    *,
+    db: SQLiteDatabase,
+    event_log: SQLiteEventLog,
+    deliverer: WebhookDeliverer,
+    clock: Clock,
+) -> LocalIntegrations:
+    bus = InProcessBus()
+    queue = SQLiteWebhookQueue(db)
+    worker = DeliveryWorker(
+        deliverer=deliverer,
+        queue=queue,
+        clock=clock,
+        concurrency=settings.webhook_concurrency,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+    bus.subscribe("webhooks", TERMINAL_WITH_WEBHOOK, worker.on_terminal_event)
+    outbox = OutboxPublisher(
+        read_after=lambda after, limit: event_log.read_global(after=after, limit=limit),
+        get_view=event_log.get_view,
+        cursor=SQLiteOutboxCursor(db),
+        bus=bus,
+    )
+    loop = BackgroundLoop("outbox", outbox.step, idle_s=settings.outbox_poll_interval_s)
+    return LocalIntegrations(
+        deliverer=deliverer, bus=bus, outbox=outbox, worker=worker, queue=queue, outbox_loop=loop
+    )
+
+
+def build_stream_publisher(settings: Settings, *, event_log: EventLog, events_client: Any) -> StreamPublisher:
+    return StreamPublisher(
+        get_view=event_log.get_view, bus=EventBridgeBus(events_client, bus_name=settings.event_bus_name)
+    )
+
+
+def build_queue_delivery(
+    settings: Settings, *, deliverer: WebhookDeliverer, sqs_client: Any
+) -> QueueDelivery:
+    return QueueDelivery(deliverer=deliverer, sqs=sqs_client, queue_url=settings.webhook_queue_url)

@@ -1,0 +1,64 @@
+"""The AWS `webhook` function's work on one SQS message (an EventBridge event from the rule).
+
+Retries use the queue itself: after a failed attempt the message is hidden for the backoff
+(ChangeMessageVisibility) and reported as a batch-item failure, so SQS hands it out again
+then. The queue's `maxReceiveCount` equals the policy's `max_attempts`, so a message whose last
+attempt failed is moved to the dead-letter queue by SQS on its next receive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+from altostratus.publishing.detail import PublishedDetail
+from altostratus.webhooks.delivery import DeliveryStep, Outcome, WebhookDeliverer, automatic_delivery_id
+
+# boto3 ships no type hints.
+SQSClient = Any
+
+# SQS hides a message for at most 12 hours.
+_MAX_VISIBILITY_S = 43_200
+
+
+class RunEventMessage(EventBridgeModel):
+    """The SQS body: the EventBridge event the rule matched, with our detail."""
+
+    detail: PublishedDetail
+
+
+class RetryScheduledError(Exception):
+    """Reported as a batch-item failure: the message comes back after the backoff."""
+
+
+class DeliveryExhaustedError(Exception):
+    """The last attempt failed: failing the message once more sends it to the dead-letter queue."""
+
+
+class QueueDelivery:
+    def __init__(self, *, deliverer: WebhookDeliverer, sqs: SQSClient, queue_url: str | None) -> None:
+        self._deliverer = deliverer
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def deliver_record(self, record: SQSRecord) -> DeliveryStep:
+        message = parse(event=record.json_body, model=RunEventMessage)
+        run_id = message.detail.event.run_id
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        step = self._deliverer.deliver(
+            run_id, delivery_id=automatic_delivery_id(run_id), receive_count=receive_count
+        )
+        if step.outcome is Outcome.RETRY:
+            if self._queue_url:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue_url,
+                    ReceiptHandle=record.receipt_handle,
+                    VisibilityTimeout=min(_MAX_VISIBILITY_S, round(step.delay_s)),
+                )
+            raise RetryScheduledError(f"attempt {step.attempt} failed; next in {step.delay_s:.1f} s")
+        if step.outcome is Outcome.FAILED and step.exhausted:
+            raise DeliveryExhaustedError(f"gave up after {step.attempt} attempts")
+        return step
