@@ -136,7 +136,7 @@ def test_an_oversize_body_is_a_413_and_creates_nothing(client: ApiClient, runtim
     [
         ({"prompt": "x", "engine": "openai-cua"}, "not available on this deployment"),
         ({"prompt": "x", "proxy_location": "RESIDENTIAL_JP"}, "not configured"),
-        ({"prompt": "x", "proxy_location": {"country": "US"}}, "proxy provider"),
+        ({"prompt": "x", "proxy_location": {"country": "US"}}, "not configured"),
         ({"prompt": "x", "publish_workflow": True}, "publish_workflow"),
         ({"prompt": "x", "browser_session_id": "pbs_1"}, "Browser session pbs_1"),
     ],

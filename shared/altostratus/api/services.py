@@ -31,9 +31,6 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
     strip_prefixes: tuple[str, ...] = ()
-    # Named proxy locations the operator configured (proxy_location values other than these,
-    # "NONE" and {"url": ...} are refused at submission).
-    proxy_locations: frozenset[str] = frozenset()
     app_url: str | None = None  # base of the run viewer, for `app_url`
 
 

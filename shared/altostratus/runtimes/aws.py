@@ -23,7 +23,7 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.engine import check_model
+from altostratus.runtimes.engine import check_model, proxy_check
 from altostratus.runtimes.integrations import (
     build_deliverer,
     build_queue_delivery,
@@ -92,10 +92,9 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         config=ApiConfig(
             max_body_bytes=settings.max_body_bytes,
             strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
-            proxy_locations=frozenset(settings.proxy_locations),
             app_url=settings.app_url,
         ),
-        submission_checks=[check_model],
+        submission_checks=[check_model, proxy_check(settings)],
     )
     # Issue 6: retry_run_webhook and the address check of callback URLs at submission.
     webhooks = build_deliverer(settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock)

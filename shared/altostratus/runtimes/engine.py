@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from altostratus.adapters.anthropic_llm import AnthropicLLM
 from altostratus.api.errors import BadRequestError
 from altostratus.domain.ids import IdFactory
@@ -9,6 +11,8 @@ from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, i
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.settings import EngineSettings
+from altostratus.engine.browser.config import resolve_proxy
+from altostratus.engine.browser.errors import ProxyLocationNotConfiguredError
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
@@ -40,6 +44,18 @@ def agent_deps(
         clock=clock,
         settings=engine_settings(settings),
     )
+
+
+def proxy_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """A named `proxy_location` must be one the operator configured (ALTO_PROXY_LOCATIONS)."""
+
+    def check(request: RunTaskRequest) -> None:
+        try:
+            resolve_proxy(request.proxy_location, settings.proxy_locations)
+        except ProxyLocationNotConfiguredError as exc:
+            raise BadRequestError(str(exc)) from exc
+
+    return check
 
 
 def check_model(request: RunTaskRequest) -> None:

@@ -20,7 +20,7 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.engine import check_model
+from altostratus.runtimes.engine import check_model, proxy_check
 from altostratus.runtimes.integrations import (
     LocalIntegrations,
     build_deliverer,
@@ -112,10 +112,9 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         config=ApiConfig(
             max_body_bytes=settings.max_body_bytes,
             strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
-            proxy_locations=frozenset(settings.proxy_locations),
             app_url=settings.app_url,
         ),
-        submission_checks=[check_model],
+        submission_checks=[check_model, proxy_check(settings)],
         link_verifier=artifacts.verify,
     )
     # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.

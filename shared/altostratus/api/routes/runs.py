@@ -19,7 +19,7 @@ from altostratus.domain import commands
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
-from altostratus.domain.run_request import GeoTarget, RunTaskRequest, check_http_url
+from altostratus.domain.run_request import RunTaskRequest, check_http_url
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import StoreUnavailableError
@@ -76,19 +76,6 @@ def runs_router(services: ApiServices) -> Router:
             raise BadRequestError(
                 f"Browser session {request.browser_session_id} is not available: this deployment has no "
                 "persistent browser sessions."
-            )
-        location = request.proxy_location
-        if isinstance(location, str):
-            if location.upper() != "NONE" and location not in services.config.proxy_locations:
-                configured = ", ".join(sorted(services.config.proxy_locations)) or "none"
-                raise BadRequestError(
-                    f"proxy_location {location!r} is not configured on this deployment (configured: "
-                    f'{configured}); pass NONE, a configured name, or {{"url": "http://host:port"}}.'
-                )
-        elif isinstance(location, GeoTarget):
-            raise BadRequestError(
-                "Geographic proxy_location targets need a proxy provider, which this deployment does not "
-                'have; pass a configured name or {"url": ...}.'
             )
         for check in services.submission_checks:
             check(request)
