@@ -1,14 +1,19 @@
-"""Fixtures of the agent tests: the fake Messages server and the engine's wiring."""
+"""Fixtures of the agent tests: the fake Messages server, the engine's wiring, and for the
+end-to-end tests one Chromium per test session (a fresh context per test) and the fixture site."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from altostratus.engine.agent.session_adapter import SessionBrowser
+from altostratus.engine.browser import BrowserRuntime, SessionConfig
 from tests.agent.harness import Harness, make_harness
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError, MessagesRequest
+from tests.support.fixture_site import FixtureSite
 
 
 def _unset_policy(request: MessagesRequest) -> HttpError:
@@ -26,3 +31,38 @@ def harness(tmp_path: Path, server: FakeAnthropicServer) -> Iterator[Harness]:
     h = make_harness(tmp_path, server)
     yield h
     h.close()
+
+
+# --- real Chromium and the fixture site, for the end-to-end tests ---------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[FixtureSite]:
+    with FixtureSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def runtime(browser_loop: asyncio.AbstractEventLoop) -> Iterator[BrowserRuntime]:
+    started = browser_loop.run_until_complete(BrowserRuntime.launch_local())
+    yield started
+    browser_loop.run_until_complete(started.close())
+
+
+@pytest.fixture
+def chromium(
+    runtime: BrowserRuntime, browser_loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> Iterator[SessionBrowser]:
+    """A fresh browser context for one test, as the agent's browser port."""
+    session = browser_loop.run_until_complete(
+        runtime.new_session(SessionConfig(download_dir=tmp_path / "downloads"))
+    )
+    yield SessionBrowser(session)
+    browser_loop.run_until_complete(session.close())

@@ -101,7 +101,7 @@ class FakeBrowser:
         self.url = url
         return Effect(ok=True, summary=f"Opened {url}", page_changed=True)
 
-    async def observe(self, *, full: bool) -> Observation:
+    async def observe(self, *, full: bool, whole_page: bool = False) -> Observation:
         text = self._lines()
         fingerprint = hashlib.sha256(f"{self.url}\n{text}".encode()).hexdigest()[:16]
         return Observation(

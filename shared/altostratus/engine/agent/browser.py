@@ -61,8 +61,9 @@ class AgentBrowser(Protocol):
         """Load the run's start page."""
         ...
 
-    async def observe(self, *, full: bool) -> Observation:
-        """Snapshot the page; `full=True` forces the whole page instead of a diff."""
+    async def observe(self, *, full: bool, whole_page: bool = False) -> Observation:
+        """Snapshot the page. `full=True`: the whole snapshot, never a diff; `whole_page=True`:
+        every element of the page in detail, not only the viewport and an outline."""
         ...
 
     async def execute(self, tool: str, params: dict[str, Any]) -> Effect:

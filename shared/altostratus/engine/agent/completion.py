@@ -15,6 +15,7 @@ from altostratus.engine.agent.verifier import verify
 if TYPE_CHECKING:
     from altostratus.engine.agent.calls import TurnRunner
 
+VERIFIER_PAGE_CHARS = 8_000
 FINAL_EXTRACTION = "Extract the information the user's goal asks for, as the schema describes."
 
 
@@ -24,7 +25,10 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
     claim = ctx.secrets.redact(str(params["summary"]))
     answer = ctx.secrets.redact_any(params.get("answer"))
     if state.verifier_rejections < settings.max_verifier_rejections:
+        # The viewport's snapshot plus the page's text: a whole-page snapshot of the browser
+        # layer omits text lines (reported), and the verifier must see values like totals.
         observation = await turn.browser.observe(full=True)
+        markdown = ctx.secrets.redact(await turn.browser.markdown())
         # The browser's diff baseline moved to this snapshot; the model gets a full one next.
         state.need_full_snapshot = True
         png = await turn.browser.screenshot()
@@ -43,7 +47,9 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
             checklist=render(state.checklist) if state.checklist is not None else None,
             history=history,
             url=observation.url,
-            page_text=ctx.secrets.redact(observation.full_text or observation.text),
+            page_text=ctx.secrets.redact(observation.full_text or observation.text)
+            + "\n\nThe page's text:\n"
+            + markdown[:VERIFIER_PAGE_CHARS],
             screenshot_png=png,
             tag=ctx.tag,
         )
