@@ -41,7 +41,9 @@ class Received:
 
     def standard_signature_ok(self, key: str) -> bool:
         """Standard Webhooks: v1,<base64 HMAC-SHA256 of id.timestamp.body>, secret = the key."""
-        signed = f"{self.headers.get('webhook-id')}.{self.headers.get('webhook-timestamp')}.".encode() + self.body
+        signed = (
+            f"{self.headers.get('webhook-id')}.{self.headers.get('webhook-timestamp')}.".encode() + self.body
+        )
         expected = "v1," + base64.b64encode(hmac.new(key.encode(), signed, hashlib.sha256).digest()).decode()
         offered = self.headers.get("webhook-signature", "").split()
         return any(hmac.compare_digest(expected, s) for s in offered)
@@ -118,7 +120,9 @@ def running(receiver: WebhookReceiver, *, port: int = 0) -> Iterator[WebhookRece
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     receiver._server = server
-    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="webhook-receiver", daemon=True
+    )
     thread.start()
     try:
         yield receiver

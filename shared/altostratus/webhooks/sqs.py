@@ -45,20 +45,34 @@ class QueueDelivery:
         self._queue_url = queue_url
 
     def deliver_record(self, record: SQSRecord) -> DeliveryStep:
+        """Make the delivery's next attempt; before a retry, hide the message for the backoff."""
         message = parse(event=record.json_body, model=RunEventMessage)
         run_id = message.detail.event.run_id
         receive_count = int(record.attributes.approximate_receive_count or 1)
         step = self._deliverer.deliver(
             run_id, delivery_id=automatic_delivery_id(run_id), receive_count=receive_count
         )
-        if step.outcome is Outcome.RETRY:
-            if self._queue_url:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self._queue_url,
-                    ReceiptHandle=record.receipt_handle,
-                    VisibilityTimeout=min(_MAX_VISIBILITY_S, round(step.delay_s)),
-                )
-            raise RetryScheduledError(f"attempt {step.attempt} failed; next in {step.delay_s:.1f} s")
-        if step.outcome is Outcome.FAILED and step.exhausted:
-            raise DeliveryExhaustedError(f"gave up after {step.attempt} attempts")
+        if step.outcome is Outcome.RETRY and self._queue_url:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=min(_MAX_VISIBILITY_S, round(step.delay_s)),
+            )
         return step
+
+
+def settle(step: DeliveryStep) -> None:
+    """Raise for the outcomes that must leave the message on the queue (a batch-item failure)."""
+    if step.outcome is Outcome.RETRY:
+        raise RetryScheduledError(f"attempt {step.attempt} failed; next in {step.delay_s:.1f} s")
+    if step.outcome is Outcome.FAILED and step.exhausted:
+        raise DeliveryExhaustedError(f"gave up after {step.attempt} attempts")
+
+
+# One metric per outcome, e.g. WebhooksDelivered.
+OUTCOME_METRICS = {
+    Outcome.DELIVERED: "WebhooksDelivered",
+    Outcome.RETRY: "WebhookRetriesScheduled",
+    Outcome.FAILED: "WebhooksFailed",
+    Outcome.NOTHING_TO_DO: "WebhookMessagesAlreadyDone",
+}
