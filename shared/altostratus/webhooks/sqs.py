@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from altostratus.publishing.detail import PublishedDetail
 from altostratus.webhooks.delivery import DeliveryStep, Outcome, WebhookDeliverer, automatic_delivery_id
@@ -24,9 +24,13 @@ SQSClient = Any
 _MAX_VISIBILITY_S = 43_200
 
 
-class RunEventMessage(EventBridgeModel):
-    """The SQS body: the EventBridge event the rule matched, with our detail."""
+class RunEventMessage(BaseModel):
+    """The SQS body: the EventBridge event the rule matched. Only what delivery needs is read
+    (Powertools' EventBridgeModel also requires `account`, which moto's events lack)."""
 
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    source: str
+    detail_type: str = Field(alias="detail-type")
     detail: PublishedDetail
 
 
