@@ -56,9 +56,15 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="alto-bench-api-"))
     key = alto("keys", "create", "--org", "bench", data_dir=data_dir).strip()
     figures: dict[str, float] = {}
-    with alto_serve(data_dir) as server, httpx.Client(
-        base_url=server.base_url, headers={"x-api-key": key}, timeout=30, limits=httpx.Limits(max_connections=CLIENTS)
-    ) as http:
+    with (
+        alto_serve(data_dir, api_only=True) as server,
+        httpx.Client(
+            base_url=server.base_url,
+            headers={"x-api-key": key},
+            timeout=30,
+            limits=httpx.Limits(max_connections=CLIENTS),
+        ) as http,
+    ):
         run_ids: list[str] = []
 
         def submit(i: int) -> None:
@@ -69,15 +75,21 @@ def main() -> None:
         for i in range(20):  # warm up connections and caches
             submit(i)
         lat, rps = timed_requests(submit, REQUESTS)
-        figures |= {"run_task_p50_ms": statistics.median(lat), "run_task_p99_ms": percentile(lat, 0.99),
-                    "run_task_rps": rps}
+        figures |= {
+            "run_task_p50_ms": statistics.median(lat),
+            "run_task_p99_ms": percentile(lat, 0.99),
+            "run_task_rps": rps,
+        }
 
         def get(i: int) -> None:
             http.get(f"/v1/runs/{run_ids[i % len(run_ids)]}").raise_for_status()
 
         lat, rps = timed_requests(get, REQUESTS)
-        figures |= {"get_run_p50_ms": statistics.median(lat), "get_run_p99_ms": percentile(lat, 0.99),
-                    "get_run_rps": rps}
+        figures |= {
+            "get_run_p50_ms": statistics.median(lat),
+            "get_run_p99_ms": percentile(lat, 0.99),
+            "get_run_rps": rps,
+        }
 
         store = build_local(Settings(data_dir=data_dir))
         org = store.keys.org_by_name("bench")
@@ -104,10 +116,14 @@ def main() -> None:
             print(f"{size:>14} {statistics.median(samples):>15.2f} {statistics.median(baseline):>31.2f}")
         store.close()
 
-    print(f"run_task: p50 {figures['run_task_p50_ms']:.2f} ms, p99 {figures['run_task_p99_ms']:.2f} ms, "
-          f"{figures['run_task_rps']:.0f} req/s ({CLIENTS} concurrent clients, {REQUESTS} requests)")
-    print(f"get_run:  p50 {figures['get_run_p50_ms']:.2f} ms, p99 {figures['get_run_p99_ms']:.2f} ms, "
-          f"{figures['get_run_rps']:.0f} req/s")
+    print(
+        f"run_task: p50 {figures['run_task_p50_ms']:.2f} ms, p99 {figures['run_task_p99_ms']:.2f} ms, "
+        f"{figures['run_task_rps']:.0f} req/s ({CLIENTS} concurrent clients, {REQUESTS} requests)"
+    )
+    print(
+        f"get_run:  p50 {figures['get_run_p50_ms']:.2f} ms, p99 {figures['get_run_p99_ms']:.2f} ms, "
+        f"{figures['get_run_rps']:.0f} req/s"
+    )
     print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
 
 

@@ -30,7 +30,8 @@ def compat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compat]:
     data_dir: Path = tmp_path_factory.mktemp("alto-compat")
     key = alto("keys", "create", "--org", "compat", data_dir=data_dir).strip()
     other_key = alto("keys", "create", "--org", "someone-else", data_dir=data_dir).strip()
-    with alto_serve(data_dir) as server:
+    # API only: these tests play the executor by appending its events to the runs they submit.
+    with alto_serve(data_dir, api_only=True) as server:
         store = build_local(Settings(data_dir=data_dir))
         try:
             yield Compat(server=server, key=key, other_key=other_key, store=store)

@@ -43,19 +43,15 @@ def alto(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> str:
 
 
 @contextmanager
-def alto_serve(data_dir: Path, *, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+def alto_serve(
+    data_dir: Path, *, env: dict[str, str] | None = None, api_only: bool = False
+) -> Iterator[RunningServer]:
+    """`alto serve` on a free port; `api_only` leaves submitted runs queued (no executor)."""
     port = free_port()
+    flags = ["--api-only"] if api_only else []
+    command = [sys.executable, "-m", "altostratus.cli.main", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "altostratus.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
+        [*command, "--data-dir", str(data_dir), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from rich.console import Console
 
-from altostratus.runtimes.http_server import ApiAsgiApp
-from altostratus.runtimes.local import build_local
+from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.settings import Settings
 
 
@@ -21,6 +21,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
+    if getattr(args, "api_only", False):
+        overrides["execute_runs"] = False
     return Settings(**overrides)
 
 
@@ -32,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("serve", help="serve the API on this machine")
     parser.add_argument("--host", help="interface to listen on (ALTO_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (ALTO_PORT, default 8000)")
+    parser.add_argument(
+        "--api-only", action="store_true", help="serve the API without executing runs (they stay queued)"
+    )
     add_common_options(parser)
     parser.set_defaults(handler=serve)
 
@@ -39,20 +44,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     console = Console(highlight=False)
-    runtime = build_local(settings)
-    dev_key = runtime.ensure_dev_key()
-    app = ApiAsgiApp(runtime.api(), max_body_bytes=settings.max_body_bytes)
-    console.print(f"Altostratus API on [bold]{settings.base_url()}[/] (docs at {settings.base_url()}/docs)")
-    console.print(f"Data directory: {settings.data_dir}")
-    if dev_key:
-        console.print("Development API key for organization 'default' (shown once, stored hashed):")
-        console.print(f"  [bold]{dev_key}[/]", soft_wrap=True)
-    # Issue 6: publish run events and deliver webhooks in the background while serving.
-    if runtime.integrations is not None:
-        console.print(runtime.integrations.describe_targets())
-    runtime.start_integrations()
+    service = EmbeddedService(settings)
+    dev_key = service.runtime.ensure_dev_key()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    service.start()
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        base = service.base_url
+        console.print(f"Altostratus API on [bold]{base}[/] (docs at {base}/docs)")
+        console.print(f"Data directory: {settings.data_dir}")
+        if settings.execute_runs:
+            console.print(f"Executing up to {settings.max_browsers} runs at a time.")
+        else:
+            console.print("API only: submitted runs stay queued; this process does not execute them.")
+        if dev_key:
+            console.print("Development API key for organization 'default' (shown once, stored hashed):")
+            console.print(f"  [bold]{dev_key}[/]", soft_wrap=True)
+        console.print(
+            "The browser may reach this machine's loopback addresses (the embedded default); other "
+            "private addresses only if listed in ALTO_ALLOWED_TARGETS."
+        )
+        # Issue 6: what webhook and TOTP callbacks may reach.
+        if service.runtime.integrations is not None:
+            console.print(service.runtime.integrations.describe_targets())
+        if not settings.anthropic_api_key:
+            console.print("No ANTHROPIC_API_KEY is set: runs will fail with that reason until one is.")
+        stop.wait()
     finally:
-        runtime.close()
+        console.print("Stopping: runs in progress resume from their checkpoint at the next start.")
+        service.stop()
     return 0

@@ -18,12 +18,15 @@ from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
+from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
+from altostratus.orchestration.handlers import Orchestration, SliceBudget
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.engine import check_model, proxy_check
+from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
+from altostratus.runtimes.engine import agent_deps, check_model, proxy_check
 from altostratus.runtimes.integrations import (
     build_deliverer,
     build_queue_delivery,
@@ -96,6 +99,10 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         ),
         submission_checks=[check_model, proxy_check(settings)],
     )
+    if settings.state_machine_arn:
+        services.orchestrator = StepFunctionsOrchestrator(
+            boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
+        )
     # Issue 6: retry_run_webhook and the address check of callback URLs at submission.
     webhooks = build_deliverer(settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock)
     wire_api(services, webhooks)
@@ -116,6 +123,48 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
 def runtime() -> AwsRuntime:
     """One runtime per Lambda execution environment, built on first use (the cold start)."""
     return build_aws(Settings(runtime="aws"))
+
+
+@cache
+def orchestration() -> Orchestration:
+    """The state machine's tasks need the log, the bucket, the model key and (agent_step) a
+    browser; not the master key, which only the API uses."""
+    settings = Settings(runtime="aws")
+    clock = SystemClock()
+    event_log = DynamoDBEventLog(
+        boto3.client("dynamodb"),
+        events_table=settings.events_table,
+        state_table=settings.state_table,
+        clock=clock,
+    )
+    deps = agent_deps(
+        settings,
+        event_log=event_log,
+        artifacts=S3ArtifactStore(boto3.client("s3"), bucket=settings.artifacts_bucket),
+        ids=IdFactory(),
+        clock=clock,
+        api_key=anthropic_key(settings),
+    )
+    return Orchestration(
+        agent=deps,
+        browsers=browser_provider(settings, embedded=False),
+        budget=SliceBudget(slice_seconds=settings.slice_seconds),
+        browser_gone=BROWSER_GONE,
+    )
+
+
+def anthropic_key(settings: Settings) -> str | None:
+    if settings.anthropic_api_key is not None:
+        return settings.anthropic_api_key.get_secret_value()
+    if not settings.anthropic_api_key_secret_arn:
+        return None
+    # An empty secret (the template creates one for the operator to fill) means no key yet:
+    # runs then fail with a reason that says so.
+    try:
+        value = parameters.get_secret(settings.anthropic_api_key_secret_arn, max_age=300)
+    except parameters.exceptions.GetParameterError:
+        return None
+    return str(value).strip() or None
 
 
 # -- issue 6: the `publisher` and `webhook` functions ------------------------------------

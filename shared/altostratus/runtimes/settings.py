@@ -66,8 +66,16 @@ class Settings(BaseSettings):
     cheap_model: str | None = None
 
     # -- execution --
+    # False: serve the API only; runs stay queued for another executor (`alto serve --api-only`).
+    execute_runs: bool = True
     max_browsers: int = Field(default=2, ge=1)
     chromium_path: str = "/usr/bin/chromium"
+    # "lambda" adds the flags Chromium needs inside the agent_step image (set by its Dockerfile).
+    browser_profile: Literal["desktop", "lambda"] = "desktop"
+    # One agent_step invocation runs steps this long, then checkpoints; the embedded runner
+    # uses shorter slices so a restarted server loses little.
+    slice_seconds: float = Field(default=120.0, gt=0)
+    anthropic_api_key_secret_arn: str | None = None
 
     @property
     def database_path(self) -> Path:

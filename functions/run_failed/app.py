@@ -1,0 +1,26 @@
+"""State machine Catch target "Record failure": the run fails with a reason a person understands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from altostratus.runtimes.aws import orchestration
+
+logger = Logger(service="altostratus-run-failed")
+tracer = Tracer(service="altostratus-run-failed")
+metrics = Metrics(namespace="Altostratus", service="altostratus-run-failed")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(run_id=event.get("run_id"))
+    result = orchestration().failed(event)
+    metrics.add_dimension(name="status", value=str(result["status"]))
+    metrics.add_metric(name="RunsFinished", unit=MetricUnit.Count, value=1)
+    return result

@@ -1,0 +1,20 @@
+"""State machine task "Start run": the run is marked started (or found already ended)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from altostratus.runtimes.aws import orchestration
+
+logger = Logger(service="altostratus-run-start")
+tracer = Tracer(service="altostratus-run-start")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(run_id=event.get("run_id"))
+    return orchestration().start(event)

@@ -1,0 +1,120 @@
+"""`alto runs list|get|timeline|artifacts|cancel`: look at runs (embedded or deployed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from altostratus.cli.http import ApiCallError, ApiClient
+from altostratus.cli.target import add_target_options, api_target
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("runs", help="list and inspect runs")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    listing = actions.add_parser("list", help="recent runs, newest first")
+    listing.add_argument("--status", action="append", help="only runs in this status (repeatable)")
+    listing.add_argument("--page-size", type=int, default=20)
+    add_target_options(listing)
+    listing.set_defaults(handler=_list)
+    for name, help_text, handler in (
+        ("get", "one run as JSON", _get),
+        ("timeline", "a run's steps, actions and reasoning", _timeline),
+        ("artifacts", "a run's screenshots, pages and files", _artifacts),
+        ("cancel", "cancel a run", _cancel),
+    ):
+        sub = actions.add_parser(name, help=help_text)
+        sub.add_argument("run_id")
+        if name == "artifacts":
+            sub.add_argument("--type", action="append", dest="types", help="artifact type (repeatable)")
+        add_target_options(sub)
+        sub.set_defaults(handler=handler)
+
+
+def _call(args: argparse.Namespace, fn: Any) -> int:
+    try:
+        with api_target(args, start_if_needed=False) as (base_url, key), ApiClient(base_url, key) as client:
+            return int(fn(client))
+    except ApiCallError as exc:
+        Console(stderr=True).print(f"[red]{exc}[/]")
+        return 2
+
+
+def _print_json(value: Any) -> int:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    def show(client: ApiClient) -> int:
+        table = Table("run", "status", "steps", "created", "title")
+        for run in client.list_runs(status=args.status, page_size=args.page_size):
+            table.add_row(
+                run["run_id"],
+                run["status"],
+                str(run.get("step_count", "")),
+                run["created_at"][:19],
+                run.get("title") or "",
+            )
+        Console().print(table)
+        return 0
+
+    return _call(args, show)
+
+
+def _get(args: argparse.Namespace) -> int:
+    return _call(args, lambda client: _print_json(client.get_run(args.run_id)))
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    def show(client: ApiClient) -> int:
+        console = Console(highlight=False)
+        for entry in client.timeline(args.run_id):
+            if entry.get("thought"):
+                console.print(f"[dim]{entry['order']:>3} thought[/] {entry['thought'].get('thought') or ''}")
+                continue
+            block = entry["block"]
+            console.print(
+                f"[bold]{entry['order']:>3} {block['label']}[/] {entry['status']}  {block.get('url') or ''}"
+            )
+            for action in block.get("actions") or []:
+                target = f" {action['element_id']}" if action.get("element_id") else ""
+                console.print(
+                    f"      {action['action_type']}{target} ({action.get('status')}): "
+                    f"{action.get('reasoning') or ''}"
+                )
+        return 0
+
+    return _call(args, show)
+
+
+def _artifacts(args: argparse.Namespace) -> int:
+    def show(client: ApiClient) -> int:
+        table = Table("artifact", "type", "bytes", "step", "link")
+        for item in client.artifacts(args.run_id, args.types):
+            table.add_row(
+                item["artifact_id"],
+                item["artifact_type"],
+                str(item.get("file_size") or ""),
+                item.get("step_id") or "",
+                item.get("signed_url") or "",
+            )
+        Console().print(table)
+        return 0
+
+    return _call(args, show)
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    def cancel(client: ApiClient) -> int:
+        client.cancel(args.run_id)
+        Console(stderr=True).print(f"Asked {args.run_id} to stop.")
+        return 0
+
+    return _call(args, cancel)

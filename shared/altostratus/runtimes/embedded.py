@@ -1,0 +1,96 @@
+"""The embedded service (`alto serve`): the API, the run state machine's runner and the
+event/webhook workers in one process, on the SQLite and file adapters."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from altostratus.orchestration.handlers import BrowserProvider, Orchestration, SliceBudget
+from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
+from altostratus.runtimes.engine import agent_deps
+from altostratus.runtimes.http_server import ApiAsgiApp
+from altostratus.runtimes.local import LocalRuntime, build_local
+from altostratus.runtimes.local_runner import LocalRunner
+from altostratus.runtimes.settings import Settings
+
+
+class EmbeddedService:
+    def __init__(self, settings: Settings, *, browsers: BrowserProvider | None = None) -> None:
+        self.settings = settings
+        self.runtime: LocalRuntime = build_local(settings)
+        key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+        deps = agent_deps(
+            settings,
+            event_log=self.runtime.event_log,
+            artifacts=self.runtime.artifacts,
+            ids=self.runtime.ids,
+            clock=self.runtime.clock,
+            api_key=key,
+        )
+        self.orchestration = Orchestration(
+            agent=deps,
+            browsers=browsers or browser_provider(settings, embedded=True),
+            budget=SliceBudget(slice_seconds=settings.slice_seconds),
+            browser_gone=BROWSER_GONE,
+        )
+        self.runner = LocalRunner(
+            handlers={
+                "run_start": self.orchestration.start,
+                "agent_step": self.orchestration.step,
+                "run_finish": self.orchestration.finish,
+                "run_failed": self.orchestration.failed,
+            },
+            event_log=self.runtime.event_log,
+            unfinished=self.runtime.event_log.unfinished_runs,
+            workers=settings.max_browsers,
+        )
+        if settings.execute_runs:
+            self.runtime.services.orchestrator = self.runner
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = settings.base_url()
+
+    def start(self, *, timeout_s: float = 30.0) -> None:
+        app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes)
+        config = uvicorn.Config(
+            app, host=self.settings.host, port=self.settings.port, log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="api-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(
+                    f"the API server could not listen on {self.settings.host}:{self.settings.port}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start in time")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = self.settings.model_copy(update={"port": port}).base_url()
+        self.runtime.base_url[0] = self.base_url  # signed artifact links point here
+        self.runtime.start_integrations()
+        if self.settings.execute_runs:
+            self.runner.run_in_background()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.runner.shutdown(timeout=30)
+        self.runtime.close()
+
+    def __enter__(self) -> EmbeddedService:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
