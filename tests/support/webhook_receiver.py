@@ -107,10 +107,17 @@ class WebhookReceiver:
 
 
 @contextmanager
-def running(receiver: WebhookReceiver, *, port: int = 0) -> Iterator[WebhookReceiver]:
+def running(
+    receiver: WebhookReceiver, *, port: int = 0, keep_alive: bool = False
+) -> Iterator[WebhookReceiver]:
+    """Serve the receiver on 127.0.0.1. Tests leave keep-alive off: a kept-alive connection
+    would outlive the receiver, and a receiver started again on the same port would miss what
+    arrives on it."""
     outer = receiver
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_POST(self) -> None:
             outer._handle(self)
 

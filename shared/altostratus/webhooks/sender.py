@@ -76,19 +76,26 @@ class WebhookSender:
     ) -> None:
         self.targets = targets
         self._policy = policy
-        self._client = httpx.Client(
-            follow_redirects=False,
-            timeout=httpx.Timeout(policy.timeout_s),
-            # Pinned HTTPS connections carry one host's TLS identity: never reuse one for another
-            # host that shares the address.
-            limits=httpx.Limits(max_keepalive_connections=0),
-            # Proxy variables would route around the address check and the pinning.
-            trust_env=False,
-            transport=transport,
-        )
+
+        def client(keepalive: int) -> httpx.Client:
+            return httpx.Client(
+                follow_redirects=False,
+                timeout=httpx.Timeout(policy.timeout_s),
+                limits=httpx.Limits(max_keepalive_connections=keepalive),
+                # Proxy variables would route around the address check and the pinning.
+                trust_env=False,
+                transport=transport,
+            )
+
+        # Connections are pooled by the (pinned) address. A pooled HTTPS connection carries the
+        # TLS identity of the host it was opened for, so HTTPS connections are never reused (for
+        # another host that shares the address); plain HTTP ones are.
+        self._https = client(0)
+        self._http = client(20)
 
     def close(self) -> None:
-        self._client.close()
+        self._https.close()
+        self._http.close()
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], *, now: datetime) -> AttemptResult:
         started = time.perf_counter()
@@ -117,10 +124,11 @@ class WebhookSender:
         if pinned.sni_hostname is not None and request_url.scheme == "https":
             extensions["sni_hostname"] = pinned.sni_hostname
         try:
-            request = self._client.build_request(
+            client = self._https if request_url.scheme == "https" else self._http
+            request = client.build_request(
                 "POST", request_url, content=body, headers=send_headers, extensions=extensions
             )
-            response = self._client.send(request, stream=True)
+            response = client.send(request, stream=True)
             try:
                 kept = self._read_limited(response, deadline=started + self._policy.timeout_s)
             finally:
