@@ -44,6 +44,8 @@ class Effect(BaseModel):
     summary: str
     # The page moved on (new URL or document, new tab, dialog): the rest of a batch is skipped.
     page_changed: bool = False
+    # The action ran but nothing the page shows changed (the most common silent failure).
+    no_effect: bool = False
     error: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 

@@ -187,7 +187,7 @@ class TurnRunner:
             known = ", ".join(self.ctx.secrets.names) or "none"
             return CallResult(f"There is no secret named {exc.args[0]!r} (available: {known}).", ok=False)
         effect = await self.browser.execute(name, resolved)
-        if not effect.ok:
+        if not effect.ok or effect.no_effect:
             self.state.want_screenshot = True
         summary = effect.summary if effect.error is None else f"{effect.summary} Error: {effect.error}"
         return CallResult(

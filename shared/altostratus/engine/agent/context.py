@@ -69,8 +69,9 @@ class RunContext:
         ]
         tools = toolset.tools
         if settings.prompt_caching:
-            # One breakpoint after tools + system + task: the prefix that never changes in a run.
-            system = [*system[:-1], {**system[-1], "cache_control": EPHEMERAL}]
+            # Two breakpoints: after tools + rules (the same for every run of an engine, so runs
+            # share it in the provider's cache) and after the task (the same for a whole run).
+            system = [{**block, "cache_control": EPHEMERAL} for block in system]
         return cls(
             deps=deps,
             run_id=view.run_id,

@@ -1,13 +1,14 @@
 """The run's one conversation: message history, elision of superseded snapshots and images,
 and prompt-cache breakpoints.
 
-Elision only rewrites older turns when a full snapshot replaces the previous page state (a new
-page, or every step when diffs are off), so between such moments the history is append-only and
-its prefix stays byte-identical, which is what prompt caching needs.
+Elision rewrites older turns rarely and all at once (when superseded snapshots or images pile
+up), so between such moments the history is append-only and its prefix stays byte-identical,
+which is what prompt caching needs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -46,20 +47,31 @@ class Conversation(BaseModel):
             return list(self.messages.pop()["content"])
         return []
 
-    def elide_observations(self) -> int:
-        """Replace every page snapshot but those of the newest user turn by a stub; returns how many."""
-        count = 0
+    def superseded_observation_chars(self) -> int:
+        """Characters of the page snapshots older than the newest user turn (not yet elided)."""
+        return sum(len(block["text"]) for _, _, block in self._superseded())
+
+    def elide_observations(self, *, min_chars: int = 0) -> int:
+        """Replace every page snapshot but those of the newest user turn by a stub, once they
+        add up to `min_chars` (0: always); returns how many were elided."""
+        superseded = list(self._superseded())
+        if not superseded or sum(len(b["text"]) for _, _, b in superseded) < min_chars:
+            return 0
+        for content, i, _block in superseded:
+            content[i] = {"type": "text", "text": ELIDED_OBSERVATION}
+        return len(superseded)
+
+    def _superseded(self) -> Iterator[tuple[list[dict[str, Any]], int, dict[str, Any]]]:
         for message in self.messages[:-1]:
             if message["role"] != "user" or not isinstance(message["content"], list):
                 continue
             for i, block in enumerate(message["content"]):
                 if _is_observation(block) and block["text"] != ELIDED_OBSERVATION:
-                    message["content"][i] = {"type": "text", "text": ELIDED_OBSERVATION}
-                    count += 1
-        return count
+                    yield message["content"], i, block
 
-    def limit_images(self, keep: int) -> int:
-        """Keep the newest `keep` images (top-level or inside tool results); stub the rest."""
+    def limit_images(self, keep: int, *, over: int | None = None) -> int:
+        """Keep the newest `keep` images (top-level or inside tool results) and stub the rest,
+        once there are more than `over` (default: `keep`) of them; returns how many were stubbed."""
         slots: list[tuple[list[dict[str, Any]], int]] = []  # newest first
         for message in reversed(self.messages):
             if message["role"] != "user" or not isinstance(message["content"], list):
@@ -73,6 +85,8 @@ class Conversation(BaseModel):
                     slots += [
                         (inner, j) for j in range(len(inner) - 1, -1, -1) if inner[j].get("type") == "image"
                     ]
+        if len(slots) <= (keep if over is None else over):
+            return 0
         for holder, i in slots[keep:]:
             holder[i] = {"type": "text", "text": ELIDED_IMAGE}
         return max(0, len(slots) - keep)

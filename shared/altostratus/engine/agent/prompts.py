@@ -30,7 +30,8 @@ Each observation is a snapshot in a line format: one line per element, `e12 butt
 id (e12, or f1:e7 inside a frame) can be acted on; use the id exactly as shown. Ids stay the same \
 while an element exists. After the first snapshot of a page you usually get a diff: lines that appeared \
 (+), disappeared (-) or changed (~); the rest of the page is as before. A full snapshot replaces \
-earlier ones (older ones are elided from the conversation). Content outside the viewport is \
+earlier ones: only the newest page_state describes the current page, older ones are history (and \
+are eventually elided); ids from an older page may no longer exist. Content outside the viewport is \
 summarised; scroll or use `find` to reach it. Tool results report the effect of each action: \
 what changed, values read back, new tabs, dialogs, downloads. If an action had no effect, do not \
 repeat it blindly: try another element or approach.

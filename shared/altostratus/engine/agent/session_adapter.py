@@ -3,6 +3,7 @@ model's tools, its snapshots and diffs the observations, its effect reports the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -57,6 +58,7 @@ def effect_of(report: EffectReport) -> Effect:
         ok=report.ok,
         summary=summary,
         page_changed=report.page_changed,
+        no_effect=report.ok and report.no_effect,
         error=None if report.ok else (report.error.value if report.error else "failed"),
         details=report.model_dump(mode="json", exclude_defaults=True, exclude={"summary"}),
     )
@@ -67,19 +69,8 @@ class SessionBrowser:
 
     def __init__(self, session: BrowserSession, *, allow_uploads: bool = False) -> None:
         self.session = session
-        names = [n for n in ACTION_TYPES if allow_uploads or n not in WITHOUT_FILES]
-        self._tools = [
-            {
-                "name": name,
-                "description": (ACTION_TYPES[name].__doc__ or name)
-                .strip()
-                .split("\n\n")[0]
-                .replace("\n", " "),
-                "input_schema": _clean(action_schema(name)),
-            }
-            for name in names
-        ]
-        self._names = frozenset(names)
+        self._tools = _tools(allow_uploads)
+        self._names = frozenset(t["name"] for t in self._tools)
 
     def action_tools(self) -> list[dict[str, Any]]:
         return self._tools
@@ -131,6 +122,24 @@ class SessionBrowser:
 
     async def html(self) -> str:
         return await self.session.html()
+
+
+@functools.cache
+def _tools(allow_uploads: bool) -> list[dict[str, Any]]:
+    """Tool definitions of the browser's actions (built once: pydantic schemas are slow to make)."""
+    names = [n for n in ACTION_TYPES if allow_uploads or n not in WITHOUT_FILES]
+    return [
+        {
+            "name": name,
+            "description": _first_paragraph(ACTION_TYPES[name].__doc__ or name),
+            "input_schema": _clean(action_schema(name)),
+        }
+        for name in names
+    ]
+
+
+def _first_paragraph(text: str) -> str:
+    return text.strip().split("\n\n")[0].replace("\n", " ")
 
 
 def _clean(node: Any) -> Any:

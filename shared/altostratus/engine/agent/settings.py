@@ -11,7 +11,10 @@ from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 class ScreenshotsInPrompt(StrEnum):
     """When the model is shown a screenshot besides the text snapshot."""
 
-    AUTO = "auto"  # first view of a page, after a failed action, and on request
+    # Text first, vision as a fallback: after an action failed or had no visible effect, on a
+    # page with almost nothing to act on (canvas, images), and when the model calls `screenshot`.
+    AUTO = "auto"
+    NEW_PAGES = "new_pages"  # AUTO plus the first view of every new page
     ON_REQUEST = "on_request"  # only when the model calls `screenshot`
     EVERY_STEP = "every_step"
 
@@ -26,8 +29,14 @@ class EngineSettings:
     # cache_control on the stable prefix and on the newest turn.
     prompt_caching: bool = True
     screenshots_in_prompt: ScreenshotsInPrompt = ScreenshotsInPrompt.AUTO
-    # At most this many images stay in the conversation; older ones become stubs.
-    max_images_in_conversation: int = 1
+    # Superseded snapshots and images stay in the conversation (read from the prompt cache at a
+    # tenth of the input price) until they add up to this many characters, then all are elided
+    # at once: eliding at every new page would rewrite the cached conversation at every step.
+    elide_superseded_after_chars: int = 24_000
+    # When more images than this are in the conversation, all but the newest become stubs.
+    max_images_in_conversation: int = 3
+    # A page with at most this many elements is probably drawn (canvas, images): AUTO shows it.
+    few_elements: int = 2
     max_verifier_rejections: int = 2
     # How many past actions the verifier sees when the request does not ask for all of them.
     verifier_recent_actions: int = 8

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, RunStatus, StepStatus
 from altostratus.engine.agent.browser import AgentBrowser, Observation
@@ -15,6 +17,21 @@ from altostratus.engine.agent.results import image_block
 from altostratus.engine.agent.settings import ScreenshotsInPrompt
 from altostratus.engine.agent.state import AgentState
 from altostratus.ports.llm import LLMError, LLMRequest, LLMUsage
+
+
+def _show_screenshot(
+    ctx: RunContext, state: AgentState, observation: Observation, *, new_page: bool, first_view: bool
+) -> bool:
+    mode = ctx.deps.settings.screenshots_in_prompt
+    if mode is ScreenshotsInPrompt.EVERY_STEP:
+        return True
+    if mode is ScreenshotsInPrompt.ON_REQUEST:
+        return False
+    # Almost nothing to act on and little text: probably a drawn page (canvas, images).
+    sparse = observation.element_count <= ctx.deps.settings.few_elements and observation.text.count("\n") < 8
+    if state.want_screenshot or (new_page and sparse):
+        return True
+    return mode is ScreenshotsInPrompt.NEW_PAGES and new_page and first_view
 
 
 def _current_goal(ctx: RunContext, state: AgentState) -> str:
@@ -110,26 +127,22 @@ async def _decide_and_act(
         checklist=state.checklist if ctx.checklist_enabled else None,
     )
     blocks.append({"type": "text", "text": text})
-    mode = settings.screenshots_in_prompt
-    if mode is ScreenshotsInPrompt.EVERY_STEP or (
-        mode is ScreenshotsInPrompt.AUTO and ((new_page and first_view) or state.want_screenshot)
-    ):
+    if _show_screenshot(ctx, state, observation, new_page=new_page, first_view=first_view):
         png = await browser.screenshot()
         rec.artifact(ArtifactType.SCREENSHOT_LLM, png, "image/png")
         blocks.append(image_block(png))
     state.want_screenshot = False
     tree = ctx.secrets.redact(observation.full_text or observation.text)
     rec.artifact(ArtifactType.VISIBLE_ELEMENTS_TREE_IN_PROMPT, tree.encode(), "text/plain")
-    if settings.store_html_scrape:
-        html = ctx.secrets.redact(await browser.html())
-        rec.artifact(ArtifactType.HTML_SCRAPE, html.encode(), "text/html")
+    # The page's HTML is read while the model thinks (it is only stored), once per new document.
+    html_read = asyncio.create_task(browser.html()) if settings.store_html_scrape and new_page else None
 
     conversation = state.conversation
     conversation.add_user(blocks)
     state.pending_results, state.notes = [], []
     if new_page:
-        conversation.elide_observations()
-    conversation.limit_images(settings.max_images_in_conversation)
+        conversation.elide_observations(min_chars=settings.elide_superseded_after_chars)
+    conversation.limit_images(1, over=settings.max_images_in_conversation)
     forced = {"type": "tool", "name": state.force_tool} if state.force_tool else None
     state.force_tool = None
     request = LLMRequest(
@@ -143,7 +156,12 @@ async def _decide_and_act(
     )
     if settings.store_llm_exchanges:
         rec.json_artifact(ArtifactType.LLM_REQUEST, request.wire())
-    response = await ctx.deps.llm.complete(request)
+    try:
+        response = await ctx.deps.llm.complete(request)
+    finally:
+        if html_read is not None:
+            html = ctx.secrets.redact(await html_read)
+            rec.artifact(ArtifactType.HTML_SCRAPE, html.encode(), "text/html")
     totals.add(response.usage, response.latency_ms)
     if settings.store_llm_exchanges:
         rec.json_artifact(ArtifactType.LLM_RESPONSE, response.model_dump(mode="json"))
