@@ -83,3 +83,23 @@ def test_a_replay_to_a_refused_address_is_a_400(embedded: Embedded) -> None:
     )
     assert reply.status == 400
     assert "169.254.169.254 is a link-local address" in reply.json()["detail"]
+
+
+def test_a_replay_of_a_run_whose_key_is_gone_is_a_400_that_says_why(embedded: Embedded) -> None:
+    run_id = embedded.submit()
+    embedded.finish(run_id)
+    key_id = embedded.view(run_id).api_key_id
+    other_key = embedded.runtime.keys.create_key(embedded.view(run_id).org_id)[1]
+    # No command deletes keys yet; this is what a deletion would leave in the store.
+    with embedded.runtime.db.write() as conn:
+        conn.execute("DELETE FROM api_keys WHERE key_id = ?", (key_id,))
+    with running(WebhookReceiver()) as receiver:
+        reply = embedded.client.post(
+            f"/v1/runs/{run_id}/retry_webhook", json_body={"webhook_url": receiver.url}, key=other_key
+        )
+        assert receiver.received == []
+    assert reply.status == 400
+    assert (
+        reply.json()["detail"]
+        == f"Run {run_id} cannot be signed: the API key that created it no longer exists."
+    )

@@ -92,7 +92,8 @@ class MissingSigningKeyError(Exception):
 
     def __init__(self, run_id: str) -> None:
         super().__init__(
-            f"the API key that created run {run_id} no longer exists, so its webhook cannot be signed"
+            f"the API key that created run {run_id} no longer exists (or the run was created without "
+            "one), so its webhook cannot be signed"
         )
 
 

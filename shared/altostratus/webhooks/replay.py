@@ -38,8 +38,7 @@ class WebhookReplayService:
             signed = self._deliverer.sign(view, webhook_id=delivery_id)
         except MissingSigningKeyError as exc:
             raise BadRequestError(
-                f"Run {view.run_id} was created with an API key that has since been deleted, so its webhook "
-                "cannot be signed."
+                f"Run {view.run_id} cannot be signed: the API key that created it no longer exists."
             ) from exc
         result = self._deliverer.post(target, signed)
         if result.refused:
