@@ -7,7 +7,7 @@ from typing import Any
 
 from altostratus.domain.enums import Engine
 from altostratus.domain.view import RunView
-from altostratus.engine.agent.browser import AgentBrowser
+from altostratus.engine.agent.browser import AgentBrowser, Observation
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_block
 from altostratus.engine.agent.secrets import Secrets
@@ -36,6 +36,9 @@ class RunContext:
     tag: str
     system: list[dict[str, Any]]
     tools: list[dict[str, Any]]
+    # The next step's observation (and page HTML), read right after a batch of actions; lives
+    # only in this slice (a new slice observes afresh).
+    prefetched: tuple[Observation, str | None] | None = None
 
     @property
     def checklist_enabled(self) -> bool:

@@ -69,7 +69,12 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
         step_id=step_id,
     )
     totals = StepTotals(usage=LLMUsage())
-    observation = await browser.observe(full=state.need_full_snapshot or not deps.settings.snapshot_diffs)
+    prefetched, ctx.prefetched = ctx.prefetched, None
+    if prefetched is not None and not state.need_full_snapshot:
+        observation, html = prefetched
+    else:
+        observation = await browser.observe(full=state.need_full_snapshot or not deps.settings.snapshot_diffs)
+        html = None
     rec.append(
         ev.StepStarted(step_id=step_id, order=order, url=observation.url, goal=_current_goal(ctx, state)),
         "started",
@@ -77,7 +82,7 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
     state.last_step_id = step_id
     status, failure = StepStatus.COMPLETED, None
     try:
-        outcome = await _decide_and_act(ctx, state, browser, rec, observation, totals)
+        outcome = await _decide_and_act(ctx, state, browser, rec, observation, html, totals)
     except LLMError as exc:
         outcome = Outcome.failed(exc.reason)
     if outcome is not None and outcome.status is RunStatus.FAILED:
@@ -105,6 +110,7 @@ async def _decide_and_act(
     browser: AgentBrowser,
     rec: Recorder,
     observation: Observation,
+    html: str | None,
     totals: StepTotals,
 ) -> Outcome | None:
     settings = ctx.deps.settings
@@ -134,8 +140,11 @@ async def _decide_and_act(
     state.want_screenshot = False
     tree = ctx.secrets.redact(observation.full_text or observation.text)
     rec.artifact(ArtifactType.VISIBLE_ELEMENTS_TREE_IN_PROMPT, tree.encode(), "text/plain")
-    # The page's HTML is read while the model thinks (it is only stored), once per new document.
-    html_read = asyncio.create_task(browser.html()) if settings.store_html_scrape and new_page else None
+    # The page's HTML is only stored, once per new document: read while the model thinks (or
+    # already read together with the observation).
+    html_read: asyncio.Future[str] | None = None
+    if settings.store_html_scrape and new_page:
+        html_read = _done(html) if html is not None else asyncio.ensure_future(browser.html())
 
     conversation = state.conversation
     conversation.add_user(blocks)
@@ -169,6 +178,23 @@ async def _decide_and_act(
     turn = TurnRunner(ctx, state, browser, rec, observation, totals)
     outcome = await turn.run(response)
     if any(c.name in ctx.toolset.browser_tools for c in response.tool_calls) and outcome is None:
-        png = await browser.screenshot(scrolls=ctx.screenshot_scrolls)
+        # The screenshot of the batch's result and the next step's observation (and page HTML)
+        # are read concurrently: the page is the same for all three.
+        png, ctx.prefetched = await asyncio.gather(
+            browser.screenshot(scrolls=ctx.screenshot_scrolls), _observe_next(ctx, browser)
+        )
         rec.artifact(ArtifactType.SCREENSHOT_ACTION, png, "image/png")
     return outcome
+
+
+async def _observe_next(ctx: RunContext, browser: AgentBrowser) -> tuple[Observation, str | None]:
+    settings = ctx.deps.settings
+    observation = await browser.observe(full=not settings.snapshot_diffs)
+    html = await browser.html() if settings.store_html_scrape and not observation.is_diff else None
+    return observation, html
+
+
+def _done(value: str) -> asyncio.Future[str]:
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
