@@ -149,3 +149,22 @@ def test_the_backoff_grows_and_honours_retry_after() -> None:
     policy = RetryPolicy(base_delay_s=1.0, max_delay_s=10.0, jitter=0.0)
     assert [policy.delay(n) for n in (1, 2, 3, 6)] == [1.0, 2.0, 4.0, 10.0]
     assert policy.delay(3, retry_after_s=0.5) == 0.5
+
+
+def test_an_image_whose_bytes_do_not_match_its_media_type_is_refused(server: FakeAnthropicServer) -> None:
+    llm = AnthropicLLM(api_key=server.api_key, base_url=server.base_url, retry=FAST)
+    png_as_jpeg = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/jpeg", "data": "iVBORw0KGgoAAAANSUhEUg=="},
+    }
+    with pytest.raises(LLMRequestRejectedError) as caught:
+        asyncio.run(llm.complete(_request(messages=[{"role": "user", "content": [png_as_jpeg]}])))
+    assert "does not match the provided media type" in caught.value.reason
+
+
+def test_a_tool_whose_schema_is_not_an_object_is_refused(server: FakeAnthropicServer) -> None:
+    llm = AnthropicLLM(api_key=server.api_key, base_url=server.base_url, retry=FAST)
+    bad = [{"name": "click", "description": "x", "input_schema": {"type": "string"}}]
+    with pytest.raises(LLMRequestRejectedError) as caught:
+        asyncio.run(llm.complete(_request(tools=bad)))
+    assert "input_schema.type" in caught.value.reason

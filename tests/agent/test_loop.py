@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import replace
 
+from altostratus.adapters.anthropic_llm import AnthropicLLM
 from altostratus.domain import events as ev
 from altostratus.domain.enums import Engine, RunStatus
 from altostratus.engine.agent import AgentState, run_slice, run_to_end
@@ -49,9 +51,8 @@ def shop() -> FakeBrowser:
     )
 
 
-def run(h: Harness, run_id: str, browser: FakeBrowser) -> ev.Event | None:
+def run(h: Harness, run_id: str, browser: FakeBrowser) -> None:
     asyncio.run(run_to_end(h.deps, run_id, browser=browser))
-    return None
 
 
 def go_to_products_then_done(page: Page) -> Reply:
@@ -266,7 +267,7 @@ def test_a_cancel_requested_between_steps_ends_the_run_canceled(harness: Harness
 def test_a_run_continues_across_slices_from_a_serialized_checkpoint(harness: Harness) -> None:
     h = harness
     now = [0.0]
-    h.deps = type(h.deps)(**{**h.deps.__dict__, "monotonic": lambda: now[0]})
+    h.deps = replace(h.deps, monotonic=lambda: now[0])
     run_id = h.create_run(prompt="Open products", url=SHOP)
 
     def slow(page: Page) -> Reply:
@@ -298,7 +299,7 @@ def test_a_run_continues_across_slices_from_a_serialized_checkpoint(harness: Har
 def test_a_slice_retried_from_the_same_checkpoint_records_nothing_twice(harness: Harness) -> None:
     h = harness
     now = [0.0]
-    h.deps = type(h.deps)(**{**h.deps.__dict__, "monotonic": lambda: now[0]})
+    h.deps = replace(h.deps, monotonic=lambda: now[0])
     run_id = h.create_run(prompt="Open products", url=SHOP)
 
     def slow(page: Page) -> Reply:
@@ -379,10 +380,6 @@ def test_the_stable_prefix_is_cached_across_steps(harness: Harness) -> None:
 
 
 def test_a_missing_api_key_fails_the_run_with_a_clear_reason(harness: Harness) -> None:
-    from dataclasses import replace
-
-    from altostratus.adapters.anthropic_llm import AnthropicLLM
-
     h = harness
     h.deps = replace(h.deps, llm=AnthropicLLM(api_key=None, base_url=h.server.base_url))
     run_id = h.create_run(prompt="Anything", url=SHOP)

@@ -405,8 +405,8 @@ def validate_request(body: Any) -> None:
                     if not isinstance(use_id, str) or use_id in seen_ids:
                         _fail(f"{where}.id: tool_use ids must be unique strings")
                     assert isinstance(use_id, str)
-                    if block.get("name") not in names:
-                        _fail(f"{where}.name: tool {block.get('name')!r} is not in tools")
+                    if not names:
+                        _fail("Requests which include `tool_use` blocks must define tools.")
                     if not isinstance(block.get("input"), dict):
                         _fail(f"{where}.input: Input should be a valid dictionary")
                     seen_ids.add(use_id)
