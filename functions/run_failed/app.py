@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from altostratus.runtimes.aws import orchestration
+from altostratus.runtimes.aws import lifecycle
 
 logger = Logger(service="altostratus-run-failed")
 tracer = Tracer(service="altostratus-run-failed")
@@ -20,7 +20,7 @@ metrics = Metrics(namespace="Altostratus", service="altostratus-run-failed")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event.get("run_id"))
-    result = orchestration().failed(event)
+    result = lifecycle().failed(event)
     metrics.add_dimension(name="status", value=str(result["status"]))
     metrics.add_metric(name="RunsFinished", unit=MetricUnit.Count, value=1)
     return result

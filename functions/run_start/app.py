@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from altostratus.runtimes.aws import orchestration
+from altostratus.runtimes.aws import lifecycle
 
 logger = Logger(service="altostratus-run-start")
 tracer = Tracer(service="altostratus-run-start")
@@ -17,4 +17,4 @@ tracer = Tracer(service="altostratus-run-start")
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event.get("run_id"))
-    return orchestration().start(event)
+    return lifecycle().start(event)

@@ -33,7 +33,8 @@ def load_event(name: str, **replacements: str) -> dict[str, Any]:
 
 
 class FakeLambdaContext:
-    def __init__(self, name: str = "altostratus-test", remaining_ms: int = 30_000) -> None:
+    # Time left as at the start of an invocation of the longest function (agent_step: 900 s).
+    def __init__(self, name: str = "altostratus-test", remaining_ms: int = 900_000) -> None:
         self.function_name = name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512

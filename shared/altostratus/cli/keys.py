@@ -8,7 +8,6 @@ import sys
 from rich.console import Console
 
 from altostratus.cli.serve import add_common_options, settings_from
-from altostratus.runtimes.local import build_local
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def create_key(args: argparse.Namespace) -> int:
+    from altostratus.runtimes.local import build_local
+
     runtime = build_local(settings_from(args))
     try:
         org = runtime.keys.org_by_name(args.org) or runtime.keys.create_org(args.org)
@@ -42,6 +43,8 @@ def create_key(args: argparse.Namespace) -> int:
 
 
 def list_keys(args: argparse.Namespace) -> int:
+    from altostratus.runtimes.local import build_local
+
     runtime = build_local(settings_from(args))
     try:
         org = runtime.keys.org_by_name(args.org)

@@ -10,7 +10,6 @@ from typing import Any
 
 from rich.console import Console
 
-from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.settings import Settings
 
 
@@ -42,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Imported here: the service pulls in the browser and the SDKs, which `alto --help` need not.
+    from altostratus.runtimes.embedded import EmbeddedService
+
     settings = settings_from(args)
     console = Console(highlight=False)
     service = EmbeddedService(settings)

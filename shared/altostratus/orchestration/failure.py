@@ -22,6 +22,11 @@ def failure_reason(error: Any) -> str:
     name = str((error or {}).get("Error") or "an unknown error")
     if name == "States.Timeout":
         return "An agent step ran past its time limit and was stopped."
+    if name == "LaunchError":
+        return (
+            "The browser could not be started: Chromium failed to launch, or the run's "
+            "browser_address did not answer."
+        )
     if name in _INFRASTRUCTURE:
         return f"The run could not be executed: the compute service kept failing ({name})."
     if name == "TransientStepError":

@@ -1,5 +1,7 @@
 """The state machine's four tasks: start a run, run a slice of agent steps, finish, record a
-failure. Lambda functions (functions/*) and the embedded runner call these same objects.
+failure. Lambda functions (functions/*) and the embedded runner call these same objects:
+`RunLifecycle` (start, finish, failure: the event log only) and `AgentSlices` (the agent with a
+browser, which only the agent_step image has).
 
 A slice runs steps with one live browser; between slices the agent's state and the browser's
 state (cookies, storage, URL, tabs) are checkpointed to the artifact store, so the next slice —
@@ -27,6 +29,7 @@ from altostratus.engine.agent.state import AgentState
 from altostratus.orchestration.errors import TransientStepError, UnknownRunError
 from altostratus.orchestration.failure import failure_reason
 from altostratus.ports.errors import StoreUnavailableError
+from altostratus.ports.event_log import EventLog
 
 logger = logging.getLogger("altostratus.orchestration")
 
@@ -56,37 +59,81 @@ class SliceBudget:
     safety_margin_s: float = 30.0
 
 
+def _view(event_log: EventLog, run_id: str) -> RunView:
+    view = event_log.get_view(run_id)
+    if view is None:
+        raise UnknownRunError(f"no run {run_id}")
+    return view
+
+
+def _result(run_id: str, *, more: bool, slice_no: int, outcome: Outcome | None = None) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "continue": more,
+        "slice": slice_no,
+        "outcome": outcome.model_dump(mode="json") if outcome is not None else None,
+    }
+
+
 @dataclass
-class Orchestration:
+class RunLifecycle:
+    """Start run, Finish run, Record failure."""
+
+    event_log: EventLog
+
+    def start(self, event: dict[str, Any]) -> dict[str, Any]:
+        view = _view(self.event_log, event["run_id"])
+        if view.is_terminal:
+            return _result(view.run_id, more=False, slice_no=0)
+        if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
+            draft = ev.Draft(data=ev.RunStarted(executor="state-machine"), event_id=f"{view.run_id}:started")
+        else:
+            resumed = ev.RunResumed(
+                reason="the run's execution started again", from_checkpoint=view.checkpoint_uri
+            )
+            draft = ev.Draft(data=resumed)
+        self.event_log.append(view.run_id, [draft])
+        return _result(view.run_id, more=True, slice_no=0)
+
+    def finish(self, event: dict[str, Any]) -> dict[str, Any]:
+        run_id = event["run_id"]
+        view = _view(self.event_log, run_id)
+        raw = event.get("outcome")
+        if raw is not None:
+            view = finish_run(self.event_log, run_id, Outcome.model_validate(raw))
+        elif not view.is_terminal:
+            view = finish_run(
+                self.event_log, run_id, Outcome.failed("The agent stopped without reporting a result.")
+            )
+        return {"run_id": run_id, "status": view.status.value}
+
+    def failed(self, event: dict[str, Any]) -> dict[str, Any]:
+        run_id = event["run_id"]
+        reason = failure_reason(event.get("error"))
+        logger.error(
+            "run %s failed in the state machine: %s", run_id, (event.get("error") or {}).get("Error")
+        )
+        if self.event_log.get_view(run_id) is None:
+            return {"run_id": run_id, "status": None}
+        view = finish_run(self.event_log, run_id, Outcome.failed(reason))
+        return {"run_id": run_id, "status": view.status.value}
+
+
+@dataclass
+class AgentSlices:
+    """Run agent steps: one time slice with a live browser, then a checkpoint."""
+
     agent: AgentDeps
     browsers: BrowserProvider
     budget: SliceBudget = SliceBudget()
     # Exceptions meaning "the browser went away"; they make a slice retryable.
     browser_gone: tuple[type[BaseException], ...] = ()
 
-    # -- Start run --
-
-    def start(self, event: dict[str, Any]) -> dict[str, Any]:
-        view = self._view(event["run_id"])
-        if view.is_terminal:
-            return _result(view.run_id, more=False, slice_no=0)
-        if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
-            draft = ev.Draft(data=ev.RunStarted(executor="state-machine"), event_id=f"{view.run_id}:started")
-            self.agent.event_log.append(view.run_id, [draft])
-        else:
-            resumed = ev.RunResumed(
-                reason="the run's execution started again", from_checkpoint=view.checkpoint_uri
-            )
-            self.agent.event_log.append(view.run_id, [ev.Draft(data=resumed)])
-        return _result(view.run_id, more=True, slice_no=0)
-
-    # -- Run agent steps --
-
     def step(
         self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None
     ) -> dict[str, Any]:
         run_id, slice_no = event["run_id"], int(event.get("slice") or 0)
-        view = self._view(run_id)
+        view = _view(self.agent.event_log, run_id)
         if view.is_terminal:
             return _result(run_id, more=False, slice_no=slice_no)
         budget = self.budget.slice_seconds
@@ -126,45 +173,3 @@ class Orchestration:
             return None, None
         raw = json.loads(self.agent.artifacts.get(view.checkpoint_uri))
         return AgentState.model_validate(raw["agent"]), raw.get("browser")
-
-    # -- Finish run --
-
-    def finish(self, event: dict[str, Any]) -> dict[str, Any]:
-        run_id = event["run_id"]
-        view = self._view(run_id)
-        raw = event.get("outcome")
-        if raw is not None:
-            view = finish_run(self.agent.event_log, run_id, Outcome.model_validate(raw))
-        elif not view.is_terminal:
-            view = finish_run(
-                self.agent.event_log, run_id, Outcome.failed("The agent stopped without reporting a result.")
-            )
-        return {"run_id": run_id, "status": view.status.value}
-
-    # -- Record failure --
-
-    def failed(self, event: dict[str, Any]) -> dict[str, Any]:
-        run_id = event["run_id"]
-        reason = failure_reason(event.get("error"))
-        logger.error(
-            "run %s failed in the state machine: %s", run_id, (event.get("error") or {}).get("Error")
-        )
-        if self.agent.event_log.get_view(run_id) is None:
-            return {"run_id": run_id, "status": None}
-        view = finish_run(self.agent.event_log, run_id, Outcome.failed(reason))
-        return {"run_id": run_id, "status": view.status.value}
-
-    def _view(self, run_id: str) -> RunView:
-        view = self.agent.event_log.get_view(run_id)
-        if view is None:
-            raise UnknownRunError(f"no run {run_id}")
-        return view
-
-
-def _result(run_id: str, *, more: bool, slice_no: int, outcome: Outcome | None = None) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "continue": more,
-        "slice": slice_no,
-        "outcome": outcome.model_dump(mode="json") if outcome is not None else None,
-    }

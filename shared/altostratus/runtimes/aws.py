@@ -23,10 +23,8 @@ from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
-from altostratus.orchestration.handlers import Orchestration, SliceBudget
+from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
-from altostratus.runtimes.engine import agent_deps, check_model, proxy_check
 from altostratus.runtimes.integrations import (
     build_deliverer,
     build_queue_delivery,
@@ -34,6 +32,7 @@ from altostratus.runtimes.integrations import (
     wire_api,
 )
 from altostratus.runtimes.settings import Settings
+from altostratus.runtimes.submission import check_model, proxy_check
 from altostratus.webhooks import QueueDelivery, WebhookDeliverer
 
 if TYPE_CHECKING:
@@ -125,27 +124,39 @@ def runtime() -> AwsRuntime:
     return build_aws(Settings(runtime="aws"))
 
 
-@cache
-def orchestration() -> Orchestration:
-    """The state machine's tasks need the log, the bucket, the model key and (agent_step) a
-    browser; not the master key, which only the API uses."""
-    settings = Settings(runtime="aws")
-    clock = SystemClock()
-    event_log = DynamoDBEventLog(
+def _event_log(settings: Settings) -> DynamoDBEventLog:
+    return DynamoDBEventLog(
         boto3.client("dynamodb"),
         events_table=settings.events_table,
         state_table=settings.state_table,
-        clock=clock,
+        clock=SystemClock(),
     )
+
+
+@cache
+def lifecycle() -> RunLifecycle:
+    """Start run, Finish run and Record failure need only the event log."""
+    return RunLifecycle(_event_log(Settings(runtime="aws")))
+
+
+@cache
+def agent_slices() -> AgentSlices:
+    """agent_step: the agent, the bucket, the model key and Chromium (the image has it; the
+    zip functions' layer does not, so the browser is imported here only)."""
+    from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
+    from altostratus.runtimes.engine import agent_deps
+
+    settings = Settings(runtime="aws")
+    event_log = _event_log(settings)
     deps = agent_deps(
         settings,
         event_log=event_log,
         artifacts=S3ArtifactStore(boto3.client("s3"), bucket=settings.artifacts_bucket),
         ids=IdFactory(),
-        clock=clock,
+        clock=SystemClock(),
         api_key=anthropic_key(settings),
     )
-    return Orchestration(
+    return AgentSlices(
         agent=deps,
         browsers=browser_provider(settings, embedded=False),
         budget=SliceBudget(slice_seconds=settings.slice_seconds),

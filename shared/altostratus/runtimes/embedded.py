@@ -9,7 +9,7 @@ from types import TracebackType
 
 import uvicorn
 
-from altostratus.orchestration.handlers import BrowserProvider, Orchestration, SliceBudget
+from altostratus.orchestration.handlers import AgentSlices, BrowserProvider, RunLifecycle, SliceBudget
 from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
 from altostratus.runtimes.engine import agent_deps
 from altostratus.runtimes.http_server import ApiAsgiApp
@@ -31,7 +31,8 @@ class EmbeddedService:
             clock=self.runtime.clock,
             api_key=key,
         )
-        self.orchestration = Orchestration(
+        lifecycle = RunLifecycle(self.runtime.event_log)
+        slices = AgentSlices(
             agent=deps,
             browsers=browsers or browser_provider(settings, embedded=True),
             budget=SliceBudget(slice_seconds=settings.slice_seconds),
@@ -39,10 +40,10 @@ class EmbeddedService:
         )
         self.runner = LocalRunner(
             handlers={
-                "run_start": self.orchestration.start,
-                "agent_step": self.orchestration.step,
-                "run_finish": self.orchestration.finish,
-                "run_failed": self.orchestration.failed,
+                "run_start": lifecycle.start,
+                "agent_step": slices.step,
+                "run_finish": lifecycle.finish,
+                "run_failed": lifecycle.failed,
             },
             event_log=self.runtime.event_log,
             unfinished=self.runtime.event_log.unfinished_runs,

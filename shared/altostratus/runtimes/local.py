@@ -20,7 +20,6 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiConfig, ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.engine import check_model, proxy_check
 from altostratus.runtimes.integrations import (
     LocalIntegrations,
     build_deliverer,
@@ -28,6 +27,7 @@ from altostratus.runtimes.integrations import (
     wire_api,
 )
 from altostratus.runtimes.settings import Settings
+from altostratus.runtimes.submission import check_model, proxy_check
 
 DEFAULT_ORG = "default"
 

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # One agent_step invocation runs steps this long, then checkpoints; the embedded runner
     # uses shorter slices so a restarted server loses little.
     slice_seconds: float = Field(default=120.0, gt=0)
+    # A slice starts no new step with less than this left (a step's worst case, LLM included).
+    step_reserve_seconds: float = Field(default=60.0, ge=0)
     anthropic_api_key_secret_arn: str | None = None
 
     @property

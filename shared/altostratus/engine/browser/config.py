@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from altostratus.engine.browser.errors import ProxyLocationNotConfiguredError
+# Proxy resolution is pure and the API uses it at submission, where the browser is not
+# installed (the API Lambda's layer has no Playwright): it lives in the domain.
+from altostratus.domain.proxies import NO_PROXY_LOCATIONS, ProxySettings, resolve_proxy
+
+__all__ = [
+    "NO_PROXY_LOCATIONS",
+    "LaunchConfig",
+    "ProxySettings",
+    "SessionConfig",
+    "Viewport",
+    "resolve_proxy",
+]
 
 # What this network needs for headless Chromium (see the developers' brief).
 BASE_FLAGS: tuple[str, ...] = (
@@ -27,8 +36,6 @@ BASE_FLAGS: tuple[str, ...] = (
 # (aws-local.md §6); it stays an opt-in to measure on real Lambda.
 LAMBDA_FLAGS: tuple[str, ...] = ("--no-zygote", "--disable-extensions", "--mute-audio")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-# Skyvern's named locations that mean "no proxy".
-NO_PROXY_LOCATIONS = frozenset({"NONE", "NO_PROXY", ""})
 
 
 class Viewport(BaseModel):
@@ -36,80 +43,6 @@ class Viewport(BaseModel):
 
     width: int = Field(default=1280, ge=200, le=7680)
     height: int = Field(default=720, ge=200, le=4320)
-
-
-class ProxySettings(BaseModel):
-    """One proxy for a browser context, in Playwright's shape (credentials split out)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    server: str
-    username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    bypass: str | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> ProxySettings:
-        parts = urlsplit(url.strip())
-        if not parts.hostname:
-            raise ValueError(f"proxy URL {url!r} has no host")
-        scheme = parts.scheme or "http"
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        server = f"{scheme}://{host}" + (f":{parts.port}" if parts.port else "")
-        return cls(
-            server=server,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
-
-    def playwright(self) -> dict[str, str]:
-        data = {"server": self.server}
-        if self.username:
-            data["username"] = self.username
-        if self.password:
-            data["password"] = self.password
-        if self.bypass:
-            data["bypass"] = self.bypass
-        return data
-
-
-def resolve_proxy(location: object, configured: Mapping[str, str]) -> ProxySettings | None:
-    """The proxy for a run's `proxy_location`, checked against the operator's map.
-
-    `location` is what the run request holds: None, a named location (``"RESIDENTIAL_GB"``,
-    looked up case-insensitively in `configured`), ``{"url": ...}`` (or a model with a `url`),
-    or a geo target ``{"country", "subdivision", "city"}``, which is looked up as
-    ``"US-CA-San Francisco"``, then ``"US-CA"``, then ``"US"``.
-
-    Raises
-    ------
-    ProxyLocationNotConfiguredError
-        A named or geo location with no entry in `configured`; the API answers 400.
-    """
-    if location is None:
-        return None
-    data: Any = location.model_dump() if isinstance(location, BaseModel) else location
-    by_key = {key.strip().upper(): url for key, url in configured.items()}
-    if isinstance(data, str):
-        key = data.strip().upper()
-        if key in NO_PROXY_LOCATIONS:
-            return None
-        if key not in by_key:
-            raise ProxyLocationNotConfiguredError(data, list(configured))
-        return ProxySettings.from_url(by_key[key])
-    if isinstance(data, Mapping):
-        if data.get("url"):
-            return ProxySettings.from_url(str(data["url"]))
-        country = str(data.get("country") or "").strip()
-        if country:
-            parts = [country, str(data.get("subdivision") or ""), str(data.get("city") or "")]
-            parts = [p.strip() for p in parts if p and p.strip()]
-            for size in range(len(parts), 0, -1):
-                key = "-".join(parts[:size]).upper()
-                if key in by_key:
-                    return ProxySettings.from_url(by_key[key])
-            raise ProxyLocationNotConfiguredError("-".join(parts), list(configured))
-    raise ProxyLocationNotConfiguredError(str(data), list(configured))
 
 
 class LaunchConfig(BaseModel):

@@ -7,6 +7,18 @@ agent can read them and try something else. What is raised here ends the browser
 
 from __future__ import annotations
 
+from altostratus.domain.proxies import ProxyLocationNotConfiguredError
+
+__all__ = [
+    "BrowserCrashedError",
+    "BrowserDisconnectedError",
+    "BrowserError",
+    "BrowserGoneError",
+    "LaunchError",
+    "ProxyLocationNotConfiguredError",
+    "SessionClosedError",
+]
+
 
 class BrowserError(Exception):
     """Base of the errors the browser layer raises."""
@@ -26,19 +38,6 @@ class BrowserDisconnectedError(BrowserGoneError):
 
 class LaunchError(BrowserError):
     """Chromium could not be started or the CDP address could not be reached."""
-
-
-class ProxyLocationNotConfiguredError(BrowserError, ValueError):
-    """A named `proxy_location` has no proxy URL in the operator's map (a 400 at submission)."""
-
-    def __init__(self, location: str, configured: list[str]) -> None:
-        available = ", ".join(sorted(configured)) if configured else "none are configured"
-        super().__init__(
-            f"proxy_location {location!r} is not configured on this server (available: {available}); "
-            'pass {"url": "http://user:pass@host:port"} or ask the operator to add it'
-        )
-        self.location = location
-        self.configured = sorted(configured)
 
 
 class SessionClosedError(BrowserError):

@@ -1,0 +1,34 @@
+"""Checks of a valid run request against what this deployment can run, given to the API by
+both runtimes (each raises BadRequestError with the reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from altostratus.api.errors import BadRequestError
+from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, is_known_model
+from altostratus.domain.proxies import ProxyLocationNotConfiguredError, resolve_proxy
+from altostratus.domain.run_request import RunTaskRequest
+from altostratus.runtimes.settings import Settings
+
+
+def proxy_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """A named `proxy_location` must be one the operator configured (ALTO_PROXY_LOCATIONS)."""
+
+    def check(request: RunTaskRequest) -> None:
+        try:
+            resolve_proxy(request.proxy_location, settings.proxy_locations)
+        except ProxyLocationNotConfiguredError as exc:
+            raise BadRequestError(str(exc)) from exc
+
+    return check
+
+
+def check_model(request: RunTaskRequest) -> None:
+    """A run may name its model; an unknown name is refused at submission, not mid-run."""
+    name = request.model.model_name if request.model else None
+    if name and not is_known_model(name):
+        raise BadRequestError(
+            f"Unknown model {name!r}: use a Claude model name this deployment knows, such as "
+            f"{DEFAULT_MAIN_MODEL!r} or {DEFAULT_CHEAP_MODEL!r}."
+        )

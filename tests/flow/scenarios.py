@@ -1,0 +1,98 @@
+"""One table of orchestration scenarios, played on the embedded runner and on Step Functions
+(moto) alike: each gives the same request, the same scripted model and the same fault."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from altostratus.domain.view import RunView
+from altostratus.engine.browser.errors import BrowserCrashedError, LaunchError
+from altostratus.orchestration.handlers import BrowserProvider, OpenBrowser
+from tests.agent.scenarios import AGENT_PAGES, EXTRACTION, FORM, LINKS, Scenario
+from tests.fakes.anthropic_server import MessagesRequest, Reply
+from tests.support.fixture_site import FixtureSite
+
+
+class FaultyBrowsers:
+    """Wraps the real provider: the first `crashes` opens fail as a crashed browser would;
+    `unlaunchable` makes every open fail as Chromium failing to start."""
+
+    def __init__(self, inner: BrowserProvider, *, crashes: int = 0, unlaunchable: bool = False) -> None:
+        self.inner = inner
+        self.crashes = crashes
+        self.unlaunchable = unlaunchable
+        self.opened = 0
+
+    @asynccontextmanager
+    async def open(self, view: RunView, restore: dict[str, Any] | None) -> AsyncIterator[OpenBrowser]:
+        self.opened += 1
+        if self.unlaunchable:
+            raise LaunchError("Chromium exited before it was ready (simulated)")
+        if self.opened <= self.crashes:
+            raise BrowserCrashedError("the browser process died (simulated)")
+        async with self.inner.open(view, restore) as browser:
+            yield browser
+
+
+@dataclass(frozen=True)
+class FlowScenario:
+    name: str
+    task: Scenario
+    expected_status: str
+    extra_request: dict[str, Any] = field(default_factory=dict)
+    crashes: int = 0
+    unlaunchable: bool = False
+    # The user cancels (through the API) when the model is asked for its Nth turn.
+    cancel_on_turn: int | None = None
+    reason_contains: str | None = None
+
+    def request(self, site: FixtureSite) -> dict[str, Any]:
+        return {
+            "prompt": self.task.prompt,
+            "url": site.url(f"/{AGENT_PAGES}/{self.task.start}"),
+            **self.task.request,
+            **self.extra_request,
+        }
+
+    def faults(self, inner: BrowserProvider) -> FaultyBrowsers:
+        return FaultyBrowsers(inner, crashes=self.crashes, unlaunchable=self.unlaunchable)
+
+    def policy(self, cancel: Callable[[], None]) -> Callable[[MessagesRequest], Any]:
+        policy = self.task.policy()
+        if self.cancel_on_turn is None:
+            return policy
+        turns = {"n": 0}
+
+        def canceling(request: MessagesRequest) -> Reply | Any:
+            if request.forced_tool is None:
+                turns["n"] += 1
+                if turns["n"] == self.cancel_on_turn:
+                    cancel()
+            return policy(request)
+
+        return canceling
+
+
+SCENARIOS = [
+    FlowScenario("completes with structured output", EXTRACTION, "completed"),
+    FlowScenario("canceled mid-run", FORM, "canceled", cancel_on_turn=2),
+    FlowScenario("browser crash retried, then completes", LINKS, "completed", crashes=1),
+    FlowScenario(
+        "browser cannot start: failed with a reason",
+        LINKS,
+        "failed",
+        unlaunchable=True,
+        reason_contains="browser could not be started",
+    ),
+    FlowScenario(
+        "max_steps reached: timed out",
+        LINKS,
+        "timed_out",
+        extra_request={"max_steps": 1},
+        reason_contains="maximum steps (1)",
+    ),
+]
+SCENARIO_IDS = [s.name for s in SCENARIOS]
