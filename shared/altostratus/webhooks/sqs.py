@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field
 
-from altostratus.publishing.detail import PublishedDetail
 from altostratus.webhooks.delivery import DeliveryStep, Outcome, WebhookDeliverer, automatic_delivery_id
 
 # boto3 ships no type hints.
@@ -24,14 +23,28 @@ SQSClient = Any
 _MAX_VISIBILITY_S = 43_200
 
 
-class RunEventMessage(BaseModel):
-    """The SQS body: the EventBridge event the rule matched. Only what delivery needs is read
-    (Powertools' EventBridgeModel also requires `account`, which moto's events lack)."""
-
+class _Lenient(BaseModel):
+    # A consumer reads only what it needs, so a detail that gains fields never dead-letters.
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class _EventRef(_Lenient):
+    run_id: str
+    type: str
+
+
+class _DetailRef(_Lenient):
+    event: _EventRef
+
+
+class RunEventMessage(_Lenient):
+    """The SQS body: the EventBridge event the rule matched (the `detail` of
+    `publishing.PublishedDetail`). Powertools' EventBridgeModel is not used because it also
+    requires `account`, which moto's events lack."""
+
     source: str
     detail_type: str = Field(alias="detail-type")
-    detail: PublishedDetail
+    detail: _DetailRef
 
 
 class RetryScheduledError(Exception):
