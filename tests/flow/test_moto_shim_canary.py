@@ -149,3 +149,9 @@ def test_a_step_functions_task_runs_the_handler_and_catches_its_exception(lambda
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"n": 42}
     assert len(calls) == 2
+
+
+def test_an_image_function_is_invoked_in_process_too(lambdas: InProcessLambdas) -> None:
+    lambdas.deploy("agent", lambda event, context: {"slice": "done"}, PackageType="Image", MemorySize=3008)
+    reply = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="agent", Payload=b"{}")
+    assert json.loads(reply["Payload"].read()) == {"slice": "done"}

@@ -94,15 +94,25 @@ class InProcessLambdas:
         self.handlers[name] = handler
 
     def deploy(self, name: str, handler: Handler, **function: Any) -> str:
-        """Create the function in moto (zip, python3.11) and route its invocations here; its ARN."""
+        """Create the function in moto and route its invocations here; its ARN.
+
+        A zip function (python3.11) by default; pass ``PackageType="Image"`` (and optionally
+        ``ImageUri``) for a container-image function such as agent_step. Other keyword
+        arguments go to ``create_function`` (``Timeout``, ``MemorySize``, ...)."""
         self.register(name, handler)
+        if function.get("PackageType") == "Image":
+            image = function.pop(
+                "ImageUri", f"123456789012.dkr.ecr.{self.region}.amazonaws.com/{name}:latest"
+            )
+            shape: dict[str, Any] = {"Code": {"ImageUri": image}}
+        else:
+            shape = {
+                "Runtime": "python3.11",
+                "Handler": "app.handler",
+                "Code": {"ZipFile": _placeholder_zip()},
+            }
         created = boto3.client("lambda", region_name=self.region).create_function(
-            FunctionName=name,
-            Runtime="python3.11",
-            Role=self._role(),
-            Handler="app.handler",
-            Code={"ZipFile": _placeholder_zip()},
-            **function,
+            FunctionName=name, Role=self._role(), **shape, **function
         )
         return str(created["FunctionArn"])
 
