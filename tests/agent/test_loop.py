@@ -419,3 +419,22 @@ def test_the_verifier_sees_the_whole_history_only_when_the_run_asks(harness: Har
     assert recent.count("step ") == 1
     everything = _history_seen_by_verifier(harness, full_history=True)
     assert everything.count("step ") == 3
+
+
+def test_steps_recorded_before_a_lost_checkpoint_still_count_against_max_steps(harness: Harness) -> None:
+    h = harness
+    now = [0.0]
+    h.deps = replace(h.deps, monotonic=lambda: now[0])
+    run_id = h.create_run(prompt="Wander", url=SHOP, max_steps=2)
+
+    def slow_wander(page: Page) -> Reply:
+        now[0] += 50.0
+        return act(ToolUse("click", {"element_id": page.element("Products" if page.url == SHOP else "Home")}))
+
+    h.server.set_policy(agent_policy(slow_wander))
+    first = asyncio.run(run_slice(h.deps, run_id, browser=shop(), deadline=100.0))
+    assert first.continue_ and h.view(run_id).step_count == 1
+    # The checkpoint is lost: the next slice starts without state.
+    second = asyncio.run(run_slice(h.deps, run_id, browser=shop(), deadline=now[0] + 1000))
+    assert second.outcome is not None and second.outcome.status is RunStatus.TIMED_OUT
+    assert h.view(run_id).step_count == 2

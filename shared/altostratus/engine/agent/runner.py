@@ -56,7 +56,11 @@ async def run_slice(
     view = deps.event_log.get_view(run_id)
     if view is None:
         raise KeyError(f"unknown run {run_id}")
-    state = state or new_state(deps, run_id)
+    if state is None:
+        # No checkpoint (the first slice, or one was lost): steps already recorded still count
+        # against max_steps.
+        state = new_state(deps, run_id)
+        state.steps_taken = view.step_count
     if view.is_terminal:
         return SliceResult(continue_=False, outcome=None, state=state)
     view = _ensure_running(deps, view)
