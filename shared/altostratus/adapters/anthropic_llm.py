@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -99,11 +100,27 @@ class AnthropicLLM:
         self._api_key = api_key or None
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._client = client
-        if self._client is None and self._api_key:
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        self._given_client = client
+        self._base_url = base_url
+        self._timeout_s = timeout_s
+        # An async HTTP client belongs to the event loop it first ran on, and each slice of a
+        # run (or each worker thread) has its own loop: one client per loop, dropped with it.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anthropic.AsyncAnthropic] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def _client(self) -> anthropic.AsyncAnthropic | None:
+        if self._given_client is not None or not self._api_key:
+            return self._given_client
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = anthropic.AsyncAnthropic(
+                api_key=self._api_key, base_url=self._base_url, timeout=self._timeout_s, max_retries=0
             )
+            self._clients[loop] = client
+        return client
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         if self._client is None:
