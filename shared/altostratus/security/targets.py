@@ -174,10 +174,10 @@ def address_category(address: IPAddress) -> str | None:
     for network, words in _EXTRA_NON_PUBLIC:
         if address.version == network.version and address in network:
             return words
-    if address.is_private:
-        return "a private address"
     if address.is_reserved:
         return "a reserved address"
+    if address.is_private:
+        return "a private address"
     if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
         return "a site-local address"
     if not address.is_global:

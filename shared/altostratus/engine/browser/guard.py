@@ -47,7 +47,7 @@ class NetworkGuard:
 
     def __init__(self, cdp: CDPSession, policy: TargetPolicy) -> None:
         self._cdp = cdp
-        self.policy = policy
+        self._policy = policy
         self._refusals: deque[Refusal] = deque(maxlen=200)
         self._host_cache: dict[str, tuple[float, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -67,6 +67,16 @@ class NetworkGuard:
             },
         )
         return guard
+
+    @property
+    def policy(self) -> TargetPolicy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: TargetPolicy) -> None:
+        """Swap the policy; cached decisions are dropped."""
+        self._policy = policy
+        self._host_cache.clear()
 
     def refusals_since(self, since: float) -> list[Refusal]:
         """Requests refused at or after `since` (a time.monotonic() value)."""

@@ -91,7 +91,7 @@ class _Writer:
 
     def result(self) -> str:
         text = "".join(self.parts)
-        lines = [line.strip() for line in text.split("\n")]
+        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
         return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 

@@ -55,6 +55,7 @@ class BrowserRuntime:
         self.launched = launched
         self._closing = False
         self._gone: BrowserCrashedError | BrowserDisconnectedError | None = None
+        self.gone = asyncio.Event()
         browser.on("disconnected", self._on_disconnected)
 
     @classmethod
@@ -98,6 +99,19 @@ class BrowserRuntime:
         log.info("browser %s %s", "launched" if launched else "connected", browser.version)
         return runtime
 
+    @classmethod
+    async def launch_local(
+        cls,
+        *,
+        allowed_targets: str = "",
+        allow_loopback: bool = True,
+        config: LaunchConfig | None = None,
+    ) -> BrowserRuntime:
+        """Debian Chromium with the local defaults: loopback reachable (the embedded server's
+        default, and what tests serving pages on 127.0.0.1 need) plus `allowed_targets`."""
+        policy = TargetPolicy.parse(allowed_targets, allow_loopback=allow_loopback)
+        return await cls.start(config or LaunchConfig(), policy=policy)
+
     def _on_disconnected(self, _browser: Browser) -> None:
         if self._closing:
             return
@@ -108,6 +122,7 @@ class BrowserRuntime:
         else:
             address = self.config.browser_address
             self._gone = BrowserDisconnectedError(f"the connection to the browser at {address} closed")
+        self.gone.set()
         log.warning("%s", self._gone)
 
     @property
@@ -134,10 +149,10 @@ class BrowserRuntime:
 
     async def close(self) -> None:
         self._closing = True
-        with contextlib.suppress(PlaywrightError):
-            await self.guard.close()
-        with contextlib.suppress(PlaywrightError, asyncio.CancelledError):
-            await self.browser.close()
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(self.guard.close(), 5)
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(self.browser.close(), 10)
         with contextlib.suppress(PlaywrightError):
             await self.playwright.stop()
 

@@ -34,12 +34,14 @@ never leave the browser (snapshots and read-backs show them masked).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -64,6 +66,8 @@ if TYPE_CHECKING:
     from altostratus.engine.browser.runtime import BrowserRuntime
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+_CLOSE_TIMEOUT_S = 5.0
 
 
 class BrowserSession:
@@ -162,6 +166,24 @@ class BrowserSession:
         if tab is not None and tab.crashed:
             raise BrowserCrashedError(f"the page in tab {tab.id} crashed ({tab.page.url})")
 
+    async def _watch(self, work: Awaitable[T]) -> T:
+        """Await `work`, unless the active tab crashes or the browser goes first (then raise that)."""
+        tab = self._tabs.active
+        job = asyncio.ensure_future(work)
+        alarms = [asyncio.ensure_future(self.runtime.gone.wait())]
+        if tab is not None:
+            alarms.append(asyncio.ensure_future(tab.crash.wait()))
+        try:
+            await asyncio.wait([job, *alarms], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for alarm in alarms:
+                alarm.cancel()
+        if job.done():
+            return job.result()
+        job.cancel()
+        self._check()
+        raise BrowserCrashedError("the browser stopped answering")
+
     def _tab(self) -> Tab:
         self._check()
         tab = self._tabs.active
@@ -185,7 +207,9 @@ class BrowserSession:
         await self._tabs.ready(tab)
         await self._tabs.refresh_titles()
         try:
-            snapshot = await self._perceiver.snapshot(tab.targets, full=full, tabs=self._tabs.infos())
+            snapshot = await self._watch(
+                self._perceiver.snapshot(tab.targets, full=full, tabs=self._tabs.infos())
+            )
         except PlaywrightError:
             self._check()
             raise
@@ -200,10 +224,10 @@ class BrowserSession:
         """The active tab's rendered text as markdown, links as references (see `PageMarkdown`)."""
         tab = self._tab()
         await self._tabs.ready(tab)
-        return page_markdown(await capture_page(tab.targets))
+        return page_markdown(await self._watch(capture_page(tab.targets)))
 
     async def html(self) -> str:
-        return await self._tab().page.content()
+        return await self._watch(self._tab().page.content())
 
     async def screenshot(
         self,
@@ -220,7 +244,13 @@ class BrowserSession:
         tab = self._tab()
         page = tab.page
         if not full_page:
-            return await page.screenshot(type=image_type)
+            return await self._watch(page.screenshot(type=image_type))
+        return await self._watch(self._full_screenshot(tab, max_scrolls, image_type))
+
+    async def _full_screenshot(
+        self, tab: Tab, max_scrolls: int | None, image_type: Literal["png", "jpeg"]
+    ) -> bytes:
+        page = tab.page
         await self._tabs.ready(tab)
         main = tab.targets.main
         assert main is not None
@@ -245,7 +275,7 @@ class BrowserSession:
         """Run one action and report what it did (never raises for the action's own failures)."""
         parsed = parse_action(action) if isinstance(action, dict) else action
         self._check()
-        return await execute(self._ctx, parsed, on_browser_error=self._check)
+        return await self._watch(execute(self._ctx, parsed, on_browser_error=self._check))
 
     async def goto(self, url: str) -> EffectReport:
         return await self.act(Navigate(url=url))
@@ -270,7 +300,7 @@ class BrowserSession:
     async def export_state(self) -> BrowserState:
         """Cookies, local storage and open tabs, to restore with `BrowserRuntime.new_session`."""
         self._check()
-        storage = await self.context.storage_state()
+        storage = await self._watch(self.context.storage_state())
         await self._tabs.refresh_titles()
         tabs = self._tabs.open_tabs()
         active = next((i for i, t in enumerate(tabs) if t.id == self._tabs.active_id), 0)
@@ -284,11 +314,14 @@ class BrowserSession:
         if self._closed:
             return
         self._closed = True
+        # A crashed or vanished browser never answers; closing must not wait for it forever.
         for tab in self._tabs.open_tabs():
-            with contextlib.suppress(PlaywrightError):
-                await tab.targets.close()
-        with contextlib.suppress(PlaywrightError):
-            await self.context.close()
+            if tab.crashed:
+                continue
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(tab.targets.close(), _CLOSE_TIMEOUT_S)
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(self.context.close(), _CLOSE_TIMEOUT_S)
 
     async def __aenter__(self) -> BrowserSession:
         return self

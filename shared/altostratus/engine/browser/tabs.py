@@ -38,6 +38,8 @@ class Tab:
     crashed: bool = False
     closed: bool = False
     title: str = ""
+    # Set when the renderer crashes: CDP calls to a crashed target never answer, so waits race it.
+    crash: asyncio.Event = field(default_factory=asyncio.Event)
 
     def info(self, *, active: bool) -> TabInfo:
         url = "" if self.closed else self.page.url
@@ -103,6 +105,7 @@ class TabManager:
 
     def _on_crash(self, tab: Tab) -> None:
         tab.crashed = True
+        tab.crash.set()
         log.warning("tab %s crashed (%s)", tab.id, tab.page.url)
 
     def _on_close(self, tab: Tab) -> None:

@@ -113,13 +113,21 @@ def _change(before: PageState, after: PageState) -> PageChange:
 async def after_action(
     ctx: ActContext, action_type: str, element: str | None, before: Before, outcome: Outcome, started: float
 ) -> EffectReport:
-    new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
-    if new_tabs and ctx.config.follow_new_tabs:
-        ctx.tabs.active_id = new_tabs[-1].id
     tab = ctx.tabs.active
     if tab is not None:
         with contextlib.suppress(PlaywrightError):
             await settle_tab(ctx, tab)
+    # A popup's "page" event can arrive while the opener settles: look for new tabs only now.
+    new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
+    if new_tabs and ctx.config.follow_new_tabs:
+        ctx.tabs.active_id = new_tabs[-1].id
+        tab = ctx.tabs.active
+        if tab is not None:
+            with contextlib.suppress(PlaywrightError):
+                await tab.page.wait_for_load_state(
+                    "domcontentloaded", timeout=ctx.config.navigation_timeout_ms
+                )
+                await settle_tab(ctx, tab)
     new_downloads = ctx.downloads.since(before.downloads)
     if new_downloads:
         await ctx.downloads.wait_idle(_DOWNLOAD_WAIT_S)

@@ -62,22 +62,34 @@ async function(opts) {
     const closeWords = /^(×|✕|✖|x|close|dismiss|no,? thanks|not now|maybe later|skip|cancel|later)$/i;
     const rejectWords = /(reject|decline|refuse|deny|necessary only|only necessary|essential only|only essential)/i;
     const acceptWords = /(accept|agree|allow|got it|^ok$|^okay$|understand|continue|consent)/i;
-    const scope = overlay.shadowRoot ? [overlay, overlay.shadowRoot] : [overlay];
     const seen = new Set();
-    for (const s of scope) {
-      for (const c of s.querySelectorAll("button, [role=button], a, input[type=button], input[type=submit], [aria-label], [class*=close]")) {
-        if (seen.has(c) || !__visible(c)) continue;
-        seen.add(c);
-        const label = ((c.getAttribute("aria-label") || c.getAttribute("title") || c.value || c.innerText || "") + "").trim().replace(/\s+/g, " ");
-        const cls = (c.getAttribute("class") || "").toLowerCase();
-        let rank = -1;
-        if (closeWords.test(label) || /close|dismiss/i.test(c.getAttribute("aria-label") || "") || /(^|[-_ ])close/.test(cls)) rank = 0;
-        else if (rejectWords.test(label)) rank = 1;
-        else if (acceptWords.test(label)) rank = 2;
-        if (rank < 0) continue;
-        const r = c.getBoundingClientRect();
-        closers.push({rank, text: label.slice(0, 40) || cls.slice(0, 40), x: r.x + r.width / 2, y: r.y + r.height / 2});
+    const collect = (scopes) => {
+      for (const s of scopes) {
+        for (const c of s.querySelectorAll("button, [role=button], a, input[type=button], input[type=submit], [aria-label], [class*=close]")) {
+          if (seen.has(c) || !__visible(c) || c === el || c.contains(el)) continue;
+          seen.add(c);
+          const label = ((c.getAttribute("aria-label") || c.getAttribute("title") || c.value || c.innerText || "") + "").trim().replace(/\s+/g, " ");
+          const cls = (c.getAttribute("class") || "").toLowerCase();
+          let rank = -1;
+          if (closeWords.test(label) || /close|dismiss/i.test(c.getAttribute("aria-label") || "") || /(^|[-_ ])close/.test(cls)) rank = 0;
+          else if (rejectWords.test(label)) rank = 1;
+          else if (acceptWords.test(label)) rank = 2;
+          if (rank < 0) continue;
+          const r = c.getBoundingClientRect();
+          closers.push({rank, text: label.slice(0, 40) || cls.slice(0, 40), x: r.x + r.width / 2, y: r.y + r.height / 2});
+        }
       }
+    };
+    collect(overlay.shadowRoot ? [overlay, overlay.shadowRoot] : [overlay]);
+    if (!closers.length) {
+      // A backdrop has no buttons; the dialog it belongs to is usually a sibling layer.
+      const layers = [...doc.querySelectorAll("[role=dialog], [role=alertdialog], [aria-modal=true], dialog[open]")];
+      if (overlay.parentElement) {
+        for (const sibling of overlay.parentElement.children) {
+          if (sibling !== overlay && win.getComputedStyle(sibling).position === "fixed") layers.push(sibling);
+        }
+      }
+      collect(layers.filter(__visible).flatMap((l) => (l.shadowRoot ? [l, l.shadowRoot] : [l])));
     }
     closers.sort((a, b) => a.rank - b.rank);
   }

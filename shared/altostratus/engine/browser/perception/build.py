@@ -48,6 +48,7 @@ from altostratus.engine.browser.perception.semantics import (
     is_editable,
     truthy_aria,
 )
+from altostratus.engine.browser.perception.trees import FlatTree
 
 BLOCK_TAGS = frozenset(
     [
@@ -155,6 +156,8 @@ class _DocPass:
         self.doc = doc
         self.frame = frame
         self.loader = tc.loaders.get(doc.frame_id, "")
+        # Selector paths are keyed by backend node id when they come from the pierced DOM.
+        self._by_backend = False
         model.live_documents.add((tc.target.key, doc.frame_id, self.loader))
 
     # -- geometry --
@@ -275,7 +278,9 @@ class _DocPass:
                 ctx.cand_anc[i] = i
                 if strong:
                     ctx.strong_anc[i] = i
-                ctx.owner[i] = i
+                # Inside a <label>, a clickable span's text still names the labelled control.
+                if strong or ctx.label_anc[i] < 0:
+                    ctx.owner[i] = i
                 events.append((i, ELEMENT))
                 ctx.visible[i] = visible
             elif ctx.cand_anc[i] < 0 and (role == "heading" or tag in _TEXT_OWNERS):
@@ -328,7 +333,11 @@ class _DocPass:
             label = f'{role} "{clean(name, 60)}"' if name else role
             overlay_index[node] = len(model.overlays)
             model.overlays.append(Overlay(kind, label, covers=kind in ("dialog", "layer")))
-        builder = PathBuilder(doc, ctx.id_counts)
+        if doc.shadow_root_type and self.tc.pierced is not None:
+            builder = PathBuilder(self.tc.pierced)
+            self._by_backend = True
+        else:
+            builder = PathBuilder(FlatTree(doc, ctx.id_counts))
         covering = [
             (node, doc.layout_of[node]) for node in overlay_nodes if ctx.overlay_kind[node] != "popup"
         ]
@@ -354,6 +363,14 @@ class _DocPass:
                 self._emit_element(node, ctx, fields, builder, overlay_index, covering)
             else:
                 self._emit_frame(node, ctx, fields, builder, overlay_index, covering)
+
+    def _key(self, node: int) -> int:
+        return self.doc.backend_id[node] if self._by_backend else node
+
+    def _builder_for(self, builder: PathBuilder, node: int) -> PathBuilder | None:
+        if self._by_backend and self.tc.pierced is not None and self._key(node) not in self.tc.pierced:
+            return None  # the node appeared after the pierced DOM was read
+        return builder
 
     def _overlay_of(self, node: int, ctx: NodeContext, overlay_index: dict[int, int]) -> int:
         owner = ctx.overlay[node]
@@ -445,8 +462,8 @@ class _DocPass:
             covered=covered,
             frame=self.frame.label,
             selectors=bundle_for(
-                builder,
-                node,
+                self._builder_for(builder, node),
+                self._key(node),
                 attrs,
                 role=role,
                 name=name,
@@ -510,8 +527,12 @@ class _DocPass:
         layout = doc.layout_of[node]
         box = self._box(layout)
         frame_id = self.page.registry.id_for(tc.target.key, doc.frame_id, self.loader, doc.backend_id[node])
-        css, root = builder.path(node)
-        hosts, _closed = builder.hosts(root)
+        usable = self._builder_for(builder, node)
+        css = ""
+        hosts: tuple[str, ...] = ()
+        if usable is not None:
+            css, root = usable.path(self._key(node))
+            hosts, _closed = usable.hosts(root)
         name = attrs.get("title") or attrs.get("aria-label") or attrs.get("name") or ""
         overlay = self._overlay_of(node, ctx, overlay_index)
         self.model.items.append(
@@ -532,8 +553,8 @@ class _DocPass:
                     in_viewport=self._in_view(box),
                     frame=self.frame.label,
                     selectors=bundle_for(
-                        builder,
-                        node,
+                        usable,
+                        self._key(node),
                         attrs,
                         role="iframe",
                         name=name,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from playwright.async_api import Error as PlaywrightError
 
 from altostratus.engine.browser.perception.dom import STYLE_NAMES, DocView
+from altostratus.engine.browser.perception.trees import PiercedTree
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, CDPSession, Frame, Page
@@ -47,6 +48,8 @@ class TargetCapture:
     ax: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # For an out-of-process iframe: (key of the parent target, backend id of the <iframe>).
     owner: tuple[str, int] | None = None
+    # The real tree, fetched only when a document has shadow DOM (see trees.py).
+    pierced: PiercedTree | None = None
 
 
 @dataclass
@@ -178,6 +181,9 @@ async def _capture_target(target: Target, *, with_ax: bool) -> TargetCapture:
     strings: list[str] = snapshot["strings"]
     docs = [DocView.decode(raw, strings) for raw in snapshot["documents"]]
     capture = TargetCapture(target, docs, _loaders(tree))
+    if any(d.shadow_root_type for d in docs):
+        document = await target.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
+        capture.pierced = PiercedTree(document["root"])
     if with_ax:
         frame_ids = [d.frame_id for d in docs if d.frame_id]
         results = await asyncio.gather(

@@ -144,7 +144,8 @@ class Fields:
         ctx.block_text.setdefault(block, []).extend(text)
 
     def is_label_proxy(self, node: int) -> bool:
-        return node in self._proxies
+        """A label (or a clickable part of one) whose form control is listed in its place."""
+        return node in self._proxies or self.ctx.label_anc[node] in self._proxies
 
     def visible_layout(self, node: int) -> int | None:
         """The layout index that shows this element, or None when nothing of it is visible.
@@ -156,9 +157,17 @@ class Fields:
         ctx = self.ctx
         li = doc.layout_of.get(node)
         tag = doc.tag(node)
-        if li is not None and ctx.visible[node] and (not ctx.faded[node] or tag in _FORM_TAGS):
+        # Visually hidden (1px, clipped, transparent): only a checkbox or radio is still operable,
+        # through its label; a hidden <select> behind a custom widget is not for the user.
+        tiny = li is not None and self.doc.bounds[li][2] * self.doc.bounds[li][3] < 4
+        attrs = ctx.attrs[node] or {}
+        toggle = tag == "input" and attrs.get("type", "").lower() in ("checkbox", "radio")
+        if tag in _FORM_TAGS and truthy_aria(attrs, "aria-hidden") and not toggle:
+            return None  # a native control kept in sync behind a custom widget (Select2 does this)
+        shown = li is not None and ctx.visible[node] and not tiny and not (ctx.faded[node] and toggle)
+        if shown and (not ctx.faded[node] or tag in _FORM_TAGS):
             return li
-        if tag == "input" and node in self._labels:
+        if toggle and node in self._labels:
             for label in self._labels[node]:
                 label_layout = doc.layout_of.get(label)
                 if label_layout is not None and self._shown(label_layout) and not ctx.faded[label]:

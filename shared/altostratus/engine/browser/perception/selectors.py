@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from altostratus.engine.browser.perception.dom import DOCUMENT_NODE, ELEMENT_NODE, FRAGMENT_NODE, DocView
 from altostratus.engine.browser.perception.model import SelectorBundle, TestId
+from altostratus.engine.browser.perception.trees import CLOSED, Tree
 
 TEST_ID_ATTRIBUTES = ("data-testid", "data-test-id", "data-test", "data-qa", "data-cy")
 _PLAIN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -23,89 +23,78 @@ def stable_id(value: str) -> bool:
 
 
 class PathBuilder:
-    """CSS paths for nodes of one document, memoised (siblings are indexed once)."""
+    """CSS paths for nodes of one tree, memoised (siblings are indexed once per parent)."""
 
-    def __init__(self, doc: DocView, id_counts: dict[str, int]) -> None:
-        self.doc = doc
-        self._id_counts = id_counts
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
         self._segment: dict[int, str] = {}
         self._path: dict[int, tuple[str, int]] = {}
         self._positions: dict[int, tuple[int, int]] = {}
 
-    def _segment_of(self, node: int) -> tuple[str, bool]:
+    def _root_of(self, key: int) -> int:
+        tree = self.tree
+        current = key
+        while current >= 0 and tree.root_kind(current) is None:
+            current = tree.parent(current)
+        return current
+
+    def _segment_of(self, key: int, root: int) -> tuple[str, bool]:
         """The node's own step and whether it is an id anchor (the path can start there)."""
-        cached = self._segment.get(node)
+        cached = self._segment.get(key)
         if cached is not None:
             return cached, cached.startswith("#")
-        doc = self.doc
-        attrs = doc.attrs(node)
-        element_id = attrs.get("id", "")
-        if element_id and self._id_counts.get(element_id) == 1 and stable_id(element_id):
+        tree = self.tree
+        element_id = tree.element_id(key)
+        if element_id and stable_id(element_id) and tree.id_count(root, element_id) == 1:
             segment = f"#{element_id}"
         else:
-            position, count = self._type_position(node)
-            tag = doc.tag(node)
+            position, count = self._type_position(key)
+            tag = tree.tag(key)
             segment = tag if count <= 1 else f"{tag}:nth-of-type({position})"
-        self._segment[node] = segment
+        self._segment[key] = segment
         return segment, segment.startswith("#")
 
-    def _type_position(self, node: int) -> tuple[int, int]:
-        """(1-based position among same-tag siblings, number of them); siblings indexed together."""
-        found = self._positions.get(node)
+    def _type_position(self, key: int) -> tuple[int, int]:
+        """(1-based position among same-tag siblings, number of them)."""
+        found = self._positions.get(key)
         if found is not None:
             return found
-        doc = self.doc
+        tree = self.tree
         by_tag: dict[str, list[int]] = {}
-        for kid in doc.children(doc.parent[node]):
-            if doc.node_type[kid] == ELEMENT_NODE:
-                by_tag.setdefault(doc.tag(kid), []).append(kid)
+        for kid in tree.element_children(tree.parent(key)):
+            by_tag.setdefault(tree.tag(kid), []).append(kid)
         for same in by_tag.values():
             for position, kid in enumerate(same, start=1):
                 self._positions[kid] = (position, len(same))
-        return self._positions.get(node, (1, 1))
+        return self._positions.get(key, (1, 1))
 
-    def path(self, node: int) -> tuple[str, int]:
-        """(CSS path inside the node's tree, index of that tree's root: document or shadow root)."""
-        cached = self._path.get(node)
+    def path(self, key: int) -> tuple[str, int]:
+        """(CSS path inside the node's tree, key of that tree's root: document or shadow root)."""
+        cached = self._path.get(key)
         if cached is not None:
             return cached
-        doc = self.doc
+        tree = self.tree
+        root = self._root_of(key)
         steps: list[str] = []
-        current = node
-        root = -1
-        while current >= 0:
-            kind = doc.node_type[current]
-            if kind in (DOCUMENT_NODE, FRAGMENT_NODE):
-                root = current
+        current = key
+        while current >= 0 and current != root:
+            segment, anchored = self._segment_of(current, root)
+            steps.append(segment)
+            if anchored or tree.tag(current) == "body":
                 break
-            if kind == ELEMENT_NODE:
-                segment, anchored = self._segment_of(current)
-                steps.append(segment)
-                if anchored or doc.tag(current) == "body":
-                    # Keep climbing to find the root, but the path is complete.
-                    root = self._root_of(current)
-                    break
-            current = doc.parent[current]
+            current = tree.parent(current)
         result = (" > ".join(reversed(steps)), root)
-        self._path[node] = result
+        self._path[key] = result
         return result
-
-    def _root_of(self, node: int) -> int:
-        doc = self.doc
-        current = node
-        while current >= 0 and doc.node_type[current] not in (DOCUMENT_NODE, FRAGMENT_NODE):
-            current = doc.parent[current]
-        return current
 
     def hosts(self, root: int) -> tuple[tuple[str, ...], bool]:
         """CSS paths of the shadow hosts around a tree root, outermost first; and whether one is closed."""
-        doc = self.doc
+        tree = self.tree
         hosts: list[str] = []
         closed = False
-        while root >= 0 and doc.node_type[root] == FRAGMENT_NODE:
-            if doc.shadow_root_type.get(root) == "closed":
-                closed = True
-            host = doc.parent[root]
+        while root >= 0 and tree.root_kind(root) in ("open", CLOSED):
+            closed = closed or tree.root_kind(root) == CLOSED
+            host = tree.parent(root)
             if host < 0:
                 break
             css, root = self.path(host)
@@ -114,8 +103,8 @@ class PathBuilder:
 
 
 def bundle_for(
-    builder: PathBuilder,
-    node: int,
+    builder: PathBuilder | None,
+    key: int,
     attrs: dict[str, str],
     *,
     role: str,
@@ -124,8 +113,12 @@ def bundle_for(
     text: str | None,
     frames: tuple[str, ...],
 ) -> SelectorBundle:
-    css, root = builder.path(node)
-    hosts, closed = builder.hosts(root)
+    css: str | None = None
+    hosts: tuple[str, ...] = ()
+    closed = False
+    if builder is not None:
+        css, root = builder.path(key)
+        hosts, closed = builder.hosts(root)
     test_id = next((TestId(attribute=a, value=attrs[a]) for a in TEST_ID_ATTRIBUTES if attrs.get(a)), None)
     return SelectorBundle(
         role=role if role != "clickable" else None,

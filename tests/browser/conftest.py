@@ -1,0 +1,64 @@
+"""Chromium for the browser tests: one browser per test session, a fresh context per test.
+
+Tests here may be ``async def``: they run on the session's event loop (the one the browser
+was started on), so they can await the session directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from altostratus.engine.browser import BrowserRuntime, BrowserSession, SessionConfig
+from tests.support.fixture_site import FixtureSite
+
+
+@pytest.fixture(scope="session")
+def browser_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[FixtureSite]:
+    with FixtureSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def runtime(browser_loop: asyncio.AbstractEventLoop) -> Iterator[BrowserRuntime]:
+    started = browser_loop.run_until_complete(BrowserRuntime.launch_local())
+    yield started
+    browser_loop.run_until_complete(started.close())
+
+
+@pytest.fixture
+def session(
+    runtime: BrowserRuntime, browser_loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> Iterator[BrowserSession]:
+    opened = browser_loop.run_until_complete(
+        runtime.new_session(SessionConfig(download_dir=tmp_path / "downloads"))
+    )
+    yield opened
+    browser_loop.run_until_complete(opened.close())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "runtime" in getattr(item, "fixturenames", ()) or "session" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    loop: asyncio.AbstractEventLoop = pyfuncitem._request.getfixturevalue("browser_loop")
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    loop.run_until_complete(pyfuncitem.obj(**arguments))
+    return True
