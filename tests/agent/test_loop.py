@@ -438,3 +438,31 @@ def test_steps_recorded_before_a_lost_checkpoint_still_count_against_max_steps(h
     second = asyncio.run(run_slice(h.deps, run_id, browser=shop(), deadline=now[0] + 1000))
     assert second.outcome is not None and second.outcome.status is RunStatus.TIMED_OUT
     assert h.view(run_id).step_count == 2
+
+
+def test_the_agent_can_extract_find_and_look_at_a_screenshot_mid_run(harness: Harness) -> None:
+    h = harness
+    run_id = h.create_run(prompt="What does the widget cost?", url=PRODUCTS)
+    seen: dict[str, str] = {}
+
+    def curious(page: Page) -> Reply:
+        if page.turn == 0:
+            return act(
+                ToolUse("find", {"text": "price"}),
+                ToolUse("extract", {"instruction": "the widget's price"}),
+                ToolUse("screenshot", {}),
+            )
+        seen["find"] = page.result_of("find") or ""
+        seen["extract"] = page.result_of("extract") or ""
+        shot = page.request.last_tool_results()["screenshot"]["content"]
+        seen["images"] = ",".join(b["type"] for b in shot)
+        return done("The price is on the page", answer=json.loads(seen["extract"].split("\n", 1)[1])["price"])
+
+    h.server.set_policy(agent_policy(curious, extractor=extract_with(lambda md: {"price": "$42.50"})))
+    run(h, run_id, shop())
+    view = h.view(run_id)
+    assert view.status is RunStatus.COMPLETED, view.failure_reason
+    assert view.output == "$42.50"
+    assert "Widget price: $42.50" in seen["find"]
+    assert '"price": "$42.50"' in seen["extract"]
+    assert seen["images"] == "text,image"
