@@ -13,7 +13,8 @@ from the parsed request to a `Reply`, which plays the model. Policies read what 
     server.exchanges        # every request body, status and response body, in order
     server.fail_next(429, 500, 529)   # the next three requests fail with these statuses
 
-Usage is simulated, including prompt caching: tokens are estimated from the request's JSON
+The API's request rules live in `messages_rules.py`; usage and the prompt cache in
+`prompt_cache.py`. Usage is simulated, including prompt caching: tokens are estimated from the request's JSON
 (~4 characters a token, images by their pixel count), `cache_control` breakpoints write the
 prefix up to them into an in-memory cache (when at least `min_cacheable_tokens` long), and a
 later request whose prefix matches a written one (looking back up to 20 blocks from each
@@ -22,31 +23,34 @@ breakpoint, like the API) reports those tokens as `cache_read_input_tokens`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import hashlib
 import itertools
 import json
-import math
-import re
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import jsonschema
+from tests.fakes.messages_rules import InvalidRequestError, content_blocks, validate_request
+from tests.fakes.prompt_cache import PromptCache, estimate_tokens
 
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-MAX_CACHE_BREAKPOINTS = 4
-CACHE_LOOKBACK_BLOCKS = 20
-USER_BLOCKS = {"text", "image", "tool_result", "document"}
-ASSISTANT_BLOCKS = {"text", "tool_use", "thinking", "redacted_thinking"}
+__all__ = [
+    "Exchange",
+    "FakeAnthropicServer",
+    "HttpError",
+    "InvalidRequestError",
+    "MessagesRequest",
+    "Policy",
+    "PromptCache",
+    "Reply",
+    "Text",
+    "ToolUse",
+    "estimate_tokens",
+    "http_error",
+    "validate_request",
+]
 
 
 # --- what a policy returns -----------------------------------------------------------------
@@ -174,24 +178,20 @@ class MessagesRequest:
         return results
 
     def image_count(self) -> int:
-        return sum(1 for m in self.messages for b in _blocks(m["content"]) if _has_image(b))
-
-
-def _blocks(content: Any) -> list[dict[str, Any]]:
-    return content if isinstance(content, list) else [{"type": "text", "text": content}]
+        return sum(1 for m in self.messages for b in content_blocks(m["content"]) if _has_image(b))
 
 
 def _has_image(block: dict[str, Any]) -> bool:
     if block.get("type") == "image":
         return True
     if block.get("type") == "tool_result":
-        return any(_has_image(b) for b in _blocks(block.get("content", "")))
+        return any(_has_image(b) for b in content_blocks(block.get("content", "")))
     return False
 
 
 def _text_of(content: Any) -> str:
     parts: list[str] = []
-    for block in _blocks(content):
+    for block in content_blocks(content):
         if block.get("type") == "text":
             parts.append(block["text"])
         elif block.get("type") == "tool_result":
@@ -200,318 +200,6 @@ def _text_of(content: Any) -> str:
 
 
 Policy = Callable[[MessagesRequest], Reply | HttpError]
-
-
-# --- validation, as the API does it -------------------------------------------------------
-
-
-class InvalidRequestError(Exception):
-    """The request breaks a rule of the Messages API (answered with 400)."""
-
-
-def _fail(message: str) -> None:
-    raise InvalidRequestError(message)
-
-
-def _check_cache_control(block: dict[str, Any], where: str, count: list[int]) -> None:
-    marker = block.get("cache_control")
-    if marker is None:
-        return
-    if not isinstance(marker, dict) or marker.get("type") != "ephemeral":
-        _fail(f"{where}.cache_control: type must be 'ephemeral'")
-    if marker.get("ttl") not in (None, "5m", "1h"):
-        _fail(f"{where}.cache_control.ttl: must be '5m' or '1h'")
-    count[0] += 1
-
-
-def _check_image(block: dict[str, Any], where: str) -> None:
-    source = block.get("source")
-    if not isinstance(source, dict) or source.get("type") not in ("base64", "url"):
-        _fail(f"{where}.source: must be a base64 or url image source")
-    assert isinstance(source, dict)
-    if source["type"] == "url":
-        return
-    media_type = source.get("media_type")
-    if media_type not in IMAGE_TYPES:
-        _fail(f"{where}.source.media_type: must be one of {sorted(IMAGE_TYPES)}")
-    try:
-        data = base64.b64decode(source.get("data", ""), validate=True)
-    except (binascii.Error, ValueError):
-        _fail(f"{where}.source.data: invalid base64 data")
-        return
-    if not data:
-        _fail(f"{where}.source.data: image is empty")
-    actual = _sniff_image(data)
-    if actual is not None and actual != media_type:
-        _fail(f"{where}: Image does not match the provided media type {media_type}")
-
-
-def _sniff_image(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data.startswith(b"GIF8"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def _check_text(block: dict[str, Any], where: str) -> None:
-    if not isinstance(block.get("text"), str):
-        _fail(f"{where}.text: Field required")
-    if not block["text"].strip():
-        _fail(f"{where}: text content blocks must contain non-whitespace text")
-
-
-@functools.lru_cache(maxsize=512)
-def _schema_problem(schema_json: str) -> str | None:
-    """Why a tool's input schema is not valid JSON Schema (cached: the same tools come every call)."""
-    try:
-        jsonschema.Draft202012Validator.check_schema(json.loads(schema_json))
-    except jsonschema.SchemaError as exc:
-        return str(exc.message)
-    return None
-
-
-def validate_request(body: Any) -> None:
-    """Raise InvalidRequestError for what the Messages API would refuse."""
-    if not isinstance(body, dict):
-        _fail("body: must be a JSON object")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        _fail("model: Field required")
-    max_tokens = body.get("max_tokens")
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        _fail("max_tokens: must be a positive integer")
-    cache_marks = [0]
-
-    tools = body.get("tools", [])
-    names: set[str] = set()
-    for i, tool in enumerate(tools):
-        where = f"tools.{i}"
-        name = tool.get("name")
-        if not isinstance(name, str) or not TOOL_NAME.match(name):
-            _fail(f"{where}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
-        if name in names:
-            _fail(f"tools: Tool names must be unique. Duplicate: {name}")
-        names.add(name)
-        schema = tool.get("input_schema")
-        if not isinstance(schema, dict) or schema.get("type") != "object":
-            _fail(f"{where}.input_schema.type: Input should be 'object'")
-        problem = _schema_problem(json.dumps(schema, sort_keys=True))
-        if problem is not None:
-            _fail(f"{where}.input_schema: JSON schema is invalid: {problem}")
-        _check_cache_control(tool, where, cache_marks)
-
-    choice = body.get("tool_choice")
-    if choice is not None:
-        kind = choice.get("type")
-        if kind not in ("auto", "any", "tool", "none"):
-            _fail("tool_choice.type: must be auto, any, tool or none")
-        if kind == "tool" and choice.get("name") not in names:
-            _fail(f"tool_choice.name: tool {choice.get('name')!r} is not in tools")
-        if kind in ("any", "tool") and not names:
-            _fail("tool_choice: requires tools")
-
-    system = body.get("system")
-    if system is not None and not isinstance(system, str):
-        for i, block in enumerate(system):
-            if block.get("type") != "text":
-                _fail(f"system.{i}.type: Input should be 'text'")
-            _check_text(block, f"system.{i}")
-            _check_cache_control(block, f"system.{i}", cache_marks)
-
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        _fail("messages: at least one message is required")
-    assert isinstance(messages, list)
-    if messages[0].get("role") != "user":
-        _fail('messages: first message must use the "user" role')
-    pending_tool_uses: set[str] = set()
-    seen_ids: set[str] = set()
-    for i, message in enumerate(messages):
-        role = message.get("role")
-        if role not in ("user", "assistant"):
-            _fail(f"messages.{i}.role: Input should be 'user' or 'assistant'")
-        if i > 0 and role == messages[i - 1].get("role"):
-            _fail('messages: roles must alternate between "user" and "assistant"')
-        content = message.get("content")
-        if isinstance(content, str):
-            if not content.strip() and not (role == "assistant" and i == len(messages) - 1):
-                _fail(f"messages.{i}: text content blocks must contain non-whitespace text")
-            blocks: list[dict[str, Any]] = []
-        elif isinstance(content, list) and content:
-            blocks = content
-        else:
-            _fail(f"messages.{i}.content: must be a string or a non-empty list of blocks")
-            blocks = []
-        if role == "user":
-            answered: set[str] = set()
-            seen_other = False
-            for j, block in enumerate(blocks):
-                where = f"messages.{i}.content.{j}"
-                kind = block.get("type")
-                if kind not in USER_BLOCKS:
-                    _fail(f"{where}.type: {kind!r} is not allowed in a user message")
-                _check_cache_control(block, where, cache_marks)
-                if kind == "tool_result":
-                    if seen_other:
-                        _fail(f"{where}: tool_result blocks must come before any other content")
-                    use_id = block.get("tool_use_id")
-                    if use_id not in pending_tool_uses:
-                        _fail(
-                            f"{where}: unexpected `tool_use_id` found in `tool_result` blocks: {use_id}. "
-                            "Each `tool_result` block must have a corresponding `tool_use` block in the "
-                            "previous message."
-                        )
-                    answered.add(use_id)
-                    inner = block.get("content", "")
-                    for k, sub in enumerate(_blocks(inner) if inner != "" else []):
-                        sub_where = f"{where}.content.{k}"
-                        if sub.get("type") == "text":
-                            _check_text(sub, sub_where)
-                        elif sub.get("type") == "image":
-                            _check_image(sub, sub_where)
-                        else:
-                            _fail(f"{sub_where}.type: tool_result content must be text or image")
-                else:
-                    seen_other = True
-                    if kind == "text":
-                        _check_text(block, where)
-                    elif kind == "image":
-                        _check_image(block, where)
-            missing = pending_tool_uses - answered
-            if missing:
-                _fail(
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately "
-                    f"after: {', '.join(sorted(missing))}. Each `tool_use` block must have a "
-                    "corresponding `tool_result` block in the next message."
-                )
-            pending_tool_uses = set()
-        else:
-            if pending_tool_uses:
-                _fail(f"messages.{i}: tool_use blocks must be answered by the next user message")
-            for j, block in enumerate(blocks):
-                where = f"messages.{i}.content.{j}"
-                kind = block.get("type")
-                if kind not in ASSISTANT_BLOCKS:
-                    _fail(f"{where}.type: {kind!r} is not allowed in an assistant message")
-                _check_cache_control(block, where, cache_marks)
-                if kind == "text":
-                    _check_text(block, where)
-                elif kind == "tool_use":
-                    use_id = block.get("id")
-                    if not isinstance(use_id, str) or use_id in seen_ids:
-                        _fail(f"{where}.id: tool_use ids must be unique strings")
-                    assert isinstance(use_id, str)
-                    if not names:
-                        _fail("Requests which include `tool_use` blocks must define tools.")
-                    if not isinstance(block.get("input"), dict):
-                        _fail(f"{where}.input: Input should be a valid dictionary")
-                    seen_ids.add(use_id)
-                    pending_tool_uses.add(use_id)
-    if pending_tool_uses:
-        _fail("messages: the final assistant message has tool_use blocks without tool_result blocks")
-    if cache_marks[0] > MAX_CACHE_BREAKPOINTS:
-        _fail(
-            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
-            f"Found {cache_marks[0]}."
-        )
-
-
-# --- usage and prompt caching ------------------------------------------------------------
-
-
-def _canonical(block: Any) -> str:
-    if isinstance(block, dict):
-        block = {k: v for k, v in block.items() if k != "cache_control"}
-    return json.dumps(block, sort_keys=True, separators=(",", ":"))
-
-
-def _image_tokens(block: dict[str, Any]) -> int:
-    source = block.get("source", {})
-    try:
-        data = base64.b64decode(source.get("data", ""))
-    except (binascii.Error, ValueError):
-        return 1600
-    if data.startswith(b"\x89PNG") and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return max(1, min(1600, math.ceil(width * height / 750)))
-    return 1600
-
-
-def estimate_tokens(block: Any) -> int:
-    """About 4 characters a token for JSON text; images by pixel count (the API's w*h/750)."""
-    if isinstance(block, dict) and block.get("type") == "image":
-        return _image_tokens(block)
-    if (
-        isinstance(block, dict)
-        and block.get("type") == "tool_result"
-        and isinstance(block.get("content"), list)
-    ):
-        rest = {k: v for k, v in block.items() if k != "content"}
-        return estimate_tokens(rest) + sum(estimate_tokens(b) for b in block["content"])
-    return max(1, math.ceil(len(_canonical(block)) / 4))
-
-
-@dataclass
-class _Unit:
-    digest: str
-    cumulative_tokens: int
-    breakpoint: bool
-
-
-def _prefix_units(body: dict[str, Any]) -> list[_Unit]:
-    """The request in cache order (tools, system, then message blocks), hashed cumulatively."""
-    raw: list[tuple[Any, bool]] = []
-    for tool in body.get("tools", []):
-        raw.append((tool, "cache_control" in tool))
-    system = body.get("system")
-    for block in [{"type": "text", "text": system}] if isinstance(system, str) else system or []:
-        raw.append((block, "cache_control" in block))
-    for message in body["messages"]:
-        raw.append(({"role": message["role"]}, False))
-        for block in _blocks(message["content"]):
-            raw.append((block, "cache_control" in block))
-    units: list[_Unit] = []
-    digest = hashlib.sha256(body["model"].encode())
-    total = 0
-    for block, marked in raw:
-        digest = digest.copy()
-        digest.update(_canonical(block).encode())
-        total += estimate_tokens(block)
-        units.append(_Unit(digest.hexdigest(), total, marked))
-    return units
-
-
-@dataclass
-class PromptCache:
-    """Written prefixes by digest; thread-safe."""
-
-    min_cacheable_tokens: int = 1024
-    _written: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def account(self, body: dict[str, Any]) -> tuple[int, int, int]:
-        """(uncached input, cache read, cache write) tokens for this request; writes its breakpoints."""
-        units = _prefix_units(body)
-        total = units[-1].cumulative_tokens if units else 0
-        marks = [i for i, u in enumerate(units) if u.breakpoint]
-        with self._lock:
-            hit = -1
-            for mark in marks:
-                for i in range(mark, max(-1, mark - CACHE_LOOKBACK_BLOCKS), -1):
-                    if units[i].digest in self._written:
-                        hit = max(hit, i)
-                        break
-            read = units[hit].cumulative_tokens if hit >= 0 else 0
-            write = 0
-            for mark in marks:
-                if units[mark].cumulative_tokens >= self.min_cacheable_tokens and mark > hit:
-                    self._written.add(units[mark].digest)
-                    write = units[mark].cumulative_tokens - read
-        return total - read - write, read, write
 
 
 # --- the server ---------------------------------------------------------------------------
