@@ -466,3 +466,29 @@ def test_the_agent_can_extract_find_and_look_at_a_screenshot_mid_run(harness: Ha
     assert "Widget price: $42.50" in seen["find"]
     assert '"price": "$42.50"' in seen["extract"]
     assert seen["images"] == "text,image"
+
+
+def test_a_browser_failing_after_the_goal_is_reached_does_not_lose_the_outcome(harness: Harness) -> None:
+    h = harness.with_settings(max_verifier_rejections=0)
+    run_id = h.create_run(prompt="Open products", url=SHOP)
+
+    class BreaksAtTheEnd(FakeBrowser):
+        broken = False
+
+        async def screenshot(self, *, scrolls: int = 0) -> bytes:
+            if self.broken:
+                raise RuntimeError("the renderer crashed")
+            return await super().screenshot(scrolls=scrolls)
+
+    browser = BreaksAtTheEnd(pages=shop().pages)
+
+    def agent(page: Page) -> Reply:
+        reply = go_to_products_then_done(page)
+        browser.broken = page.url == PRODUCTS
+        return reply
+
+    h.server.set_policy(agent_policy(agent))
+    run(h, run_id, browser)
+    assert h.view(run_id).status is RunStatus.COMPLETED
+    kinds = {a.artifact_type for a in h.of_type(run_id, ev.ArtifactStored)}
+    assert "screenshot_final" not in kinds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from altostratus.domain import events as ev
@@ -16,6 +17,8 @@ from altostratus.engine.agent.recorder import Recorder, RunEndedElsewhereError
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import run_step
 from altostratus.ports.llm import LLMError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,12 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
         org_id=ctx.org_id,
         step_id=state.last_step_id or f"{ctx.run_id}:final",
     )
-    png = await browser.screenshot(scrolls=ctx.screenshot_scrolls)
-    rec.artifact(ArtifactType.SCREENSHOT_FINAL, png, "image/png")
+    try:
+        png = await browser.screenshot(scrolls=ctx.screenshot_scrolls)
+    except Exception:  # the run's outcome must not be lost because the last picture failed
+        log.warning("run %s: no final screenshot", ctx.run_id, exc_info=True)
+    else:
+        rec.artifact(ArtifactType.SCREENSHOT_FINAL, png, "image/png")
     needs_codes = (
         outcome.status in (RunStatus.FAILED, RunStatus.TERMINATED)
         and ctx.error_codes
@@ -113,8 +120,8 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
     )
     if not needs_codes:
         return outcome
-    observation = await browser.observe(full=True)
     try:
+        observation = await browser.observe(full=True)
         found, _usage, _exchange = await classify(
             deps.llm,
             model=deps.settings.cheap_model,
@@ -128,6 +135,9 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
         )
     except LLMError:
         return outcome  # the failure reason already says why the model is unavailable
+    except Exception:  # as above: a broken browser must not lose the outcome
+        log.warning("run %s: could not classify the failure", ctx.run_id, exc_info=True)
+        return outcome
     return outcome.model_copy(update={"errors": (*outcome.errors, *found)})
 
 
