@@ -56,6 +56,9 @@ class EmbeddedService:
         self.base_url = settings.base_url()
 
     def start(self, *, timeout_s: float = 30.0) -> None:
+        if self.settings.execute_runs:
+            # Before the API answers: nobody should ever see a run a dead process left running.
+            self.runner.recover()
         app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes)
         config = uvicorn.Config(
             app, host=self.settings.host, port=self.settings.port, log_level="warning", access_log=False
@@ -77,7 +80,7 @@ class EmbeddedService:
         self.runtime.base_url[0] = self.base_url  # signed artifact links point here
         self.runtime.start_integrations()
         if self.settings.execute_runs:
-            self.runner.run_in_background()
+            self.runner.start_workers()
 
     def stop(self) -> None:
         if self._server is not None:

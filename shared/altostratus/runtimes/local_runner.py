@@ -80,8 +80,8 @@ class LocalRunner:
 
     # -- lifecycle --
 
-    def run_in_background(self) -> None:
-        self.recover()
+    def start_workers(self) -> None:
+        """Execute queued runs in the background (after `recover`, at start-up)."""
         for n in range(self._workers):
             thread = threading.Thread(target=self._work, name=f"runner-{n}", daemon=True)
             thread.start()
