@@ -199,3 +199,38 @@ def test_a_false_done_is_rejected_by_the_verifier(
     ]
     assert checks[0].answer and "missing" in checks[0].answer
     assert re.search(r"WR-7731-K", str(view.output))
+
+
+def test_a_password_is_typed_but_never_sent_to_the_model_or_recorded(
+    harness: Harness, browser_loop: asyncio.AbstractEventLoop, site: FixtureSite, chromium: SessionBrowser
+) -> None:
+    # GIVEN a secret password, and a careless site that sends its login form with GET
+    secret = "correct horse 42"
+    harness.with_secrets({"password": secret})
+
+    def log_in(page: Page) -> Reply:
+        if page.sees("Welcome back"):
+            return done("Signed in as alice.")
+        return act(
+            sc.type_text(page.element("Username"), "alice"),
+            sc.type_text(page.element("Password"), "{{secret:password}}"),
+            sc.click(page.element("Sign in", role="button")),
+        )
+
+    scenario = sc.Scenario(
+        name="login",
+        prompt="Sign in as alice.",
+        start="login.html",
+        agent=log_in,
+        verifier=accept_when("Welcome back"),
+    )
+    # WHEN the agent signs in
+    run_id, view = run_scenario(harness, browser_loop, site, chromium, scenario)
+    # THEN the site accepted the real password, which no request, event or artifact contains
+    assert view.status is RunStatus.COMPLETED, view.failure_reason
+    encoded = ("correct+horse+42", "correct%20horse%2042")
+    for body in harness.server.requests_text():
+        assert secret not in body and not any(e in body for e in encoded)
+    recorded = harness.everything_recorded(run_id)
+    assert secret not in recorded and not any(e in recorded for e in encoded)
+    assert "{{secret:password}}" in recorded

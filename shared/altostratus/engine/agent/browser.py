@@ -8,6 +8,7 @@ internals, only on these few promises.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +34,19 @@ class Observation(BaseModel):
     tabs: tuple[str, ...] = ()
     # Full text of the same snapshot, for artifacts and the verifier; equals `text` when not a diff.
     full_text: str = ""
+
+    def redacted(self, redact: Callable[[str], str]) -> Observation:
+        """The observation with `redact` applied to everything a page controls (a secret typed
+        into a field can come back in a value, and a GET form puts it in the URL)."""
+        return self.model_copy(
+            update={
+                "url": redact(self.url),
+                "title": redact(self.title),
+                "text": redact(self.text),
+                "full_text": redact(self.full_text),
+                "tabs": tuple(redact(t) for t in self.tabs),
+            }
+        )
 
 
 class Effect(BaseModel):

@@ -27,7 +27,7 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
     if state.verifier_rejections < settings.max_verifier_rejections:
         # The viewport's snapshot plus the page's text: a whole-page snapshot of the browser
         # layer omits text lines (reported), and the verifier must see values like totals.
-        observation = await turn.browser.observe(full=True)
+        observation = (await turn.browser.observe(full=True)).redacted(ctx.secrets.redact)
         markdown = ctx.secrets.redact(await turn.browser.markdown())
         # The browser's diff baseline moved to this snapshot; the model gets a full one next.
         state.need_full_snapshot = True

@@ -121,7 +121,7 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
     if not needs_codes:
         return outcome
     try:
-        observation = await browser.observe(full=True)
+        observation = (await browser.observe(full=True)).redacted(ctx.secrets.redact)
         found, _usage, _exchange = await classify(
             deps.llm,
             model=deps.settings.cheap_model,

@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 PLACEHOLDER = re.compile(r"\{\{secret:([A-Za-z0-9_.-]+)\}\}")
+
+
+def _encodings(value: str) -> set[str]:
+    return {value, quote(value, safe=""), quote_plus(value)}
 
 
 def placeholder(name: str) -> str:
@@ -26,6 +31,9 @@ class Secrets:
     def __init__(self, values: Mapping[str, str]) -> None:
         # Empty values cannot be redacted meaningfully and would match everywhere.
         self._values = {k: v for k, v in values.items() if v}
+        forms = {(form, name) for name, value in self._values.items() for form in _encodings(value)}
+        # Longest first, so a secret containing another is replaced whole.
+        self._forms = sorted(forms, key=lambda pair: -len(pair[0]))
 
     @property
     def names(self) -> list[str]:
@@ -52,9 +60,11 @@ class Secrets:
         return params
 
     def redact(self, text: str) -> str:
-        """`text` with every secret value replaced by its placeholder."""
-        for name, value in sorted(self._values.items(), key=lambda kv: -len(kv[1])):
-            text = text.replace(value, placeholder(name))
+        """`text` with every secret value (also URL-encoded, as a GET form sends it) replaced by
+        its placeholder."""
+        for form, name in self._forms:
+            if form in text:
+                text = text.replace(form, placeholder(name))
         return text
 
     def redact_any(self, data: Any) -> Any:

@@ -75,6 +75,7 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
     else:
         observation = await browser.observe(full=state.need_full_snapshot or not deps.settings.snapshot_diffs)
         html = None
+    observation = observation.redacted(ctx.secrets.redact)
     rec.append(
         ev.StepStarted(step_id=step_id, order=order, url=observation.url, goal=_current_goal(ctx, state)),
         "started",
