@@ -156,11 +156,18 @@ def test_configured_and_explicit_proxies_are_accepted(client: ApiClient) -> None
     assert reply.json()["run_request"]["proxy_location"]["url"] == "http://user:***@proxy.example:3128"
 
 
-def test_secret_headers_are_masked_in_the_echo(client: ApiClient) -> None:
-    headers = {"Authorization": "Bearer s3cret", "X-Trace": "abc"}
-    run = client.post("/v1/run/tasks", json_body={"prompt": "x", "extra_http_headers": headers}).json()
-    assert run["run_request"]["extra_http_headers"] == {"Authorization": "***", "X-Trace": "abc"}
-    assert "s3cret" not in str(client.get(f"/v1/runs/{run['run_id']}").json())
+def test_header_values_and_url_passwords_are_masked_in_the_echo(client: ApiClient) -> None:
+    headers = {"Authorization": "Bearer s3cret", "X-Api-Token": "t0ken"}
+    body = {
+        "prompt": "x",
+        "extra_http_headers": headers,
+        "webhook_url": "https://user:hookpass@hooks.example/x",
+    }
+    run = client.post("/v1/run/tasks", json_body=body).json()
+    assert run["run_request"]["extra_http_headers"] == {"Authorization": "***", "X-Api-Token": "***"}
+    assert run["run_request"]["webhook_url"] == "https://user:***@hooks.example/x"
+    shown = str(client.get(f"/v1/runs/{run['run_id']}").json())
+    assert "s3cret" not in shown and "t0ken" not in shown and "hookpass" not in shown
 
 
 def test_max_screenshot_scrolls_is_clamped(client: ApiClient) -> None:

@@ -204,3 +204,24 @@ def test_artifacts_are_indexed_by_id_and_by_run(event_log: EventLog) -> None:
     assert found == listed[1]
     assert found.run_id == "tsk_v2_1" and found.org_id == "o_1"
     assert event_log.get_artifact("a_0") is None
+
+
+def test_a_failed_replay_does_not_undo_a_delivered_webhook(event_log: EventLog) -> None:
+    event_log.append("tsk_v2_1", [created(webhook_url="https://hooks.example.com/x"), d(ev.RunCanceled())])
+    event_log.append(
+        "tsk_v2_1",
+        [
+            d(ev.WebhookAttempted(delivery_id="msg_1", attempt=1, url="u", status_code=200)),
+            d(ev.WebhookDelivered(delivery_id="msg_1", attempt=1, status_code=200)),
+        ],
+    )
+    event_log.append(
+        "tsk_v2_1",
+        [
+            d(ev.WebhookAttempted(delivery_id="rpl_1", attempt=1, url="u", status_code=500)),
+            d(ev.WebhookFailed(delivery_id="rpl_1", attempts=1, reason="replay: HTTP 500")),
+        ],
+    )
+    view = event_log.get_view("tsk_v2_1")
+    assert view is not None and view.webhook is not None
+    assert view.webhook.status.value == "delivered" and view.webhook.failure_reason is None

@@ -123,7 +123,8 @@ def test_no_secret_of_the_request_reaches_the_bus(embedded: Embedded) -> None:
     assert [s for s in SECRETS if s in on_the_bus] == []
     created_detail = next(m.detail for m in published if m.detail_type == "RunCreated")
     assert "request" not in created_detail["event"]["data"]
-    assert created_detail["event"]["data"]["request_echo"]["extra_http_headers"]["Accept-Language"] == "fr"
+    # Every browser header value is masked in the echo: any of them may be a credential.
+    assert created_detail["event"]["data"]["request_echo"]["extra_http_headers"]["Accept-Language"] == "***"
     for message in published:
         _validator(message.detail_type).validate(message.detail)
 

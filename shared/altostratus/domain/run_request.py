@@ -23,10 +23,6 @@ DEFAULT_ENGINE = Engine.SKYVERN_V2
 MAX_SCREENSHOT_SCROLLS = 1000
 DEFAULT_MAX_STEPS = {Engine.SKYVERN_V1: 10, Engine.SKYVERN_V2: 25}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-# Header values the echo of a request must never show.
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token", "api-key"}
-)
 REDACTED = "***"
 
 
@@ -208,15 +204,16 @@ class RunTaskRequest(BaseModel):
         return {k: v for k, v in (self.extra_http_headers or {}).items() if v is not None}
 
     def echo(self) -> dict[str, Any]:
-        """The request as responses show it: explicit values only, secrets replaced by ***."""
+        """The request as responses and published events show it: explicit values only, header
+        values (any may be a credential) and passwords in URLs replaced by ***."""
         data = self.model_dump(mode="json", exclude_none=True)
         data["engine"] = self.engine.value
         for field in ("extra_http_headers", "cdp_connect_headers"):
             if field in data:
-                data[field] = {
-                    k: (REDACTED if k.lower() in SENSITIVE_HEADERS or field == "cdp_connect_headers" else v)
-                    for k, v in data[field].items()
-                }
+                data[field] = dict.fromkeys(data[field], REDACTED)
+        for field in ("url", "webhook_url", "totp_url", "browser_address"):
+            if field in data:
+                data[field] = redact_url_password(data[field])
         proxy = data.get("proxy_location")
         if isinstance(proxy, dict) and "url" in proxy:
             proxy["url"] = redact_url_password(proxy["url"])

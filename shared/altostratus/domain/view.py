@@ -199,8 +199,10 @@ def _webhook(
             state = state.model_copy(
                 update={"status": WebhookStatus.DELIVERED, "failure_reason": None, "delivered_at": at}
             )
-        case ev.WebhookFailed():
+        case ev.WebhookFailed() if state.delivered_at is None:
             state = state.model_copy(update={"status": WebhookStatus.FAILED, "failure_reason": data.reason})
+        case ev.WebhookFailed():
+            pass  # once the run's webhook reached a receiver, a later failed replay does not undo it
     return {"webhook": state}
 
 
