@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from altostratus.engine.agent.browser import Effect, Observation
+from altostratus.engine.agent.browser import Download, Effect, Observation
 
 
 @dataclass
@@ -143,3 +143,6 @@ class FakeBrowser:
 
     async def html(self) -> str:
         return f"<html><body>{self._lines()}</body></html>"
+
+    async def new_downloads(self) -> list[Download]:
+        return []

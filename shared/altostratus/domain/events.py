@@ -99,6 +99,8 @@ class RunCancelRequested(_Payload):
 class _Terminal(_Payload):
     reason: str | None = None
     errors: tuple[RunError, ...] = ()
+    # Model calls made after the last step (e.g. classifying a failure into the user's codes).
+    usage: Usage = Usage()
 
 
 class RunCompleted(_Terminal):

@@ -155,6 +155,7 @@ def _terminal(view: RunView, event: ev.Event, data: ev.TerminalEvent) -> dict[st
         "current_step_id": None,
         "errors": view.errors + data.errors,
         "failure_reason": data.reason if status is not RunStatus.COMPLETED else None,
+        "usage": _add_usage(view.usage, data.usage),
     }
     if isinstance(data, ev.RunCompleted) and data.output is not None:
         update["output"] = data.output

@@ -64,6 +64,17 @@ class Effect(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class Download(BaseModel):
+    """A file the page downloaded, finished and saved on the browser's machine."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    path: str
+    size: int
+    sha256: str
+
+
 class AgentBrowser(Protocol):
     def action_tools(self) -> list[dict[str, Any]]:
         """Anthropic tool definitions (name, description, input_schema) for every browser action."""
@@ -96,4 +107,8 @@ class AgentBrowser(Protocol):
 
     async def html(self) -> str:
         """The current page's HTML, for the `html_scrape` artifact."""
+        ...
+
+    async def new_downloads(self) -> list[Download]:
+        """Downloads finished since the last call (each reported once), oldest first."""
         ...

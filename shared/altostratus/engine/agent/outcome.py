@@ -24,6 +24,8 @@ class Outcome(BaseModel):
     output: Any = None
     reason: str | None = None
     errors: tuple[ev.RunError, ...] = ()
+    # Model calls made after the last step (classifying the failure), not in any step's usage.
+    usage: ev.Usage = ev.Usage()
 
     @classmethod
     def completed(cls, output: Any) -> Outcome:
@@ -52,15 +54,17 @@ class Outcome(BaseModel):
 def terminal_event(outcome: Outcome) -> ev.TerminalEvent:
     match outcome.status:
         case RunStatus.COMPLETED:
-            return ev.RunCompleted(output=outcome.output, reason=outcome.reason, errors=outcome.errors)
+            return ev.RunCompleted(
+                output=outcome.output, reason=outcome.reason, errors=outcome.errors, usage=outcome.usage
+            )
         case RunStatus.FAILED:
-            return ev.RunFailed(reason=outcome.reason, errors=outcome.errors)
+            return ev.RunFailed(reason=outcome.reason, errors=outcome.errors, usage=outcome.usage)
         case RunStatus.TERMINATED:
-            return ev.RunTerminated(reason=outcome.reason, errors=outcome.errors)
+            return ev.RunTerminated(reason=outcome.reason, errors=outcome.errors, usage=outcome.usage)
         case RunStatus.TIMED_OUT:
-            return ev.RunTimedOut(reason=outcome.reason, errors=outcome.errors)
+            return ev.RunTimedOut(reason=outcome.reason, errors=outcome.errors, usage=outcome.usage)
         case RunStatus.CANCELED:
-            return ev.RunCanceled(reason=outcome.reason, errors=outcome.errors)
+            return ev.RunCanceled(reason=outcome.reason, errors=outcome.errors, usage=outcome.usage)
     raise ValueError(f"{outcome.status} is not a terminal status")
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
 from altostratus.domain.errors import InvalidTransitionError
 from altostratus.domain.ids import IdFactory
+from altostratus.engine.agent.browser import Download
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.event_log import EventLog
 
@@ -24,6 +28,11 @@ _EXTENSIONS = {
     "application/json": ".json",
     "text/plain": ".txt",
 }
+
+
+def _safe_name(filename: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).strip("._")
+    return name[:120] or "download"
 
 
 ThoughtType = Literal["plan", "user_goal_check", "failure_describe", "termination"]
@@ -76,6 +85,28 @@ class Recorder:
                 content_type=content_type,
             ),
             f"artifact:{kind.value}:{self._artifact_count}",
+        )
+        return artifact_id
+
+    def download(self, download: Download) -> str:
+        """Store a file the page downloaded; it becomes one of the run's `downloaded_files`."""
+        data = Path(download.path).read_bytes()
+        content_type = mimetypes.guess_type(download.filename)[0] or "application/octet-stream"
+        artifact_id = self._ids.new("a")
+        key = f"{self.org_id}/{self.run_id}/{artifact_id}/{_safe_name(download.filename)}"
+        uri = self._artifacts.put(key, data, content_type=content_type)
+        self.append(
+            ev.ArtifactStored(
+                artifact_id=artifact_id,
+                artifact_type=ArtifactType.DOWNLOAD,
+                uri=uri,
+                step_id=self.step_id,
+                checksum=hashlib.sha256(data).hexdigest(),
+                file_size=len(data),
+                content_type=content_type,
+                filename=download.filename,
+            ),
+            f"download:{download.sha256 or artifact_id}:{download.filename}",
         )
         return artifact_id
 

@@ -15,7 +15,7 @@ from altostratus.engine.agent.error_codes import classify
 from altostratus.engine.agent.outcome import Outcome, finish_run
 from altostratus.engine.agent.recorder import Recorder, RunEndedElsewhereError
 from altostratus.engine.agent.state import AgentState
-from altostratus.engine.agent.step import run_step
+from altostratus.engine.agent.step import llm_usage, run_step
 from altostratus.ports.llm import LLMError
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,11 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
         log.warning("run %s: no final screenshot", ctx.run_id, exc_info=True)
     else:
         rec.artifact(ArtifactType.SCREENSHOT_FINAL, png, "image/png")
+    try:
+        for download in await browser.new_downloads():
+            rec.download(download)
+    except Exception:  # as above: a file that cannot be read must not lose the outcome
+        log.warning("run %s: could not store the last downloads", ctx.run_id, exc_info=True)
     needs_codes = (
         outcome.status in (RunStatus.FAILED, RunStatus.TERMINATED)
         and ctx.error_codes
@@ -122,7 +127,7 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
         return outcome
     try:
         observation = (await browser.observe(full=True)).redacted(ctx.secrets.redact)
-        found, _usage, _exchange = await classify(
+        found, usage, _exchange = await classify(
             deps.llm,
             model=deps.settings.cheap_model,
             goal=ctx.goal,
@@ -138,7 +143,8 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
     except Exception:  # as above: a broken browser must not lose the outcome
         log.warning("run %s: could not classify the failure", ctx.run_id, exc_info=True)
         return outcome
-    return outcome.model_copy(update={"errors": (*outcome.errors, *found)})
+    # The classification is the run's last model call: its cost goes on the terminal event.
+    return outcome.model_copy(update={"errors": (*outcome.errors, *found), "usage": llm_usage(usage)})
 
 
 async def run_to_end(

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.agent.browser import Effect, Observation
+from altostratus.engine.agent.browser import Download, Effect, Observation
 from altostratus.engine.browser import (
     ACTION_TYPES,
     BrowserSession,
@@ -69,6 +69,7 @@ class SessionBrowser:
 
     def __init__(self, session: BrowserSession, *, allow_uploads: bool = False) -> None:
         self.session = session
+        self._reported: set[str] = set()
         self._tools = _tools(allow_uploads)
         self._names = frozenset(t["name"] for t in self._tools)
 
@@ -122,6 +123,20 @@ class SessionBrowser:
 
     async def html(self) -> str:
         return await self.session.html()
+
+    async def new_downloads(self) -> list[Download]:
+        fresh = []
+        for info in self.session.downloads:
+            # A second download of the same file is reported by the browser as a duplicate.
+            if info.id in self._reported or info.duplicate_of or not info.path:
+                continue
+            self._reported.add(info.id)
+            fresh.append(
+                Download(
+                    filename=info.filename, path=info.path, size=info.size or 0, sha256=info.sha256 or ""
+                )
+            )
+        return fresh
 
 
 @functools.cache

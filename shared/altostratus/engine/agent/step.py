@@ -41,7 +41,7 @@ def _current_goal(ctx: RunContext, state: AgentState) -> str:
     return ctx.goal
 
 
-def _usage(usage: LLMUsage) -> ev.Usage:
+def llm_usage(usage: LLMUsage) -> ev.Usage:
     return ev.Usage(
         input_tokens=usage.input_tokens,
         cached_input_tokens=usage.cache_read_tokens,
@@ -93,7 +93,7 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
         ev.StepFinished(
             step_id=step_id,
             status=status,
-            usage=_usage(totals.usage),
+            usage=llm_usage(totals.usage),
             failure_reason=failure,
             duration_ms=round(elapsed_ms),
             overhead_ms=round(max(0.0, elapsed_ms - totals.llm_ms)),
@@ -185,6 +185,8 @@ async def _decide_and_act(
             browser.screenshot(scrolls=ctx.screenshot_scrolls), _observe_next(ctx, browser)
         )
         rec.artifact(ArtifactType.SCREENSHOT_ACTION, png, "image/png")
+    for download in await browser.new_downloads():
+        rec.download(download)
     return outcome
 
 
