@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from altostratus.cli import keys, run, runs, serve
+from altostratus.cli import keys, run, runs, serve, snapshot
 
-ALL: list[ModuleType] = [serve, run, runs, keys]
+ALL: list[ModuleType] = [serve, run, runs, keys, snapshot]

@@ -205,7 +205,9 @@ class BrowserSession:
         """The active tab in the line format (see `Snapshot`); diffs against the previous one."""
         tab = self._tab()
         await self._tabs.ready(tab)
-        await self._tabs.refresh_titles()
+        if len(self._tabs.open_tabs()) > 1:
+            # Other tabs' titles are shown in the header; the page's own comes with its snapshot.
+            await self._tabs.refresh_titles()
         try:
             snapshot = await self._watch(
                 self._perceiver.snapshot(tab.targets, full=full, tabs=self._tabs.infos())

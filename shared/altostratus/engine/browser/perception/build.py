@@ -25,7 +25,7 @@ from altostratus.engine.browser.perception.dom import (
     DocView,
 )
 from altostratus.engine.browser.perception.fields import Fields, NodeContext
-from altostratus.engine.browser.perception.model import BBox, Element, ElementRef
+from altostratus.engine.browser.perception.model import BBox, Element, ElementRef, SelectorBundle, memo
 from altostratus.engine.browser.perception.pagemodel import (
     ELEMENT,
     FRAME_END,
@@ -97,6 +97,12 @@ _NO_ROLE = frozenset({"none", "presentation", "generic"})
 _POPUP_ROLES = frozenset({"listbox", "menu", "tree", "grid"})
 # A fixed layer covering this share of the viewport is treated as an overlay.
 _LAYER_SHARE = 0.15
+
+
+def _absolute(base: str, href: str) -> str:
+    if href.startswith(("https://", "http://")):
+        return href
+    return urljoin(base, href)
 
 
 @dataclass
@@ -446,7 +452,25 @@ class _DocPass:
         if not covered and ctx.overlay[node] < 0:
             covered = self._is_covered(layout, covering)
         href = attrs.get("href")
+        usable = self._builder_for(builder, node)
+        key = self._key(node)
+        frames = self.frame.frames_css
+
+        def bundle() -> SelectorBundle:
+            text = clean(fields.owned_text(node), 80) if role in ("link", "button", "clickable") else None
+            return bundle_for(
+                usable,
+                key,
+                attrs,
+                role=role,
+                name=name,
+                label=fields.label_text(node),
+                text=text,
+                frames=frames,
+            )
+
         element = Element(
+            bundle_source=memo(bundle),
             id=self.page.registry.id_for(self.tc.target.key, doc.frame_id, self.loader, doc.backend_id[node]),
             role=role,
             name=name,
@@ -456,21 +480,11 @@ class _DocPass:
             input_type=fields.input_hint(node),
             options=fields.options_of(node),
             option_count=fields.option_count(node),
-            href=urljoin(doc.url, href) if href and role == "link" else None,
+            href=_absolute(doc.url, href) if href and role == "link" else None,
             bbox=box,
             in_viewport=self._in_view(box),
             covered=covered,
             frame=self.frame.label,
-            selectors=bundle_for(
-                self._builder_for(builder, node),
-                self._key(node),
-                attrs,
-                role=role,
-                name=name,
-                label=fields.label_text(node),
-                text=clean(fields.owned_text(node), 80) if role in ("link", "button", "clickable") else None,
-                frames=self.frame.frames_css,
-            ),
             ref=ElementRef(
                 target=self.tc.target.key,
                 frame_id=doc.frame_id,
@@ -535,6 +549,17 @@ class _DocPass:
             hosts, _closed = usable.hosts(root)
         name = attrs.get("title") or attrs.get("aria-label") or attrs.get("name") or ""
         overlay = self._overlay_of(node, ctx, overlay_index)
+        frame_bundle = bundle_for(
+            usable,
+            self._key(node),
+            attrs,
+            role="iframe",
+            name=name,
+            label=None,
+            text=None,
+            frames=self.frame.frames_css,
+        )
+
         self.model.items.append(
             Item(
                 ELEMENT,
@@ -544,6 +569,7 @@ class _DocPass:
                 overlay=overlay,
                 landmark=self._landmark_of(node, ctx, fields),
                 element=Element(
+                    bundle_source=lambda: frame_bundle,
                     id=frame_id,
                     role="iframe",
                     name=clean(name, 60),
@@ -552,16 +578,6 @@ class _DocPass:
                     bbox=box,
                     in_viewport=self._in_view(box),
                     frame=self.frame.label,
-                    selectors=bundle_for(
-                        usable,
-                        self._key(node),
-                        attrs,
-                        role="iframe",
-                        name=name,
-                        label=None,
-                        text=None,
-                        frames=self.frame.frames_css,
-                    ),
                     ref=ElementRef(
                         target=tc.target.key,
                         frame_id=doc.frame_id,

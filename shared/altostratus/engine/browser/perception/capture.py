@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 
+from altostratus.engine.browser.cdp import send_large
 from altostratus.engine.browser.perception.dom import STYLE_NAMES, DocView
 from altostratus.engine.browser.perception.trees import PiercedTree
 
@@ -175,19 +176,19 @@ def _loaders(tree: dict[str, Any]) -> dict[str, str]:
 
 async def _capture_target(target: Target, *, with_ax: bool) -> TargetCapture:
     snapshot, tree = await asyncio.gather(
-        target.cdp.send("DOMSnapshot.captureSnapshot", _SNAPSHOT_PARAMS),
+        send_large(target.cdp, "DOMSnapshot.captureSnapshot", _SNAPSHOT_PARAMS),
         target.cdp.send("Page.getFrameTree"),
     )
     strings: list[str] = snapshot["strings"]
     docs = [DocView.decode(raw, strings) for raw in snapshot["documents"]]
     capture = TargetCapture(target, docs, _loaders(tree))
     if any(d.shadow_root_type for d in docs):
-        document = await target.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
+        document = await send_large(target.cdp, "DOM.getDocument", {"depth": -1, "pierce": True})
         capture.pierced = PiercedTree(document["root"])
     if with_ax:
         frame_ids = [d.frame_id for d in docs if d.frame_id]
         results = await asyncio.gather(
-            *(target.cdp.send("Accessibility.getFullAXTree", {"frameId": f}) for f in frame_ids),
+            *(send_large(target.cdp, "Accessibility.getFullAXTree", {"frameId": f}) for f in frame_ids),
             return_exceptions=True,
         )
         for frame_id, result in zip(frame_ids, results, strict=True):
