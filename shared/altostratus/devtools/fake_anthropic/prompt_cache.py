@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.messages_rules import content_blocks
+from altostratus.devtools.fake_anthropic.messages_rules import content_blocks
 
 CACHE_LOOKBACK_BLOCKS = 20
 
@@ -38,7 +38,7 @@ def _image_tokens(block: dict[str, Any]) -> int:
         return 1600
     if data.startswith(b"\x89PNG") and len(data) >= 24:
         width, height = struct.unpack(">II", data[16:24])
-        return max(1, min(1600, math.ceil(width * height / 750)))
+        return max(1, min(1600, math.ceil(int(width) * int(height) / 750)))
     return 1600
 
 

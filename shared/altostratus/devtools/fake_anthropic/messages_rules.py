@@ -190,7 +190,7 @@ def validate_request(body: Any) -> None:
                             "Each `tool_result` block must have a corresponding `tool_use` block in the "
                             "previous message."
                         )
-                    answered.add(use_id)
+                    answered.add(str(use_id))
                     inner = block.get("content", "")
                     for k, sub in enumerate(content_blocks(inner) if inner != "" else []):
                         sub_where = f"{where}.content.{k}"

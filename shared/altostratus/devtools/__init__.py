@@ -1,0 +1,1 @@
+"""Tools for developing against Altostratus without external services (the offline demo, tests)."""
