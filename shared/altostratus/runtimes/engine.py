@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from altostratus.adapters.anthropic_llm import AnthropicLLM
+from altostratus.adapters.anthropic_llm import AnthropicLLM, RetryPolicy
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 from altostratus.engine.agent.deps import AgentDeps
@@ -30,7 +30,13 @@ def agent_deps(
     clock: Clock,
     api_key: str | None,
 ) -> AgentDeps:
-    llm = AnthropicLLM(api_key=api_key, base_url=settings.anthropic_base_url)
+    retry = RetryPolicy(max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds)
+    llm = AnthropicLLM(
+        api_key=api_key,
+        base_url=settings.anthropic_base_url,
+        retry=retry,
+        timeout_s=settings.llm_timeout_seconds,
+    )
     return AgentDeps(
         event_log=event_log,
         artifacts=artifacts,

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     )
     main_model: str | None = None
     cheap_model: str | None = None
+    # How the model is retried on 429/5xx/overloaded/timeouts (backoff doubles from the base).
+    llm_max_attempts: int = Field(default=5, ge=1)
+    llm_retry_base_seconds: float = Field(default=1.0, ge=0)
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
 
     # -- execution --
     # False: serve the API only; runs stay queued for another executor (`alto serve --api-only`).
