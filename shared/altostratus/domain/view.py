@@ -109,28 +109,14 @@ def _add_usage(total: ev.Usage, step: ev.Usage) -> ev.Usage:
 
 
 def _created(event: ev.Event, data: ev.RunCreated) -> RunView:
+    # The view starts as what the run was created with (every RunCreated field is a view field).
     return RunView(
         run_id=event.run_id,
-        org_id=data.org_id,
-        run_type=data.run_type,
-        engine=data.engine,
         status=RunStatus.CREATED,
         version=event.seq,
         created_at=event.at,
         modified_at=event.at,
-        title=data.title,
-        request=data.request,
-        request_echo=data.request_echo,
-        api_key_id=data.api_key_id,
-        webhook_url=data.webhook_url,
-        max_steps=data.max_steps,
-        max_screenshot_scrolls=data.max_screenshot_scrolls,
-        browser_session_id=data.browser_session_id,
-        browser_profile_id=data.browser_profile_id,
-        workflow_id=data.workflow_id,
-        run_with=data.run_with,
-        ai_fallback=data.ai_fallback,
-        script_id=data.script_id,
+        **{name: value for name, value in dict(data).items() if name != "type"},
     )
 
 

@@ -21,10 +21,11 @@ from altostratus.adapters.sealing import Sealer, decode_master_key
 from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
-from altostratus.api.services import ApiConfig, ApiServices
+from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
 from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.integrations import (
     build_deliverer,
     build_queue_delivery,
@@ -32,7 +33,6 @@ from altostratus.runtimes.integrations import (
     wire_api,
 )
 from altostratus.runtimes.settings import Settings
-from altostratus.runtimes.submission import check_model, proxy_check
 from altostratus.webhooks import QueueDelivery, WebhookDeliverer
 
 if TYPE_CHECKING:
@@ -91,12 +91,8 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         idempotency=idempotency,
         ids=ids,
         clock=clock,
-        config=ApiConfig(
-            max_body_bytes=settings.max_body_bytes,
-            strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
-            app_url=settings.app_url,
-        ),
-        submission_checks=[check_model, proxy_check(settings)],
+        config=api_config(settings),
+        submission_checks=submission_checks(settings),
     )
     if settings.state_machine_arn:
         services.orchestrator = StepFunctionsOrchestrator(

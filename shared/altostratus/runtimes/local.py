@@ -17,9 +17,10 @@ from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
-from altostratus.api.services import ApiConfig, ApiServices
+from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.integrations import (
     LocalIntegrations,
     build_deliverer,
@@ -27,7 +28,6 @@ from altostratus.runtimes.integrations import (
     wire_api,
 )
 from altostratus.runtimes.settings import Settings
-from altostratus.runtimes.submission import check_model, proxy_check
 
 DEFAULT_ORG = "default"
 
@@ -109,12 +109,8 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         idempotency=SQLitePersistenceLayer(db),
         ids=ids,
         clock=clock,
-        config=ApiConfig(
-            max_body_bytes=settings.max_body_bytes,
-            strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
-            app_url=settings.app_url,
-        ),
-        submission_checks=[check_model, proxy_check(settings)],
+        config=api_config(settings),
+        submission_checks=submission_checks(settings),
         link_verifier=artifacts.verify,
     )
     # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.

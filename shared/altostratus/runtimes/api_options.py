@@ -1,11 +1,12 @@
-"""Checks of a valid run request against what this deployment can run, given to the API by
-both runtimes (each raises BadRequestError with the reason)."""
+"""What both runtimes give the API from the settings: its configuration, and the checks of a
+valid run request against what this deployment can run (each raises BadRequestError)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from altostratus.api.errors import BadRequestError
+from altostratus.api.services import ApiConfig
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, is_known_model
 from altostratus.domain.proxies import ProxyLocationNotConfiguredError, resolve_proxy
 from altostratus.domain.run_request import RunTaskRequest
@@ -32,3 +33,15 @@ def check_model(request: RunTaskRequest) -> None:
             f"Unknown model {name!r}: use a Claude model name this deployment knows, such as "
             f"{DEFAULT_MAIN_MODEL!r} or {DEFAULT_CHEAP_MODEL!r}."
         )
+
+
+def api_config(settings: Settings) -> ApiConfig:
+    return ApiConfig(
+        max_body_bytes=settings.max_body_bytes,
+        strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
+        app_url=settings.app_url,
+    )
+
+
+def submission_checks(settings: Settings) -> list[Callable[[RunTaskRequest], None]]:
+    return [check_model, proxy_check(settings)]
