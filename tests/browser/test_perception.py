@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from altostratus.engine.browser import BrowserSession, Click, Element, Snapshot, TypeText
+from altostratus.engine.browser import (
+    BrowserRuntime,
+    BrowserSession,
+    Click,
+    Element,
+    SessionConfig,
+    Snapshot,
+    TypeText,
+)
 from tests.support.fixture_site import FixtureSite
 
 
@@ -159,3 +167,18 @@ async def test_json_view_has_the_documented_fields(session: BrowserSession, site
     assert data["tokens"] > 0
     element = data["elements"][0]
     assert set(element) == {"id", "role", "name", "tag", "bbox", "in_viewport", "frame", "selectors"}
+
+
+async def test_the_accessibility_tree_mode_lists_the_same_controls(
+    runtime: BrowserRuntime, site: FixtureSite
+) -> None:
+    session = await runtime.new_session(SessionConfig(perception="ax"))
+    try:
+        await session.goto(site.url("/controls.html"))
+        snap = await session.snapshot()
+        assert by_name(snap, "Email").role == "textbox"
+        assert by_name(snap, "Country").role == "combobox"
+        assert by_name(snap, "Send me news").role == "checkbox"
+        assert by_name(snap, "Cannot press").states == ("disabled",)
+    finally:
+        await session.close()

@@ -26,7 +26,7 @@ from altostratus.engine.browser import (
     parse_action,
     resolve_proxy,
 )
-from altostratus.engine.browser.config import BASE_FLAGS, DEFAULT_CHROMIUM
+from altostratus.engine.browser.config import BASE_FLAGS, DEFAULT_CHROMIUM, session_config_for_run
 from altostratus.security.targets import TargetPolicy
 from tests.browser.test_actions import open_page
 from tests.browser.test_perception import by_name
@@ -189,3 +189,15 @@ def test_the_lambda_flag_set_is_added_inside_the_image() -> None:
     assert {"--no-zygote", "--disable-extensions", "--mute-audio"} <= set(lambda_args)
     assert "--single-process" not in lambda_args
     assert LaunchConfig(lambda_mode=True).temp_root() == Path("/tmp")
+
+
+def test_a_run_request_becomes_a_session_config() -> None:
+    config = session_config_for_run(
+        extra_http_headers={"X-Trace": "abc", "X-Dropped": None},
+        proxy_location="RESIDENTIAL",
+        proxy_locations={"residential": "http://proxy.example:3128"},
+    )
+    assert config.extra_http_headers == {"X-Trace": "abc"}
+    assert config.proxy == ProxySettings(server="http://proxy.example:3128")
+    with pytest.raises(ProxyLocationNotConfiguredError):
+        session_config_for_run(extra_http_headers=None, proxy_location="RESIDENTIAL_FR", proxy_locations={})

@@ -109,3 +109,10 @@ def test_every_address_gets_a_decision_that_matches_its_kind(address: ipaddress.
         assert reason is not None
     if reason is None:
         assert plain.is_global
+
+
+def test_runtime_defaults_open_loopback_only_on_the_embedded_server() -> None:
+    assert TargetPolicy.for_runtime("embedded", "").url_refusal("http://127.0.0.1:8000/") is None
+    aws = TargetPolicy.for_runtime("aws", "")
+    assert aws.url_refusal("http://127.0.0.1:8000/") == "127.0.0.1 is a loopback address"
+    assert TargetPolicy.for_runtime("aws", "127.0.0.1").url_refusal("http://127.0.0.1/") is None

@@ -260,6 +260,12 @@ class TargetPolicy:
             resolver=resolver or _default_resolver,
         )
 
+    @classmethod
+    def for_runtime(cls, runtime: str, setting: str | None) -> TargetPolicy:
+        """The default for a runtime: "embedded" opens loopback (the API and test pages run on
+        this machine); "aws" opens nothing private unless ``ALTO_ALLOWED_TARGETS`` lists it."""
+        return cls.parse(setting, allow_loopback=runtime == "embedded")
+
     def describe(self) -> str:
         """One sentence for a start-up log line: what beyond the public internet is reachable."""
         opened = [str(n) for n in self.networks] + [h.pattern for h in self.hosts]

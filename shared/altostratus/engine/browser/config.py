@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,7 @@ __all__ = [
     "SessionConfig",
     "Viewport",
     "resolve_proxy",
+    "session_config_for_run",
 ]
 
 # What this network needs for headless Chromium (see the developers' brief).
@@ -100,3 +102,27 @@ class SessionConfig(BaseModel):
     # accessibility tree (exact roles and names, about twice the time).
     perception: Literal["dom", "ax"] = "dom"
     max_screenshot_scrolls: int = Field(default=3, ge=0, le=1000)
+
+
+def session_config_for_run(
+    *,
+    extra_http_headers: Mapping[str, str | None] | None,
+    proxy_location: object,
+    proxy_locations: Mapping[str, str],
+    download_dir: Path | None = None,
+    viewport: Viewport | None = None,
+    **options: Any,
+) -> SessionConfig:
+    """The context a run request asks for: its headers and proxy, the operator's proxy map.
+
+    Call it when the run is submitted too: it raises `ProxyLocationNotConfiguredError` for a
+    named location the operator did not configure, which the API answers with a 400.
+    """
+    headers = {k: v for k, v in (extra_http_headers or {}).items() if v is not None}
+    return SessionConfig(
+        extra_http_headers=headers,
+        proxy=resolve_proxy(proxy_location, proxy_locations),
+        download_dir=download_dir,
+        viewport=viewport or Viewport(),
+        **options,
+    )

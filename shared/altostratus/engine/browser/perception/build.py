@@ -40,13 +40,17 @@ from altostratus.engine.browser.perception.selectors import PathBuilder, bundle_
 from altostratus.engine.browser.perception.semantics import (
     DIALOG_ROLES,
     INTERACTIVE_ROLES,
+    KNOWN_ROLES,
     LANDMARK_ROLES,
+    ax_name,
+    ax_role,
     clean,
     explicit_role,
     heading_level,
     implicit_role,
     is_editable,
     truthy_aria,
+    undouble,
 )
 from altostratus.engine.browser.perception.trees import FlatTree
 
@@ -188,6 +192,8 @@ class _DocPass:
         n = len(doc)
         ctx = NodeContext.empty(n)
         fields = Fields(doc, ctx)
+        # "ax" mode: Chromium's accessibility tree decides roles and names where it has them.
+        ax = {n["backendDOMNodeId"]: n for n in self.tc.ax.get(doc.frame_id, []) if "backendDOMNodeId" in n}
         events: list[tuple[int, str]] = []
         overlay_nodes: list[int] = []
         layer_min_area = _LAYER_SHARE * self.page.vw * self.page.vh
@@ -263,6 +269,13 @@ class _DocPass:
                     fields.add_text(owner, doc.text_content(i, 80))
                 elif attrs.get("aria-label") and role not in INTERACTIVE_ROLES:
                     fields.add_text(owner, attrs["aria-label"])
+            if ax:
+                ax_node = ax.get(doc.backend_id[i])
+                if ax_node is not None and not ax_node.get("ignored"):
+                    accessible = ax_role(ax_node)
+                    if accessible in INTERACTIVE_ROLES or (role and accessible in KNOWN_ROLES):
+                        ctx.role[i] = role = accessible
+                    fields.set_ax_name(i, ax_name(ax_node))
             # Interactive?
             strong = role in INTERACTIVE_ROLES or (is_editable(attrs) and not ctx.editable[i])
             if is_editable(attrs):
@@ -361,7 +374,7 @@ class _DocPass:
                         box.y,
                         overlay=self._overlay_of(node, ctx, overlay_index),
                         landmark=self._landmark_of(node, ctx, fields),
-                        text=clean(fields.owned_text(node), 80),
+                        text=clean(undouble(fields.owned_text(node)), 80),
                         level=heading_level(doc.tag(node), ctx.attrs[node] or {}),
                     )
                 )
@@ -399,8 +412,8 @@ class _DocPass:
         li = self.doc.layout_of[first]
         box = self._box(li)
         text = clean(" ".join(ctx.block_text[block]), 10_000)
-        if not text:
-            return
+        if not any(c.isalnum() for c in text):
+            return  # separators ("|", "-", "·") say nothing
         self.model.items.append(
             Item(
                 TEXT,
@@ -540,6 +553,8 @@ class _DocPass:
         attrs = ctx.attrs[node] or {}
         layout = doc.layout_of[node]
         box = self._box(layout)
+        # Chromium's own error page stands in for a frame that could not load (or was refused).
+        failed = child_doc.url.startswith("chrome-error:")
         frame_id = self.page.registry.id_for(tc.target.key, doc.frame_id, self.loader, doc.backend_id[node])
         usable = self._builder_for(builder, node)
         css = ""
@@ -574,7 +589,8 @@ class _DocPass:
                     role="iframe",
                     name=clean(name, 60),
                     tag=doc.tag(node),
-                    href=child_doc.url,
+                    href=None if failed else child_doc.url,
+                    states=("not-loaded",) if failed else (),
                     bbox=box,
                     in_viewport=self._in_view(box),
                     frame=self.frame.label,
@@ -587,6 +603,8 @@ class _DocPass:
                 ),
             )
         )
+        if failed:
+            return
         cx, cy, cw, ch = self.frame.clip
         left, top = max(box.x, cx), max(box.y, cy)
         clip = (

@@ -16,6 +16,7 @@ from altostratus.engine.browser.perception.semantics import (
     clean,
     input_button_name,
     truthy_aria,
+    undouble,
 )
 
 MASKED = "••••••"
@@ -100,6 +101,7 @@ class Fields:
         self._labels: dict[int, list[int]] = {}
         self._proxies: set[int] = set()
         self._names: dict[int, str] = {}
+        self._ax_names: dict[int, str] = {}
 
     # -- during the pass --
 
@@ -109,6 +111,10 @@ class Fields:
             self._text[owner] = [text]
         elif len(parts) < 64:
             parts.append(text)
+
+    def set_ax_name(self, node: int, name: str) -> None:
+        if name.strip():
+            self._ax_names[node] = name
 
     def finish(self) -> None:
         """After the pass: mark containers of candidates, link labels to their controls."""
@@ -200,6 +206,9 @@ class Fields:
         cached = self._names.get(node)
         if cached is not None:
             return cached
+        if node in self._ax_names:
+            self._names[node] = clean(self._ax_names[node], 100)
+            return self._names[node]
         attrs = self.ctx.attrs[node] or {}
         tag = self.doc.tag(node)
         name = ""
@@ -219,7 +228,7 @@ class Fields:
             name = self.owned_text(node)
         if not name.strip():
             name = attrs.get("title", "") or attrs.get("placeholder", "") or attrs.get("aria-placeholder", "")
-        result = clean(name, 100)
+        result = clean(undouble(" ".join(name.split())), 100)
         self._names[node] = result
         return result
 

@@ -98,6 +98,22 @@ def _counts(items: Iterable[Item]) -> str:
     return ", ".join(_plural(role, n) for role, n in roles.most_common())
 
 
+def _region_counts(items: list[Item]) -> str:
+    """Counts per landmark (``navigation "Footer": 20 links; main: 3 buttons``) when there are several."""
+    regions: dict[str, list[Item]] = {}
+    for item in items:
+        if item.element is not None:
+            regions.setdefault(item.landmark, []).append(item)
+    if len(regions) <= 1:
+        return _counts(items)
+    parts = []
+    for landmark, members in regions.items():
+        counts = _counts(members)
+        if counts:
+            parts.append(f"{landmark or 'elsewhere'}: {counts}")
+    return "; ".join(parts)
+
+
 def _item_line(item: Item, *, full: bool) -> str | None:
     indent = "  " * item.depth
     if item.kind == ELEMENT and item.element is not None:
@@ -161,10 +177,11 @@ def render(model: PageModel, tabs: Iterable[TabInfo] = (), *, full: bool) -> str
 def _outline(model: PageModel, above: list[Item], below: list[Item]) -> list[str]:
     lines: list[str] = []
     if above and (counts := _counts(above)):
-        lines.append(f"Above ({round(model.scroll_y)}px): {counts}.")
+        where = f"Above ({round(model.scroll_y)}px)" if model.scroll_y >= 1 else "Off-screen above the page"
+        lines.append(f"{where}: {counts}.")
     if below:
         rest = model.page_height - model.scroll_y - model.viewport_height
-        counts = _counts(below)
+        counts = _region_counts(below)
         headings = [i.text for i in below if i.kind == HEADING and i.text]
         text = f"Below ({max(0, round(rest))}px): {counts or 'no controls'}."
         if headings:

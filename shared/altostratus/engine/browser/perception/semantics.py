@@ -238,6 +238,17 @@ def truthy_aria(attrs: dict[str, str], name: str) -> bool:
     return attrs.get(name, "").lower() == "true"
 
 
+def undouble(text: str) -> str:
+    """ "Login Login" -> "Login": an icon's alt text and a label often say the same thing."""
+    words = text.split()
+    for times in (3, 2):
+        if len(words) >= times and len(words) % times == 0:
+            size = len(words) // times
+            if all(words[k * size : (k + 1) * size] == words[:size] for k in range(1, times)):
+                return " ".join(words[:size])
+    return text
+
+
 def clean(text: str, limit: int = 100) -> str:
     """Collapse whitespace and cut to `limit` characters with an ellipsis."""
     collapsed = " ".join(text.split())
