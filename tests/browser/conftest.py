@@ -49,8 +49,11 @@ def session(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # This hook sees the whole session's items; only this folder's browser tests get the mark.
+    here = Path(__file__).parent
     for item in items:
-        if "runtime" in getattr(item, "fixturenames", ()) or "session" in getattr(item, "fixturenames", ()):
+        uses_browser = {"runtime", "session", "browser_loop"} & set(getattr(item, "fixturenames", ()))
+        if uses_browser and here in item.path.parents:
             item.add_marker(pytest.mark.browser)
 
 

@@ -269,6 +269,18 @@ async def test_scrolling_an_infinite_feed_loads_more(session: BrowserSession, si
     assert report.scrolled_by == 0 and "already at its bottom" in report.summary
 
 
+async def test_a_page_that_scrolls_an_inner_container_is_scrolled_there(
+    session: BrowserSession, site: FixtureSite
+) -> None:
+    snap = await open_page(session, site, "/appshell.html")
+    last = by_name(snap, "Message 10")
+    assert not last.in_viewport
+    report = await session.act(Scroll(direction="down", amount=2))
+    assert report.ok and report.scrolled_by > 0
+    assert "'Messages'" in report.summary
+    assert by_name(await session.snapshot(), "Message 10").in_viewport
+
+
 async def test_waiting_for_text_and_for_an_element_to_go(session: BrowserSession, site: FixtureSite) -> None:
     snap = await open_page(session, site, "/modal.html")
     present = await session.act(Wait(text="Get 20% off", timeout_ms=2_000))

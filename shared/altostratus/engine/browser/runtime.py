@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -85,6 +86,8 @@ class BrowserRuntime:
                     args=config.args(),
                     downloads_path=config.temp_root() / "alto-downloads",
                     timeout=config.launch_timeout_s * 1000,
+                    # Chromium writes under HOME (crash reports, caches); on Lambda only /tmp is writable.
+                    env={**os.environ, "HOME": "/tmp", "TMPDIR": "/tmp"} if config.lambda_mode else None,
                 )
                 launched = True
             guard = await NetworkGuard.install(browser, policy)

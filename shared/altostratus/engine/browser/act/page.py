@@ -100,6 +100,9 @@ async def scroll(ctx: ActContext, action: Scroll) -> Outcome:
     moved = (after["y"] - before["y"]) if dy else (after["x"] - before["x"])
     what = "the page" if result.get("page") else "the element"
     notes = []
+    if result.get("container"):
+        what = f"the scrollable area {result['container']!r}"
+        notes.append(f"The page itself does not scroll; scrolled {what} instead.")
     if not moved:
         edge = {"down": "bottom", "up": "top", "right": "right edge", "left": "left edge"}[action.direction]
         notes.append(f"{what.capitalize()} is already at its {edge}.")
