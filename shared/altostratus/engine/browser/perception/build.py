@@ -348,10 +348,19 @@ class _DocPass:
             label_node = ctx.overlay_label_node.get(node, node)
             kind = ctx.overlay_kind[node]
             role = ctx.role[label_node] or ("dialog" if kind == "dialog" else "overlay")
-            name = fields.name_of(label_node, role) if role != "overlay" else ""
+            name = fields.name_of(label_node, role if role != "overlay" else "region")
             label = f'{role} "{clean(name, 60)}"' if name else role
+            box = self._box(doc.layout_of[node])
+            visible_w = max(0.0, min(box.x + box.width, self.page.vw) - max(box.x, 0.0))
+            visible_h = max(0.0, min(box.y + box.height, self.page.vh) - max(box.y, 0.0))
+            share = visible_w * visible_h / max(1.0, self.page.vw * self.page.vh)
+            note = ""
+            if kind == "dialog" and truthy_aria(ctx.attrs[label_node] or {}, "aria-modal"):
+                note = "modal"
+            elif kind == "layer":
+                note = "covers the page" if share >= 0.8 else "covers part of the page"
             overlay_index[node] = len(model.overlays)
-            model.overlays.append(Overlay(kind, label, covers=kind in ("dialog", "layer")))
+            model.overlays.append(Overlay(kind, label, covers=kind in ("dialog", "layer"), note=note))
         if doc.shadow_root_type and self.tc.pierced is not None:
             builder = PathBuilder(self.tc.pierced)
             self._by_backend = True

@@ -32,6 +32,8 @@ class Overlay:
     kind: str
     label: str
     covers: bool
+    # "modal", "covers the page", "covers part of the page", or nothing (a popup)
+    note: str = ""
 
 
 @dataclass

@@ -4,7 +4,7 @@
 
     Page: "Checkout" http://shop.example/checkout
     View: 0-720 of 2400px
-    [dialog "Cookie settings"] covers the page
+    [dialog "Cookie settings"] modal
       e3 button "Accept all"
     # Checkout
     e5 textbox "Email" value="ann@example.com" required
@@ -150,7 +150,7 @@ def render(model: PageModel, tabs: Iterable[TabInfo] = (), *, full: bool) -> str
         body = [line for i in members if (line := _item_line(i, full=full)) is not None]
         if not body:
             continue
-        lines.append(f"[{overlay.label}]" + (" covers the page" if overlay.covers else ""))
+        lines.append(f"[{overlay.label}]" + (f" {overlay.note}" if overlay.note else ""))
         lines.extend("  " + line for line in body)
     hidden = 0
     above: list[Item] = []
@@ -168,7 +168,8 @@ def render(model: PageModel, tabs: Iterable[TabInfo] = (), *, full: bool) -> str
         if line is not None:
             lines.append(line)
     if hidden:
-        lines.append(f"({hidden} elements under the overlay are hidden until it is closed)")
+        what = "1 element" if hidden == 1 else f"{hidden} elements"
+        lines.append(f"({what} under the overlay, hidden until it is closed)")
     if not full:
         lines.extend(_outline(model, above, below))
     return "\n".join(lines)
