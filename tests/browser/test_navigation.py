@@ -39,6 +39,9 @@ async def test_only_http_and_public_or_allowed_addresses_are_opened(
         assert words in (report.detail or ""), report.detail
     # loopback is allowed by the embedded server's default policy
     assert (await session.goto(site.url("/index.html"))).ok
+    # a bare host means https, as in an address bar (the fixture server speaks plain http)
+    bare = await session.act(Navigate(url=site.url("/index.html").removeprefix("http://")))
+    assert bare.error is ActionError.NAVIGATION_FAILED and "https://127.0.0.1" in (bare.detail or "")
 
 
 async def test_a_redirect_to_a_refused_address_is_blocked(session: BrowserSession, site: FixtureSite) -> None:

@@ -179,7 +179,8 @@ async def after_action(
         blocked_requests=blocked,
         method=outcome.method,
         notes=tuple(outcome.notes),
-        no_effect=no_effect and outcome.ok,
+        # A wait or a tab switch changes nothing on purpose.
+        no_effect=no_effect and outcome.ok and action_type not in ("wait", "switch_tab"),
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return report.model_copy(update={"summary": summarize(report)})

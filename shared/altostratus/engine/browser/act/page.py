@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ from altostratus.engine.browser.effects import ActionError
 from altostratus.engine.browser.isolated import ScriptError
 from altostratus.engine.browser.scripts import FIND_TEXT, SCROLL, WAIT_VISIBLE
 
+_BARE_HOST = re.compile(r"^(?![a-z][a-z0-9+.-]*:(?!\d))[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(/|$)", re.IGNORECASE)
 _DIRECTIONS = {"down": (0, 1), "up": (0, -1), "right": (1, 0), "left": (-1, 0)}
 
 
@@ -44,6 +46,11 @@ def _navigation_error(ctx: ActContext, url: str, exc: PlaywrightError, started: 
 
 async def navigate(ctx: ActContext, action: Navigate) -> Outcome:
     url = action.url.strip()
+    notes = []
+    if _BARE_HOST.match(url):
+        # "example.com/path": what a person types in the address bar means https.
+        url = "https://" + url
+        notes.append(f"Read {action.url!r} as {url}.")
     reason = await ctx.guard.refusal_for(url)
     if reason is not None:
         raise ActionFailed(ActionError.NAVIGATION_REFUSED, f"{url} is refused: {reason}")
@@ -57,8 +64,9 @@ async def navigate(ctx: ActContext, action: Navigate) -> Outcome:
         failure = _navigation_error(ctx, url, exc, started)
         if failure is not None:
             raise failure from exc
-        return Outcome(method="download", notes=["The address is a file: it was downloaded, not opened."])
-    notes = []
+        return Outcome(
+            method="download", notes=[*notes, "The address is a file: it was downloaded, not opened."]
+        )
     if response is not None and response.status >= 400:
         notes.append(f"The server answered HTTP {response.status}.")
     return Outcome(notes=notes)
