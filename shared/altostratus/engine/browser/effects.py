@@ -129,8 +129,14 @@ def summarize(report: EffectReport) -> str:
         head = f"{report.action}{target} done" + (f" ({report.method})" if report.method else "") + "."
     parts = [head, *report.notes]
     if report.value is not None:
-        match = {True: "as typed", False: "NOT as typed", None: ""}[report.value_matches]
-        parts.append(f"The field now reads {report.value!r}{(' ' + match) if match else ''}.")
+        if report.action == "select":
+            verdict = {True: " as asked", False: ", NOT what was asked", None: ""}[report.value_matches]
+            parts.append(f"It now shows {report.value!r}{verdict}.")
+        elif report.action == "upload":
+            parts.append(f"The file input now holds {report.value!r}.")
+        else:
+            verdict = {True: " as typed", False: ", NOT as typed", None: ""}[report.value_matches]
+            parts.append(f"The field now reads {report.value!r}{verdict}.")
     if report.checked is not None:
         parts.append("It is now checked." if report.checked else "It is now unchecked.")
     if report.url_changed:
