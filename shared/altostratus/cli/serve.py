@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def serve(args: argparse.Namespace) -> int:
     # Imported here: the service pulls in the browser and the SDKs, which `alto --help` need not.
     from altostratus.runtimes.embedded import EmbeddedService
+    from altostratus.security.targets import TargetPolicy
 
     settings = settings_from(args)
     console = Console(highlight=False)
@@ -63,10 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         if dev_key:
             console.print("Development API key for organization 'default' (shown once, stored hashed):")
             console.print(f"  [bold]{dev_key}[/]", soft_wrap=True)
-        console.print(
-            "The browser may reach this machine's loopback addresses (the embedded default); other "
-            "private addresses only if listed in ALTO_ALLOWED_TARGETS."
-        )
+        console.print(TargetPolicy.for_runtime("embedded", settings.allowed_targets).describe())
         # Issue 6: what webhook and TOTP callbacks may reach.
         if service.runtime.integrations is not None:
             console.print(service.runtime.integrations.describe_targets())

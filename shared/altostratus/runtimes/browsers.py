@@ -81,5 +81,5 @@ def browser_provider(settings: Settings, *, embedded: bool) -> ChromiumBrowserPr
     launch = LaunchConfig(
         executable_path=settings.chromium_path, lambda_mode=settings.browser_profile == "lambda"
     )
-    policy = TargetPolicy.parse(settings.allowed_targets, allow_loopback=embedded)
+    policy = TargetPolicy.for_runtime("embedded" if embedded else "aws", settings.allowed_targets)
     return ChromiumBrowserProvider(launch=launch, policy=policy, proxies=settings.proxy_locations)
