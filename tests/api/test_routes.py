@@ -176,13 +176,15 @@ def test_openapi_and_docs_are_public(client: ApiClient) -> None:
     assert docs.status == 200 and b"swagger" in docs.body.lower()
 
 
-def test_an_internal_error_is_a_500_without_details(client: ApiClient, runtime: LocalRuntime) -> None:
+def test_an_internal_error_is_a_500_without_details(
+    client: ApiClient, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_id = _submit(client)
 
     def broken(_: str) -> None:
         raise RuntimeError(f"disk /var/secret/{client.key} exploded")
 
-    runtime.event_log.get_view = broken  # type: ignore[method-assign]
+    monkeypatch.setattr(runtime.event_log, "get_view", broken)
     reply = client.get(f"/v1/runs/{run_id}")
     assert reply.status == 500
     assert reply.json() == {"error": "Unexpected error: RuntimeError"}

@@ -11,6 +11,7 @@ from skyvern.client import Skyvern as SkyvernClient
 
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.settings import Settings
+from tests.support.runs import assert_every_view_is_its_fold
 from tests.support.server import RunningServer, alto, alto_serve
 
 
@@ -35,5 +36,7 @@ def compat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compat]:
         store = build_local(Settings(data_dir=data_dir))
         try:
             yield Compat(server=server, key=key, other_key=other_key, store=store)
+            # Every run these tests created or drove: the stored view is the fold of its log.
+            assert assert_every_view_is_its_fold(store.db, store.event_log) > 0
         finally:
             store.close()

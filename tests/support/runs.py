@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, Engine, RunType, StepStatus
 from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.view import fold
+from altostratus.ports.event_log import EventLog
 
 
 def created(
@@ -80,3 +83,12 @@ def step(step_id: str, order: int, *, status: StepStatus = StepStatus.COMPLETED)
             )
         ),
     ]
+
+
+def assert_every_view_is_its_fold(db: SQLiteDatabase, event_log: EventLog) -> int:
+    """Every run in the database: the stored view equals the fold of the run's log. Returns how
+    many runs were checked (so a caller can tell the check saw something)."""
+    rows = db.connection().execute("SELECT run_id FROM views").fetchall()
+    for (run_id,) in rows:
+        assert event_log.get_view(run_id) == fold(event_log.read(run_id)), run_id
+    return len(rows)
