@@ -67,6 +67,7 @@ class DocView:
     styles: list[list[int]]
     paint_order: list[int]
     _children: list[list[int]] | None = field(default=None, repr=False)
+    _tags: dict[int, str] = field(default_factory=dict, repr=False)
     _ids: dict[str, int] | None = field(default=None, repr=False)
 
     @classmethod
@@ -108,16 +109,22 @@ class DocView:
 
     def tag(self, i: int) -> str:
         """Lower-case tag name of an element node (``div``, ``svg``, ``my-widget``)."""
-        return self.strings[self.node_name[i]].lower()
+        index = self.node_name[i]
+        found = self._tags.get(index)
+        if found is None:
+            found = self._tags[index] = self.strings[index].lower()
+        return found
 
     def value(self, i: int) -> str:
         v = self.node_value[i]
         return self.strings[v] if v >= 0 else ""
 
     def attrs(self, i: int) -> dict[str, str]:
+        # HTML attribute names arrive lower-cased by the parser; SVG's camelCase ones are not
+        # looked up by perception, so they are left as they are.
         raw = self.attr_lists[i]
         s = self.strings
-        return {s[raw[k]].lower(): s[raw[k + 1]] for k in range(0, len(raw) - 1, 2)}
+        return {s[raw[k]]: s[raw[k + 1]] for k in range(0, len(raw) - 1, 2)}
 
     def style(self, layout_index: int, which: int) -> str:
         ids = self.styles[layout_index]
