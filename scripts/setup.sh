@@ -35,10 +35,13 @@ stamp=.venv/.alto-installed
 want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
-  .venv/bin/python -m pip install -q -e ".[dev]"
-  # The official Skyvern SDK, for the compatibility tests: its declared pins clash with ours,
-  # and the client needs only httpx and pydantic (plus what `from skyvern import Skyvern` imports).
-  .venv/bin/python -m pip install -q --no-deps "skyvern==1.0.56"
+  # (This machine's pip configuration names package folders that may not exist; pip's notes
+  # about skipping them are noise.)
+  .venv/bin/python -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither a file" >&2)
+  # The official Skyvern SDK, for the compatibility tests and the demo: its declared pins clash
+  # with ours, and the client needs only httpx and pydantic (plus what `from skyvern import
+  # Skyvern` imports, in the dev extra).
+  .venv/bin/python -m pip install -q --no-deps "skyvern==1.0.56" 2> >(grep -v "is ignored: it is neither a file" >&2)
   echo "$want" > "$stamp"
 fi
 echo "setup: ready (.venv, Chromium at /usr/bin/chromium)"

@@ -15,7 +15,8 @@ echo "== mypy functions"; for f in functions/*/app.py; do mypy --no-error-summar
 if [ ! -x .venv-sam/bin/sam ] || [ ! -x .venv-sam/bin/cfn-lint ]; then
   echo "== installing the template tools into .venv-sam"
   python3 -m venv .venv-sam
-  .venv-sam/bin/python -m pip install -q "aws-sam-cli==1.170.0" "cfn-lint==1.58.0"
+  .venv-sam/bin/python -m pip install -q "aws-sam-cli==1.170.0" "cfn-lint==1.58.0" \
+    2> >(grep -v "is ignored: it is neither a file" >&2)
 fi
 echo "== cfn-lint"; .venv-sam/bin/cfn-lint template.yaml
 echo "== sam validate --lint"; SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --region us-east-1
