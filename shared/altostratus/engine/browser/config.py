@@ -97,7 +97,7 @@ class SessionConfig(BaseModel):
     action_timeout_ms: int = Field(default=5_000, ge=100)
     navigation_timeout_ms: int = Field(default=30_000, ge=1_000)
     settle_cap_ms: int = Field(default=3_000, ge=0)
-    settle_quiet_ms: int = Field(default=150, ge=0)
+    settle_quiet_ms: int = Field(default=100, ge=0)
     # "dom": roles and names inferred from the DOM snapshot (fast); "ax": also Chromium's
     # accessibility tree (exact roles and names, about twice the time).
     perception: Literal["dom", "ax"] = "dom"

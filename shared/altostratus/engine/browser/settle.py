@@ -100,6 +100,9 @@ async def settle(
     deadline = started + cap_ms / 1000
     quiet_s = quiet_ms / 1000
     dom_state = "cap"
+    # The network's quiet window runs while the DOM's does: settling costs the longer of the two,
+    # not their sum.
+    network = asyncio.ensure_future(monitor.wait_quiet(quiet_s, deadline))
     for _ in range(3):
         remaining_ms = int((deadline - loop.time()) * 1000)
         if remaining_ms <= 0:
@@ -121,5 +124,8 @@ async def settle(
                 await page.wait_for_load_state(
                     "domcontentloaded", timeout=max(1, int((deadline - loop.time()) * 1000))
                 )
-    network_quiet = await monitor.wait_quiet(quiet_s, deadline)
+    network_quiet = await network
+    if network_quiet and monitor.busy():
+        # It went quiet early, then the settled document started loading more: wait for that too.
+        network_quiet = await monitor.wait_quiet(quiet_s, deadline)
     return SettleResult(ms=(loop.time() - started) * 1000, dom=dom_state, network_quiet=network_quiet)

@@ -59,6 +59,8 @@ class TabManager:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _ready: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
+    # Set whenever a tab opens, for whoever waits for a late popup.
+    _opened_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def start(self) -> None:
         self.context.on("page", self._on_page)
@@ -74,6 +76,7 @@ class TabManager:
         tab = Tab(tab_id, page, PageTargets(self.context, page, prefix=tab_id), NetworkMonitor(page))
         self.tabs[tab_id] = tab
         self.opened.append(tab_id)
+        self._opened_event.set()
         if not self.active_id:
             self.active_id = tab_id
         page.on("dialog", self._on_dialog)
@@ -121,6 +124,21 @@ class TabManager:
 
     def open_tabs(self) -> list[Tab]:
         return [t for t in self.tabs.values() if not t.closed]
+
+    async def wait_for_new_tab(self, known: set[str], timeout_s: float) -> bool:
+        """True once a tab not in `known` is open; False after `timeout_s`."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            self._opened_event.clear()
+            if any(t.id not in known for t in self.open_tabs()):
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._opened_event.wait(), remaining)
+            except TimeoutError:
+                return False
 
     def infos(self) -> list[TabInfo]:
         return [t.info(active=t.id == self.active_id) for t in self.open_tabs()]

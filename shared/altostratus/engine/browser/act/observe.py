@@ -18,6 +18,8 @@ from altostratus.engine.browser.tabs import Tab
 
 _CHANGED_LINES = 8
 _DOWNLOAD_WAIT_S = 10.0
+# How long a click that changed nothing waits for a popup before it is reported as no effect.
+_LATE_POPUP_S = 0.5
 
 
 @dataclass
@@ -110,6 +112,18 @@ def _change(before: PageState, after: PageState) -> PageChange:
     )
 
 
+async def _unchanged(ctx: ActContext, tab: Tab, before: Before) -> bool:
+    if tab.id != before.tab_id:
+        return False
+    now = await page_state(ctx, tab)
+    return (
+        now.url == before.state.url
+        and now.document_id == before.state.document_id
+        and now.text_digest == before.state.text_digest
+        and not _change(before.state, now).any
+    )
+
+
 async def after_action(
     ctx: ActContext, action_type: str, element: str | None, before: Before, outcome: Outcome, started: float
 ) -> EffectReport:
@@ -119,6 +133,16 @@ async def after_action(
             await settle_tab(ctx, tab)
     # A popup's "page" event can arrive while the opener settles: look for new tabs only now.
     new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
+    # Nothing happened yet where a click landed? A popup is announced late (its tab must start
+    # up first), so give it a moment before this click is called ineffective.
+    if (
+        not new_tabs
+        and action_type == "click"
+        and tab is not None
+        and await _unchanged(ctx, tab, before)
+        and await ctx.tabs.wait_for_new_tab(before.open_tabs, _LATE_POPUP_S)
+    ):
+        new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
     if new_tabs and ctx.config.follow_new_tabs:
         ctx.tabs.active_id = new_tabs[-1].id
         tab = ctx.tabs.active
