@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import lifecycle
 
 logger = Logger(service="altostratus-run-start")
 tracer = Tracer(service="altostratus-run-start")
+metrics = Metrics(namespace="Altostratus", service="altostratus-run-start")
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event.get("run_id"))
-    return lifecycle().start(event)
+    result = lifecycle().start(event)
+    metrics.add_metric(
+        name="RunsStarted" if result["continue"] else "RunsEndedBeforeStart", unit=MetricUnit.Count, value=1
+    )
+    return result

@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = actions.add_parser("list", help="recent runs, newest first")
     listing.add_argument("--status", action="append", help="only runs in this status (repeatable)")
     listing.add_argument("--page-size", type=int, default=20)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_target_options(listing)
     listing.set_defaults(handler=_list)
     for name, help_text, handler in (
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub.add_argument("run_id")
         if name == "artifacts":
             sub.add_argument("--type", action="append", dest="types", help="artifact type (repeatable)")
+            sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
         add_target_options(sub)
         sub.set_defaults(handler=handler)
 
@@ -53,8 +55,11 @@ def _print_json(value: Any) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     def show(client: ApiClient) -> int:
+        runs = client.list_runs(status=args.status, page_size=args.page_size)
+        if args.json:
+            return _print_json(runs)
         table = Table("run", "status", "steps", "created", "title")
-        for run in client.list_runs(status=args.status, page_size=args.page_size):
+        for run in runs:
             table.add_row(
                 run["run_id"],
                 run["status"],
@@ -96,8 +101,11 @@ def _timeline(args: argparse.Namespace) -> int:
 
 def _artifacts(args: argparse.Namespace) -> int:
     def show(client: ApiClient) -> int:
+        items = client.artifacts(args.run_id, args.types)
+        if args.json:
+            return _print_json(items)
         table = Table("artifact", "type", "bytes", "step", "link")
-        for item in client.artifacts(args.run_id, args.types):
+        for item in items:
             table.add_row(
                 item["artifact_id"],
                 item["artifact_type"],
