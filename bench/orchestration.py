@@ -88,7 +88,8 @@ def main() -> None:
     print(f"{'':34} {'1 browser':>12} {'2 browsers':>12}")
     for name in ("submit_to_first_step_ms_p50", "last_step_to_terminal_ms_p50", "runs_per_minute"):
         print(f"{name:34} {one[name]:>12.1f} {two[name]:>12.1f}")
-    print("submit -> first step: queue pick-up, Chromium launch, the first page load and snapshot;")
+    print("submit -> first step: queue pick-up, a new browser context (each worker keeps its Chromium),")
+    print("the first page load and snapshot;")
     print("last step -> terminal: the final screenshot and the terminal event.")
     print(json.dumps({k: round(v, 2) for k, v in two.items()}))
 

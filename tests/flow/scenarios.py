@@ -36,6 +36,9 @@ class FaultyBrowsers:
         async with self.inner.open(view, restore) as browser:
             yield browser
 
+    async def close(self) -> None:
+        await self.inner.close()
+
 
 @dataclass(frozen=True)
 class FlowScenario:

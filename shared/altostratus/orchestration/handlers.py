@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import RunStatus
@@ -32,6 +33,7 @@ from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import EventLog
 
 logger = logging.getLogger("altostratus.orchestration")
+T = TypeVar("T")
 
 
 class OpenBrowser(Protocol):
@@ -49,6 +51,10 @@ class BrowserProvider(Protocol):
     def open(self, view: RunView, restore: dict[str, Any] | None) -> AbstractAsyncContextManager[OpenBrowser]:
         """Launch (or connect to the run's `browser_address`) and restore `restore` if given.
         Raises an error whose type says the browser is gone (crash, disconnect) when it is."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the provider keeps for the running event loop (a stopping worker)."""
         ...
 
 
@@ -128,6 +134,10 @@ class AgentSlices:
     budget: SliceBudget = SliceBudget()
     # Exceptions meaning "the browser went away"; they make a slice retryable.
     browser_gone: tuple[type[BaseException], ...] = ()
+    # Embedded workers run every slice on their own long-lived event loop, so a browser the
+    # provider keeps survives from one slice (and run) to the next; Lambda uses a fresh loop.
+    persistent_loop: bool = False
+    _threads: threading.local = field(default_factory=threading.local)
 
     def step(
         self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None
@@ -141,12 +151,31 @@ class AgentSlices:
             budget = min(budget, remaining_s() - self.budget.safety_margin_s)
         agent_state, browser_state = self._load_checkpoint(view)
         try:
-            more, outcome = asyncio.run(self._slice(view, agent_state, browser_state, budget))
+            more, outcome = self._run(self._slice(view, agent_state, browser_state, budget))
         except self.browser_gone as exc:
             raise TransientStepError(f"the browser stopped unexpectedly ({type(exc).__name__})") from exc
         except StoreUnavailableError as exc:
             raise TransientStepError("the run store was unavailable") from exc
         return _result(run_id, more=more, slice_no=slice_no + 1, outcome=outcome)
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        if not self.persistent_loop:
+            return asyncio.run(work)
+        runner: asyncio.Runner | None = getattr(self._threads, "runner", None)
+        if runner is None:
+            runner = self._threads.runner = asyncio.Runner()
+        return runner.run(work)
+
+    def close_worker(self) -> None:
+        """Called by a worker thread as it stops: closes its browser and its loop."""
+        runner: asyncio.Runner | None = getattr(self._threads, "runner", None)
+        if runner is None:
+            return
+        try:
+            runner.run(self.browsers.close())
+        finally:
+            runner.close()
+            self._threads.runner = None
 
     async def _slice(
         self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float

@@ -37,6 +37,7 @@ class EmbeddedService:
             browsers=browsers or browser_provider(settings, embedded=True),
             budget=SliceBudget(slice_seconds=settings.slice_seconds),
             browser_gone=BROWSER_GONE,
+            persistent_loop=True,
         )
         self.runner = LocalRunner(
             handlers={
@@ -48,6 +49,7 @@ class EmbeddedService:
             event_log=self.runtime.event_log,
             unfinished=self.runtime.event_log.unfinished_runs,
             workers=settings.max_browsers,
+            on_worker_exit=slices.close_worker,
         )
         if settings.execute_runs:
             self.runtime.services.orchestrator = self.runner

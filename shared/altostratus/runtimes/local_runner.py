@@ -48,6 +48,7 @@ class LocalRunner:
         workers: int = 2,
         definition_path: Path = STATE_MACHINE,
         sleep: Callable[[float], None] | None = None,
+        on_worker_exit: Callable[[], None] | None = None,
     ) -> None:
         self._definition = load_definition(definition_path, FUNCTIONS)
         missing = set(FUNCTIONS.values()) - set(handlers)
@@ -58,6 +59,7 @@ class LocalRunner:
         self._unfinished = unfinished
         self._workers = workers
         self._sleep = sleep
+        self._on_worker_exit = on_worker_exit
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -110,6 +112,13 @@ class LocalRunner:
     # -- workers --
 
     def _work(self) -> None:
+        try:
+            self._serve_queue()
+        finally:
+            if self._on_worker_exit is not None:
+                self._on_worker_exit()
+
+    def _serve_queue(self) -> None:
         while True:
             run_id = self._queue.get()
             if run_id is None:
