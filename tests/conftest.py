@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+# One event loop, one Chromium and the fixture site for the whole session.
+pytest_plugins = ["tests.support.browser_fixtures"]
+
 # Never let a test reach a real AWS account, whatever the developer's shell has configured.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)

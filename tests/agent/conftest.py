@@ -13,7 +13,6 @@ from altostratus.engine.agent.session_adapter import SessionBrowser
 from altostratus.engine.browser import BrowserRuntime, SessionConfig
 from tests.agent.harness import Harness, make_harness
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError, MessagesRequest
-from tests.support.fixture_site import FixtureSite
 
 
 def _unset_policy(request: MessagesRequest) -> HttpError:
@@ -34,26 +33,6 @@ def harness(tmp_path: Path, server: FakeAnthropicServer) -> Iterator[Harness]:
 
 
 # --- real Chromium and the fixture site, for the end-to-end tests ---------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="session")
-def site() -> Iterator[FixtureSite]:
-    with FixtureSite() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def runtime(browser_loop: asyncio.AbstractEventLoop) -> Iterator[BrowserRuntime]:
-    started = browser_loop.run_until_complete(BrowserRuntime.launch_local())
-    yield started
-    browser_loop.run_until_complete(started.close())
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Chromium for the browser tests: one browser per test session, a fresh context per test.
+"""Chromium for the browser tests: one browser per test session (tests/support/browser_fixtures.py),
+a fresh context per test.
 
 Tests here may be ``async def``: they run on the session's event loop (the one the browser
 was started on), so they can await the session directly.
@@ -14,27 +15,6 @@ from pathlib import Path
 import pytest
 
 from altostratus.engine.browser import BrowserRuntime, BrowserSession, SessionConfig
-from tests.support.fixture_site import FixtureSite
-
-
-@pytest.fixture(scope="session")
-def browser_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="session")
-def site() -> Iterator[FixtureSite]:
-    with FixtureSite() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def runtime(browser_loop: asyncio.AbstractEventLoop) -> Iterator[BrowserRuntime]:
-    started = browser_loop.run_until_complete(BrowserRuntime.launch_local())
-    yield started
-    browser_loop.run_until_complete(started.close())
 
 
 @pytest.fixture

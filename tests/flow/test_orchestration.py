@@ -17,12 +17,6 @@ from tests.support.fixture_site import FixtureSite
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[FixtureSite]:
-    with FixtureSite() as running:
-        yield running
-
-
 @pytest.fixture
 def model() -> Iterator[FakeAnthropicServer]:
     with FakeAnthropicServer(lambda request: HttpError(500, "api_error", "no policy yet")) as server:

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def site() -> Iterator[FixtureSite]:
-    with FixtureSite() as running:
-        yield running
-
-
-@pytest.fixture
 def model() -> Iterator[FakeAnthropicServer]:
     # A little latency per answer, so the server can be killed while a run is in progress.
     with FakeAnthropicServer(FORM.policy(), delay_s=0.3) as server:
