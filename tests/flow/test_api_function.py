@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 
+from altostratus.cli.main import main
 from altostratus.domain.view import fold
 from altostratus.runtimes import aws as aws_runtime
 from tests.support.aws import MotoAws, moto_aws
@@ -66,3 +69,15 @@ def test_a_bad_key_is_403_on_lambda_too(deployed: tuple[MotoAws, ModuleType, str
     )
     assert reply["statusCode"] == 403
     assert json.loads(reply["body"]) == {"detail": "Invalid credentials"}
+
+
+def test_alto_keys_create_writes_to_the_deployments_tables(deployed: tuple[MotoAws, ModuleType, str]) -> None:
+    # GIVEN the CLI pointed at the deployment (ALTO_RUNTIME=aws and the template's table names)
+    _, function, _ = deployed
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["keys", "create", "--org", "ops"]) == 0
+    key = stdout.getvalue().strip()
+    # THEN the new key works against the api function
+    reply = function.handler(load_event("api_get_run", REPLACE_WITH_API_KEY=key), FakeLambdaContext())
+    assert reply["statusCode"] == 404  # authenticated; the sample's run is simply not there
