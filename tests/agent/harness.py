@@ -87,7 +87,7 @@ def make_harness(
     db = SQLiteDatabase(tmp_path / "alto.db")
     event_log = SQLiteEventLog(db, clock)
     artifacts = FileArtifactStore(
-        tmp_path / "artifacts", public_base_url=lambda: "http://127.0.0.1:1", signing_secret=b"test"
+        tmp_path / "artifacts", public_base_url="http://127.0.0.1:1", signing_secret=b"test"
     )
     llm = AnthropicLLM(api_key=server.api_key, base_url=server.base_url, retry=FAST_RETRY, timeout_s=30)
     deps = AgentDeps(

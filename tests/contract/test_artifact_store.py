@@ -33,7 +33,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
             "file",
             FileArtifactStore(
                 tmp_path / "artifacts",
-                public_base_url=lambda: "http://127.0.0.1:9",
+                public_base_url="http://127.0.0.1:9",
                 signing_secret=b"s",
                 now=clock,
             ),
@@ -80,7 +80,7 @@ def test_signed_url_serves_the_bytes_until_it_expires(store: tuple[str, Artifact
 
 
 def test_file_keys_cannot_escape_the_store(tmp_path: Path) -> None:
-    artifacts = FileArtifactStore(tmp_path / "a", public_base_url=lambda: "http://x", signing_secret=b"s")
+    artifacts = FileArtifactStore(tmp_path / "a", public_base_url="http://x", signing_secret=b"s")
     with pytest.raises(ValueError, match="escapes"):
         artifacts.put("../../etc/passwd", b"x", content_type="text/plain")
     with pytest.raises(NotFoundError):

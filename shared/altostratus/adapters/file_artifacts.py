@@ -34,14 +34,14 @@ class FileArtifactStore:
         self,
         root: Path,
         *,
-        public_base_url: Callable[[], str],
+        public_base_url: str,
         signing_secret: bytes,
         now: Callable[[], float] = time.time,
     ) -> None:
         self._root = root.resolve()
         self._root.mkdir(parents=True, exist_ok=True)
-        # A callable: the embedded server knows its address only once it is listening.
-        self._base_url = public_base_url
+        # Settable: the embedded server knows its address only once it is listening.
+        self.public_base_url = public_base_url
         self._secret = signing_secret
         self._now = now
 
@@ -65,7 +65,7 @@ class FileArtifactStore:
         query = urlencode(
             {"expires": expires, "signature": link_signature(self._secret, artifact_id, expires)}
         )
-        return f"{self._base_url().rstrip('/')}/v1/artifacts/{artifact_id}/content?{query}"
+        return f"{self.public_base_url.rstrip('/')}/v1/artifacts/{artifact_id}/content?{query}"
 
     def verify(self, artifact_id: str, expires: int, signature: str) -> bool:
         return verify_link(self._secret, artifact_id, expires, signature, now=self._now())

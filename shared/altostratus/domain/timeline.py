@@ -93,6 +93,7 @@ def timeline(events: Iterable[ev.Event]) -> list[TimelineEntry]:
     """The timeline of one run, oldest entry first."""
     entries: list[TimelineEntry] = []
     steps: dict[str, TimelineEntry] = {}
+    step_orders: dict[str, int] = {}
     actions: dict[tuple[str, int], TimelineAction] = {}
     run_id = org_id = ""
     goal: str | None = None
@@ -131,6 +132,7 @@ def timeline(events: Iterable[ev.Event]) -> list[TimelineEntry]:
                     modified_at=event.at,
                 )
                 steps[data.step_id] = entry
+                step_orders[data.step_id] = data.order
                 entries.append(entry)
             case ev.StepFinished() if data.step_id in steps:
                 entry = steps[data.step_id]
@@ -148,7 +150,7 @@ def timeline(events: Iterable[ev.Event]) -> list[TimelineEntry]:
                     action_type=data.action_type,
                     action_id=f"{data.step_id}:{data.action_order}",
                     step_id=data.step_id,
-                    step_order=int(entry.block.label.split()[-1]),
+                    step_order=step_orders[data.step_id],
                     action_order=data.action_order,
                     reasoning=data.reasoning,
                     intention=data.intention,

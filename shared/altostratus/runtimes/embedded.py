@@ -79,7 +79,7 @@ class EmbeddedService:
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.base_url = self.settings.model_copy(update={"port": port}).base_url()
-        self.runtime.base_url[0] = self.base_url  # signed artifact links point here
+        self.runtime.artifacts.public_base_url = self.base_url  # signed artifact links point here
         self.runtime.start_integrations()
         if self.settings.execute_runs:
             self.runner.start_workers()

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.key_stores import SQLiteKeyStore
@@ -59,7 +59,6 @@ class LocalRuntime:
     services: ApiServices
     ids: IdFactory
     clock: Clock
-    base_url: list[str] = field(default_factory=list)
     # Issue 6: the outbox publisher and webhook delivery worker (threads once started).
     integrations: LocalIntegrations | None = None
 
@@ -97,9 +96,8 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
     db = SQLiteDatabase(settings.database_path)
     event_log = SQLiteEventLog(db, clock)
     link_secret = hmac.new(master, b"artifact-links", hashlib.sha256).digest()
-    base_url = [settings.base_url()]
     artifacts = FileArtifactStore(
-        settings.artifacts_dir, public_base_url=lambda: base_url[0], signing_secret=link_secret
+        settings.artifacts_dir, public_base_url=settings.base_url(), signing_secret=link_secret
     )
     keys = SQLiteKeyStore(db, Sealer(master), ids, clock)
     services = ApiServices(
@@ -128,6 +126,5 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         services=services,
         ids=ids,
         clock=clock,
-        base_url=base_url,
         integrations=integrations,
     )
