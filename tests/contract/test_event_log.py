@@ -10,8 +10,8 @@ from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, RunStatus, RunType
 from altostratus.domain.errors import InvalidTransitionError, RunAlreadyExistsError, RunAlreadyFinishedError
 from altostratus.domain.view import fold
-from altostratus.ports.errors import SequenceConflictError
-from altostratus.ports.event_log import EventLog, RunQuery
+from altostratus.ports.errors import ClaimTakenError, IntegrityError, SequenceConflictError
+from altostratus.ports.event_log import Claim, ClaimRecord, EventLog, RunQuery
 from tests.support.runs import created, d, step
 
 
@@ -225,3 +225,78 @@ def test_a_failed_replay_does_not_undo_a_delivered_webhook(event_log: EventLog) 
     view = event_log.get_view("tsk_v2_1")
     assert view is not None and view.webhook is not None
     assert view.webhook.status.value == "delivered" and view.webhook.failure_reason is None
+
+
+def _screenshot(artifact_id: str) -> ev.Draft:
+    return d(
+        ev.ArtifactStored(
+            artifact_id=artifact_id,
+            artifact_type=ArtifactType.SCREENSHOT_ACTION,
+            uri=f"file:///tmp/{artifact_id}.png",
+            content_type="image/png",
+        )
+    )
+
+
+def test_a_write_the_store_itself_refuses_mid_batch_leaves_nothing_of_the_batch(event_log: EventLog) -> None:
+    # GIVEN a run with an artifact a_1
+    start(event_log)
+    event_log.append("tsk_v2_1", [_screenshot("a_1")])
+    before = event_log.get_view("tsk_v2_1")
+    # WHEN a batch writes events first and then a duplicate artifact id, which only the store
+    # can refuse (the domain's rules accept it)
+    with pytest.raises(IntegrityError):
+        event_log.append(
+            "tsk_v2_1", [d(ev.StepStarted(step_id="stp_1", order=1), "stp_1:started"), _screenshot("a_1")]
+        )
+    # THEN the batch's first event is not visible, the view and the index are unchanged
+    assert [e.type for e in event_log.read("tsk_v2_1")] == [
+        "RunCreated",
+        "RunQueued",
+        "RunStarted",
+        "ArtifactStored",
+    ]
+    assert event_log.get_view("tsk_v2_1") == before
+    assert [a.artifact_id for a in event_log.list_artifacts("tsk_v2_1")] == ["a_1"]
+    # AND the event id of the refused batch was not recorded: the same step can still be written
+    event_log.append("tsk_v2_1", [d(ev.StepStarted(step_id="stp_1", order=1), "stp_1:started")])
+    view = event_log.get_view("tsk_v2_1")
+    assert view is not None and view.step_count == 1
+
+
+def test_a_claim_binds_its_key_to_the_first_run_atomically(event_log: EventLog) -> None:
+    # GIVEN a run created with a claim
+    claim = Claim(key="run_task#o_1#key-1", fingerprint="f1")
+    event_log.append("tsk_v2_1", [created("o_1"), d(ev.RunQueued())], claim=claim)
+    # WHEN another run is created with the same key
+    with pytest.raises(ClaimTakenError):
+        event_log.append("tsk_v2_2", [created("o_1"), d(ev.RunQueued())], claim=claim)
+    # THEN nothing of the second run exists, and the key names the first
+    assert event_log.get_view("tsk_v2_2") is None
+    assert event_log.read("tsk_v2_2") == []
+    assert event_log.claim_owner(claim.key) == ClaimRecord(key=claim.key, run_id="tsk_v2_1", fingerprint="f1")
+    assert event_log.claim_owner("run_task#o_1#key-2") is None
+
+
+def test_concurrent_creations_with_one_claim_make_exactly_one_run(event_log: EventLog) -> None:
+    barrier = threading.Barrier(8)
+    won: list[str] = []
+    lost: list[str] = []
+
+    def create(n: int) -> None:
+        barrier.wait()
+        try:
+            event_log.append(f"tsk_v2_c{n}", [created("o_1")], claim=Claim(key="k"))
+            won.append(f"tsk_v2_c{n}")
+        except ClaimTakenError:
+            lost.append(f"tsk_v2_c{n}")
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(lost) == 7
+    owner = event_log.claim_owner("k")
+    assert owner is not None and owner.run_id == won[0]
+    assert [r for r in lost if event_log.get_view(r) is not None] == []

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.engine.browser.errors import BrowserCrashedError, LaunchError
 from altostratus.orchestration.handlers import BrowserProvider, OpenBrowser
@@ -27,13 +28,15 @@ class FaultyBrowsers:
         self.opened = 0
 
     @asynccontextmanager
-    async def open(self, view: RunView, restore: dict[str, Any] | None) -> AsyncIterator[OpenBrowser]:
+    async def open(
+        self, view: RunView, request: RunTaskRequest, restore: dict[str, Any] | None
+    ) -> AsyncIterator[OpenBrowser]:
         self.opened += 1
         if self.unlaunchable:
             raise LaunchError("Chromium exited before it was ready (simulated)")
         if self.opened <= self.crashes:
             raise BrowserCrashedError("the browser process died (simulated)")
-        async with self.inner.open(view, restore) as browser:
+        async with self.inner.open(view, request, restore) as browser:
             yield browser
 
     async def close(self) -> None:

@@ -17,6 +17,7 @@ from altostratus.adapters.sqlite_outbox import SQLiteOutboxCursor
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
 from altostratus.ports.bus import BusMessage, BusUnavailableError
+from altostratus.ports.secret_box import executor_request
 from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, bus_message, matches
 from altostratus.publishing.detail import MAX_DETAIL_BYTES
 from altostratus.publishing.schemas import all_schemas, render
@@ -115,10 +116,14 @@ def test_no_secret_of_the_request_reaches_the_bus(embedded: Embedded) -> None:
     embedded.finish(run_id)
     eventually(lambda: any(m.detail_type == "RunCompleted" for m in published), what="RunCompleted published")
 
-    # THEN the request itself stayed in the log: it does carry the secrets...
+    # THEN the log holds the secrets only sealed: the executor, with the master key, gets them...
     logged = json.dumps([e.model_dump(mode="json") for e in embedded.runtime.event_log.read(run_id)])
-    assert all(secret in logged for secret in SECRETS)
-    # ...while nothing published does
+    assert [s for s in SECRETS if s in logged] == []
+    view = embedded.runtime.event_log.get_view(run_id)
+    assert view is not None
+    opened = executor_request(view, embedded.runtime.services.secret_box).model_dump_json()
+    assert all(secret in opened for secret in SECRETS)
+    # ...while nothing published shows them
     on_the_bus = json.dumps([m.detail for m in published])
     assert [s for s in SECRETS if s in on_the_bus] == []
     created_detail = next(m.detail for m in published if m.detail_type == "RunCreated")

@@ -7,6 +7,7 @@ Tables (see template.yaml):
     run#<run_id> / artifact#<id>     the run's artifact index, oldest first (ids are time-ordered)
     artifact#<id> / ref              artifact lookup by id
     run#<run_id> / event#<event_id>  marker of a caller-given event id (idempotent appends)
+    claim#<key> / claim              a unique claim bound to a run (e.g. an idempotency key)
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.view import RunView
 from altostratus.ports.clock import Clock
-from altostratus.ports.errors import SequenceConflictError, StoreUnavailableError
-from altostratus.ports.event_log import DuplicateEventError, EventLog, PreparedAppend, RunQuery
+from altostratus.ports.errors import (
+    ClaimTakenError,
+    IntegrityError,
+    SequenceConflictError,
+    StoreUnavailableError,
+)
+from altostratus.ports.event_log import ClaimRecord, DuplicateEventError, EventLog, PreparedAppend, RunQuery
 
 # boto3 ships no type hints and the stubs for this botocore line are not published.
 DynamoDBClient = Any
@@ -31,6 +37,10 @@ _MAX_TRANSACT_ITEMS = 100
 
 def view_key(run_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"run#{run_id}"}, "sk": {"S": "view"}}
+
+
+def claim_key(key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"claim#{key}"}, "sk": {"S": "claim"}}
 
 
 class DynamoDBEventLog(EventLog):
@@ -123,6 +133,22 @@ class DynamoDBEventLog(EventLog):
                 }
             )
             kinds.append("dedupe")
+        if prepared.claim is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._state,
+                        "Item": {
+                            **claim_key(prepared.claim.key),
+                            "run_id": {"S": prepared.run_id},
+                            "fingerprint": {"S": prepared.claim.fingerprint},
+                        },
+                        # The claim is what makes a key bind one run: the first append wins.
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            kinds.append("claim")
         if len(items) > _MAX_TRANSACT_ITEMS:
             raise ValueError(
                 f"an append writes at most {_MAX_TRANSACT_ITEMS} items; this one needs {len(items)}"
@@ -139,6 +165,10 @@ class DynamoDBEventLog(EventLog):
                 raise DuplicateEventError(prepared.run_id) from exc
             if failed & {"event", "view"}:
                 raise SequenceConflictError(prepared.run_id) from exc
+            if "claim" in failed and prepared.claim is not None:
+                raise ClaimTakenError(prepared.claim.key) from exc
+            if "artifact" in failed:
+                raise IntegrityError(f"run {prepared.run_id}: an artifact id of this append exists") from exc
             # TransactionConflict: another transaction touched the same items; same as a conflict.
             if "TransactionConflict" in reasons:
                 raise SequenceConflictError(prepared.run_id) from exc
@@ -214,6 +244,14 @@ class DynamoDBEventLog(EventLog):
             if "LastEvaluatedKey" not in page:
                 return result
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_owner(self, key: str) -> ClaimRecord | None:
+        item = self._call(
+            self._ddb.get_item, TableName=self._state, Key=claim_key(key), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return ClaimRecord(key=key, run_id=item["run_id"]["S"], fingerprint=item["fingerprint"]["S"])
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
         item = self._call(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,7 +11,7 @@ from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.keys import ApiKeyRecord, Organization, Principal, hash_key, new_key
 from altostratus.ports.clock import Clock
-from altostratus.ports.errors import StoreUnavailableError
+from altostratus.ports.errors import IntegrityError, StoreUnavailableError
 
 
 class _KeyStoreBase:
@@ -64,7 +63,7 @@ class SQLiteKeyStore(_KeyStoreBase):
                     "INSERT INTO orgs (org_id, name, body) VALUES (?, ?, ?)",
                     (org.org_id, name, org.model_dump_json()),
                 )
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise ValueError(f"an organization named {name!r} already exists") from exc
         return org
 

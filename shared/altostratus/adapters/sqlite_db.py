@@ -1,14 +1,28 @@
-"""One SQLite database file (WAL) shared by the embedded adapters, a connection per thread."""
+"""One SQLite database file (WAL) shared by the embedded adapters, a connection per thread.
+
+Every driver error leaves this module as a port error (`translate`), so callers handle the
+same failures whatever the backend: a broken uniqueness rule is an IntegrityError (retrying
+cannot help), anything else (busy, locked, disk full, corrupt) StoreUnavailableError.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
-from altostratus.ports.errors import StoreUnavailableError
+from altostratus.ports.errors import IntegrityError, PortError, StoreUnavailableError
+
+
+def translate(exc: sqlite3.Error) -> PortError:
+    """The port error for a driver error (the message keeps the driver's words for operators'
+    logs; the API never shows it to callers)."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(f"a record that must be unique exists already: {exc}")
+    return StoreUnavailableError(f"the database is busy or unreadable: {exc}")
 
 
 class SQLiteDatabase:
@@ -48,19 +62,35 @@ class SQLiteDatabase:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the database's write lock from its first statement."""
+        """A write transaction holding the database's write lock from its first statement; all
+        of it is committed, or (on any error) none of it."""
         conn = self.connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailableError(f"the database is busy or unreadable: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise translate(exc) from exc
+            raise
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a read on this thread's connection (inside a write transaction if one is open)."""
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            return self.connection().execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
 
     def close(self) -> None:
         with self._all_lock:

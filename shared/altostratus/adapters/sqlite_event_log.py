@@ -10,8 +10,16 @@ from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus
 from altostratus.domain.view import RunView
 from altostratus.ports.clock import Clock
-from altostratus.ports.errors import SequenceConflictError
-from altostratus.ports.event_log import AppendResult, DuplicateEventError, EventLog, PreparedAppend, RunQuery
+from altostratus.ports.errors import ClaimTakenError, SequenceConflictError
+from altostratus.ports.event_log import (
+    AppendResult,
+    Claim,
+    ClaimRecord,
+    DuplicateEventError,
+    EventLog,
+    PreparedAppend,
+    RunQuery,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -39,7 +47,12 @@ CREATE TABLE IF NOT EXISTS artifacts (
     run_id TEXT NOT NULL,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (run_id)
+CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (run_id);
+CREATE TABLE IF NOT EXISTS claims (
+    claim TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL
+)
 """
 
 
@@ -53,11 +66,16 @@ class SQLiteEventLog(EventLog):
         db.ensure_schema("event_log", _SCHEMA)
 
     def append(
-        self, run_id: str, drafts: Sequence[ev.Draft], *, expected_version: int | None = None
+        self,
+        run_id: str,
+        drafts: Sequence[ev.Draft],
+        *,
+        expected_version: int | None = None,
+        claim: Claim | None = None,
     ) -> AppendResult:
         # The whole read-fold-write runs under the write lock: writers queue instead of racing.
         with self._db.write():
-            return super().append(run_id, drafts, expected_version=expected_version)
+            return super().append(run_id, drafts, expected_version=expected_version, claim=claim)
 
     def _write(self, prepared: PreparedAppend) -> None:
         conn = self._db.connection()  # inside append's transaction
@@ -69,6 +87,14 @@ class SQLiteEventLog(EventLog):
         row = conn.execute("SELECT version FROM views WHERE run_id = ?", (prepared.run_id,)).fetchone()
         if (row[0] if row else 0) != prepared.expected_version:
             raise SequenceConflictError(prepared.run_id)
+        if prepared.claim is not None:
+            taken = conn.execute("SELECT 1 FROM claims WHERE claim = ?", (prepared.claim.key,)).fetchone()
+            if taken:
+                raise ClaimTakenError(prepared.claim.key)
+            conn.execute(
+                "INSERT INTO claims (claim, run_id, fingerprint) VALUES (?, ?, ?)",
+                (prepared.claim.key, prepared.run_id, prepared.claim.fingerprint),
+            )
         conn.executemany(
             "INSERT INTO events (run_id, seq, event_id, type, body) VALUES (?, ?, ?, ?, ?)",
             [(e.run_id, e.seq, e.event_id, e.type, ev.encode_event(e)) for e in prepared.events],
@@ -95,28 +121,26 @@ class SQLiteEventLog(EventLog):
         )
 
     def read(self, run_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[ev.Event]:
-        rows = (
-            self._db.connection()
-            .execute(
-                "SELECT body FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (run_id, after_seq, -1 if limit is None else limit),
-            )
-            .fetchall()
+        rows = self._db.fetchall(
+            "SELECT body FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, after_seq, -1 if limit is None else limit),
         )
         return [ev.decode_event(r[0]) for r in rows]
 
     def read_global(self, *, after: int = 0, limit: int = 500) -> list[tuple[int, ev.Event]]:
         """Every run's events in the order they were committed, for the embedded outbox."""
-        rows = (
-            self._db.connection()
-            .execute("SELECT gseq, body FROM events WHERE gseq > ? ORDER BY gseq LIMIT ?", (after, limit))
-            .fetchall()
+        rows = self._db.fetchall(
+            "SELECT gseq, body FROM events WHERE gseq > ? ORDER BY gseq LIMIT ?", (after, limit)
         )
         return [(r[0], ev.decode_event(r[1])) for r in rows]
 
     def get_view(self, run_id: str) -> RunView | None:
-        row = self._db.connection().execute("SELECT body FROM views WHERE run_id = ?", (run_id,)).fetchone()
+        row = self._db.fetchone("SELECT body FROM views WHERE run_id = ?", (run_id,))
         return RunView.model_validate_json(row[0]) if row else None
+
+    def claim_owner(self, key: str) -> ClaimRecord | None:
+        row = self._db.fetchone("SELECT run_id, fingerprint FROM claims WHERE claim = ?", (key,))
+        return ClaimRecord(key=key, run_id=row[0], fingerprint=row[1]) if row else None
 
     def list_views(self, org_id: str, query: RunQuery) -> list[RunView]:
         sql = "SELECT body FROM views WHERE org_id = ?"
@@ -146,29 +170,17 @@ class SQLiteEventLog(EventLog):
 
     def unfinished_runs(self) -> list[tuple[str, RunStatus, str | None]]:
         """Every organization's runs that have not ended, oldest first, with their checkpoint."""
-        rows = (
-            self._db.connection()
-            .execute(
-                "SELECT body FROM views WHERE status IN ('created', 'queued', 'running')"
-                " ORDER BY created_at, run_id"
-            )
-            .fetchall()
+        rows = self._db.fetchall(
+            "SELECT body FROM views WHERE status IN ('created', 'queued', 'running')"
+            " ORDER BY created_at, run_id"
         )
         views = [RunView.model_validate_json(r[0]) for r in rows]
         return [(v.run_id, v.status, v.checkpoint_uri) for v in views]
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
-        row = (
-            self._db.connection()
-            .execute("SELECT body FROM artifacts WHERE artifact_id = ?", (artifact_id,))
-            .fetchone()
-        )
+        row = self._db.fetchone("SELECT body FROM artifacts WHERE artifact_id = ?", (artifact_id,))
         return ArtifactRecord.model_validate_json(row[0]) if row else None
 
     def list_artifacts(self, run_id: str) -> list[ArtifactRecord]:
-        rows = (
-            self._db.connection()
-            .execute("SELECT body FROM artifacts WHERE run_id = ? ORDER BY rowid", (run_id,))
-            .fetchall()
-        )
+        rows = self._db.fetchall("SELECT body FROM artifacts WHERE run_id = ? ORDER BY rowid", (run_id,))
         return [ArtifactRecord.model_validate_json(r[0]) for r in rows]

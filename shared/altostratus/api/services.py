@@ -16,6 +16,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.secret_box import SecretBox
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -42,6 +43,8 @@ class ApiServices:
     idempotency: BasePersistenceLayer
     ids: IdFactory
     clock: Clock
+    # Seals the secret parts of each run request under the master key.
+    secret_box: SecretBox
     config: ApiConfig = field(default_factory=ApiConfig)
     orchestrator: Orchestrator | None = None
     webhooks: WebhookReplayer | None = None

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import RunStatus
+from altostratus.domain.redaction import redact_url
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 
 CANCELED_BY_USER = "Canceled by the user"
 
 
-def create_task_run(request: RunTaskRequest, *, org_id: str, api_key_id: str | None) -> list[ev.Draft]:
-    """RunCreated and RunQueued for a validated run_task request."""
+def create_task_run(
+    request: RunTaskRequest, *, org_id: str, api_key_id: str | None, sealed_request: str | None = None
+) -> list[ev.Draft]:
+    """RunCreated and RunQueued for a validated run_task request; `sealed_request` holds the
+    request's secret parts (`RunTaskRequest.secret_parts`), sealed by the caller."""
     created = ev.RunCreated(
         org_id=org_id,
         run_type=request.engine.run_type,
         engine=request.engine,
-        request=request.model_dump(mode="json"),
+        request=request.redacted(),
         request_echo=request.echo(),
+        sealed_request=sealed_request,
         title=request.title,
-        webhook_url=request.webhook_url,
+        # Shown hidden like the rest of the request; the sender opens `sealed_request`.
+        webhook_url=redact_url(request.webhook_url) if request.webhook_url else None,
         api_key_id=api_key_id,
         max_steps=request.effective_max_steps,
         max_screenshot_scrolls=request.max_screenshot_scrolls,

@@ -56,10 +56,12 @@ class RunCreated(_Payload):
     org_id: str
     run_type: RunType
     engine: Engine | None = None
-    # The validated request as the executor needs it (secrets included); responses and the
-    # bus only ever show `request_echo`.
+    # The validated request with every credential hidden (`RunTaskRequest.redacted`); the
+    # hidden values are in `sealed_request`, readable only with the deployment's master key
+    # (by the executor). Responses and the bus only ever show `request_echo`.
     request: dict[str, Any]
     request_echo: dict[str, Any]
+    sealed_request: str | None = None
     title: str | None = None
     webhook_url: str | None = None
     api_key_id: str | None = None

@@ -11,19 +11,22 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from altostratus.domain.enums import Engine
+from altostratus.domain.redaction import redact_headers, redact_url, url_secrets
 
 DEFAULT_ENGINE = Engine.SKYVERN_V2
 MAX_SCREENSHOT_SCROLLS = 1000
 DEFAULT_MAX_STEPS = {Engine.SKYVERN_V1: 10, Engine.SKYVERN_V2: 25}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-REDACTED = "***"
+# Fields that may carry a credential: URLs (a password, a token in the query) and header maps.
+_URL_FIELDS = ("url", "webhook_url", "totp_url", "browser_address")
+_HEADER_FIELDS = ("extra_http_headers", "cdp_connect_headers")
 
 
 def _error(kind: str, message: str) -> PydanticCustomError:
@@ -203,20 +206,50 @@ class RunTaskRequest(BaseModel):
     def browser_headers(self) -> dict[str, str]:
         return {k: v for k, v in (self.extra_http_headers or {}).items() if v is not None}
 
-    def echo(self) -> dict[str, Any]:
-        """The request as responses and published events show it: explicit values only, header
-        values (any may be a credential) and passwords in URLs replaced by ***."""
-        data = self.model_dump(mode="json", exclude_none=True)
-        data["engine"] = self.engine.value
-        for field in ("extra_http_headers", "cdp_connect_headers"):
-            if field in data:
-                data[field] = dict.fromkeys(data[field], REDACTED)
-        for field in ("url", "webhook_url", "totp_url", "browser_address"):
-            if field in data:
-                data[field] = redact_url_password(data[field])
+    def redacted(self) -> dict[str, Any]:
+        """The whole request as JSON with every credential hidden (URL passwords and credential
+        query values, every header value, a proxy's password): what may be stored in clear."""
+        data = self.model_dump(mode="json")
+        for name in _URL_FIELDS:
+            if data.get(name):
+                data[name] = redact_url(data[name])
+        for name in _HEADER_FIELDS:
+            if data.get(name):
+                data[name] = redact_headers(data[name])
         proxy = data.get("proxy_location")
-        if isinstance(proxy, dict) and "url" in proxy:
-            proxy["url"] = redact_url_password(proxy["url"])
+        if isinstance(proxy, dict) and proxy.get("url"):
+            proxy["url"] = redact_url(proxy["url"])
+        return data
+
+    def secret_parts(self) -> dict[str, Any]:
+        """The fields `redacted` hides, with their real values (to be sealed for the executor)."""
+        data, shown = self.model_dump(mode="json"), self.redacted()
+        return {name: value for name, value in data.items() if shown.get(name) != value}
+
+    @classmethod
+    def from_stored(cls, redacted: dict[str, Any], secret_parts: dict[str, Any] | None) -> RunTaskRequest:
+        """The request as submitted, from its stored form and its unsealed secret parts."""
+        return cls.model_validate({**redacted, **(secret_parts or {})})
+
+    def secret_values(self) -> list[str]:
+        """Every credential string in the request, to hide wherever it shows up later (a page
+        echoing its URL, a header reflected into the HTML)."""
+        values: list[str] = []
+        for name in _URL_FIELDS:
+            url = getattr(self, name)
+            if url:
+                values += url_secrets(url)
+        if isinstance(self.proxy_location, ProxyUrl):
+            values += url_secrets(self.proxy_location.url)
+        for name in _HEADER_FIELDS:
+            values += [v for v in (getattr(self, name) or {}).values() if v]
+        return values
+
+    def echo(self) -> dict[str, Any]:
+        """The request as responses and published events show it: explicit values only, with
+        every credential hidden as in `redacted`."""
+        data = {k: v for k, v in self.redacted().items() if v is not None}
+        data["engine"] = self.engine.value
         return data
 
 
@@ -231,11 +264,3 @@ def check_json_schema(schema: Any) -> None:
         raise _error(
             "json_schema", f"data_extraction_schema is not a valid JSON Schema at {where}: {exc.message}"
         ) from None
-
-
-def redact_url_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:{REDACTED}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -67,6 +67,7 @@ class RunView(BaseModel):
     title: str | None = None
     request: dict[str, Any]
     request_echo: dict[str, Any]
+    sealed_request: str | None = None
     api_key_id: str | None = None
     webhook_url: str | None = None
     max_steps: int | None = None

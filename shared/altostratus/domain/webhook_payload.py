@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from altostratus.domain.enums import RunType
-from altostratus.domain.run_request import redact_url_password
+from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
 
 SKYVERN_SIGNATURE = "x-skyvern-signature"
@@ -57,13 +57,6 @@ def _normalised(value: Any) -> Any:
 def compact_json(payload: Any) -> str:
     """Skyvern's webhook serialisation: `separators=(",", ":")`, non-ASCII kept, 1.0 -> 1."""
     return json.dumps(_normalised(payload), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _redacted(url: str) -> str:
-    try:
-        return redact_url_password(url)
-    except ValueError:  # a port out of range cannot be parsed back; show nothing of it
-        return "***"
 
 
 def _legacy_task_keys(run: Mapping[str, Any], view: RunView) -> dict[str, Any]:
@@ -103,7 +96,7 @@ def _legacy_workflow_keys(run: Mapping[str, Any], view: RunView) -> dict[str, An
         "workflow_run_id": view.run_id,
         "status": run.get("status"),
         "failure_reason": run.get("failure_reason"),
-        "webhook_callback_url": _redacted(view.webhook_url) if view.webhook_url else None,
+        "webhook_callback_url": redact_url(view.webhook_url) if view.webhook_url else None,
         "webhook_failure_reason": run.get("webhook_failure_reason"),
         "queued_at": run.get("queued_at"),
         "started_at": run.get("started_at"),

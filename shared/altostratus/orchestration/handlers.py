@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import RunStatus
+from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.browser import AgentBrowser
 from altostratus.engine.agent.deps import AgentDeps
@@ -31,6 +32,7 @@ from altostratus.orchestration.errors import TransientStepError, UnknownRunError
 from altostratus.orchestration.failure import failure_reason
 from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.secret_box import executor_request
 
 logger = logging.getLogger("altostratus.orchestration")
 T = TypeVar("T")
@@ -48,8 +50,11 @@ class OpenBrowser(Protocol):
 
 
 class BrowserProvider(Protocol):
-    def open(self, view: RunView, restore: dict[str, Any] | None) -> AbstractAsyncContextManager[OpenBrowser]:
-        """Launch (or connect to the run's `browser_address`) and restore `restore` if given.
+    def open(
+        self, view: RunView, request: RunTaskRequest, restore: dict[str, Any] | None
+    ) -> AbstractAsyncContextManager[OpenBrowser]:
+        """Launch (or connect to the request's `browser_address`) with the request's browser
+        settings (headers, proxy), and restore `restore` if given.
         Raises an error whose type says the browser is gone (crash, disconnect) when it is."""
         ...
 
@@ -181,7 +186,8 @@ class AgentSlices:
         self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
     ) -> tuple[bool, Outcome | None]:
         deps = self.agent
-        async with self.browsers.open(view, restore) as browser:
+        request = executor_request(view, deps.secret_box)
+        async with self.browsers.open(view, request, restore) as browser:
             result = await run_slice(
                 deps, view.run_id, browser=browser.agent, deadline=deps.monotonic() + budget, state=state
             )

@@ -17,3 +17,16 @@ class StoreUnavailableError(PortError):
 
 class NotFoundError(PortError):
     """The thing asked for does not exist (or belongs to another organization)."""
+
+
+class IntegrityError(PortError):
+    """The write would duplicate a record that must be unique (an artifact id, say); retrying
+    the same write can never succeed, so callers must not treat it as a transient failure."""
+
+
+class ClaimTakenError(PortError):
+    """The unique claim an append asked for is already held by another run."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the claim {key!r} is already held")
+        self.key = key

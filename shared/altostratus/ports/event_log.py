@@ -9,6 +9,11 @@ Contract (every adapter passes `tests/contract/test_event_log.py`):
   the run's rules forbid (InvalidTransitionError) before anything is written.
 - A draft with an `event_id` already in the run's log makes the whole append a no-op that
   returns the current view (`duplicate=True`), so a retried writer does not double-record.
+- A `claim` given to `append` is written in the same atomic write: a unique key (an
+  idempotency key, say) bound to the run. If another run already holds it, nothing is written
+  and ClaimTakenError is raised; `claim_owner` says which run holds a key.
+- Storage failures surface as the port's errors only: StoreUnavailableError (retry later),
+  IntegrityError (a unique record would be duplicated; never retry), never a driver's own.
 - `read` returns events in seq order; `get_view` is O(1) whatever the log's length.
 """
 
@@ -34,6 +39,22 @@ class AppendResult:
     view: RunView
     events: tuple[ev.Event, ...]
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A unique key an append binds to its run, with a fingerprint of what asked for it (so a
+    later request with the same key but another body can be told apart)."""
+
+    key: str
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    key: str
+    run_id: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,8 @@ class PreparedAppend:
     artifacts: tuple[ArtifactRecord, ...]
     # Caller-given event ids: the adapter must refuse the write (DuplicateEventError) if any exists.
     dedupe_ids: tuple[str, ...] = field(default=())
+    # Written only if no run holds it yet; the adapter raises ClaimTakenError otherwise.
+    claim: Claim | None = None
 
 
 class DuplicateEventError(Exception):
@@ -89,7 +112,12 @@ class EventLog(ABC):
     # -- the port --
 
     def append(
-        self, run_id: str, drafts: Sequence[ev.Draft], *, expected_version: int | None = None
+        self,
+        run_id: str,
+        drafts: Sequence[ev.Draft],
+        *,
+        expected_version: int | None = None,
+        claim: Claim | None = None,
     ) -> AppendResult:
         if not drafts:
             raise ValueError("append needs at least one event")
@@ -98,7 +126,7 @@ class EventLog(ABC):
             version = current.version if current else 0
             if expected_version is not None and version != expected_version:
                 raise SequenceConflictError(f"run {run_id} is at version {version}, not {expected_version}")
-            prepared = self._prepare(run_id, current, drafts)
+            prepared = self._prepare(run_id, current, drafts, claim)
             try:
                 self._write(prepared)
             except DuplicateEventError:
@@ -127,6 +155,10 @@ class EventLog(ABC):
         """One page of the organization's runs matching the query, newest first."""
 
     @abstractmethod
+    def claim_owner(self, key: str) -> ClaimRecord | None:
+        """Which run holds the claim `key` (given to an earlier append), or None."""
+
+    @abstractmethod
     def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
         """The artifact index entry, or None."""
 
@@ -140,9 +172,12 @@ class EventLog(ABC):
     def _write(self, prepared: PreparedAppend) -> None:
         """Write events + view + artifact index atomically, only if the stored version is still
         `prepared.expected_version`; raise SequenceConflictError otherwise, and
-        DuplicateEventError if one of `prepared.dedupe_ids` is already recorded for the run."""
+        DuplicateEventError if one of `prepared.dedupe_ids` is already recorded for the run, and
+        ClaimTakenError if `prepared.claim` is held already."""
 
-    def _prepare(self, run_id: str, current: RunView | None, drafts: Sequence[ev.Draft]) -> PreparedAppend:
+    def _prepare(
+        self, run_id: str, current: RunView | None, drafts: Sequence[ev.Draft], claim: Claim | None = None
+    ) -> PreparedAppend:
         at = self._clock.now()
         view = current
         org_id = current.org_id if current else ""
@@ -172,4 +207,5 @@ class EventLog(ABC):
             view=view,
             artifacts=artifacts,
             dedupe_ids=tuple(d.event_id for d in drafts if d.event_id),
+            claim=claim,
         )

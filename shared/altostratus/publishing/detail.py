@@ -1,9 +1,9 @@
 """What a run event looks like on the bus: `detail-type` = the event type, `detail` = the event
 (secrets removed) and a summary of the run's view; its JSON Schemas are in events/schemas/.
 
-`RunCreated.request` is the validated request as the executor needs it, browser headers and
-proxy credentials included, so it never leaves the event log: the published RunCreated keeps
-only `request_echo`, which is what get_run shows. The same holds for URLs with a password.
+`RunCreated.request` (the whole request, credentials hidden) and `sealed_request` (those
+credentials, sealed) never leave the event log: the published RunCreated keeps only
+`request_echo`, which is what get_run shows. URLs in events have their credentials hidden.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from altostratus.api.render import wire_time
 from altostratus.domain import events as ev
 from altostratus.domain.enums import RunStatus, RunType, WebhookStatus
-from altostratus.domain.run_request import redact_url_password
+from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
 from altostratus.ports.bus import BusMessage
 
@@ -23,7 +23,7 @@ from altostratus.ports.bus import BusMessage
 MAX_DETAIL_BYTES = 200_000
 TERMINAL_TYPES: tuple[str, ...] = tuple(sorted(ev.TERMINAL_EVENT_TYPES))
 # Fields of an event's data that never reach the bus.
-_PRIVATE_FIELDS: dict[str, frozenset[str]] = {"RunCreated": frozenset({"request"})}
+_PRIVATE_FIELDS: dict[str, frozenset[str]] = {"RunCreated": frozenset({"request", "sealed_request"})}
 # URL fields (of an event's data, and of a request echo) whose password part is masked.
 _URL_FIELDS = ("webhook_url", "totp_url", "url", "browser_address")
 
@@ -83,15 +83,7 @@ def public_data(event: ev.Event) -> dict[str, Any]:
 def _mask_url_passwords(fields: dict[str, Any]) -> None:
     for name in _URL_FIELDS:
         if isinstance(fields.get(name), str):
-            fields[name] = safe_redacted_url(fields[name])
-
-
-def safe_redacted_url(url: str) -> str:
-    """The URL with its password masked; a URL too malformed to parse is masked whole."""
-    try:
-        return redact_url_password(url)
-    except ValueError:  # e.g. a port out of range: never let it stop publishing
-        return "***"
+            fields[name] = redact_url(fields[name])
 
 
 def run_summary(view: RunView) -> RunSummary:

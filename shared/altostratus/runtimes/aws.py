@@ -74,9 +74,8 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         ddb, events_table=settings.events_table, state_table=settings.state_table, clock=clock
     )
     artifacts = S3ArtifactStore(s3, bucket=settings.artifacts_bucket)
-    keys = DynamoDBKeyStore(
-        ddb, state_table=settings.state_table, sealer=Sealer(master_key(settings)), ids=ids, clock=clock
-    )
+    sealer = Sealer(master_key(settings))
+    keys = DynamoDBKeyStore(ddb, state_table=settings.state_table, sealer=sealer, ids=ids, clock=clock)
     idempotency = DynamoDBPersistenceLayer(
         table_name=settings.state_table,
         key_attr="pk",
@@ -91,6 +90,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         idempotency=idempotency,
         ids=ids,
         clock=clock,
+        secret_box=sealer,
         config=api_config(settings),
         submission_checks=submission_checks(settings),
     )
@@ -99,7 +99,9 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
             boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
         )
     # Issue 6: retry_run_webhook and the address check of callback URLs at submission.
-    webhooks = build_deliverer(settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock)
+    webhooks = build_deliverer(
+        settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock, secret_box=sealer
+    )
     wire_api(services, webhooks)
     return AwsRuntime(
         settings=settings,
@@ -151,6 +153,7 @@ def agent_slices() -> AgentSlices:
         ids=IdFactory(),
         clock=SystemClock(),
         api_key=anthropic_key(settings),
+        secret_box=Sealer(master_key(settings)),
     )
     return AgentSlices(
         agent=deps,

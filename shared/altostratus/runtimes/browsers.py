@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.session_adapter import SessionBrowser
 from altostratus.engine.browser import BrowserGoneError, BrowserSession, LaunchConfig
@@ -56,18 +57,20 @@ class ChromiumBrowserProvider:
         )
 
     @asynccontextmanager
-    async def open(self, view: RunView, restore: dict[str, Any] | None) -> AsyncIterator[_Opened]:
-        request = view.request
+    async def open(
+        self, view: RunView, request: RunTaskRequest, restore: dict[str, Any] | None
+    ) -> AsyncIterator[_Opened]:
+        dumped = request.model_dump(mode="json")
         config = session_config_for_run(
-            extra_http_headers=request.get("extra_http_headers"),
-            proxy_location=request.get("proxy_location"),
+            extra_http_headers=request.extra_http_headers,
+            proxy_location=dumped.get("proxy_location"),
             proxy_locations=self._proxies,
             max_screenshot_scrolls=view.max_screenshot_scrolls or 0,
         )
         state = BrowserState.model_validate(restore) if restore else None
-        address = request.get("browser_address")
+        address = request.browser_address
         if address:
-            headers = {k: v for k, v in (request.get("cdp_connect_headers") or {}).items() if v is not None}
+            headers = {k: v for k, v in (request.cdp_connect_headers or {}).items() if v is not None}
             launch = self._launch.model_copy(update={"browser_address": address, "cdp_headers": headers})
             runtime, owned = await BrowserRuntime.start(launch, policy=self._policy), True
         else:

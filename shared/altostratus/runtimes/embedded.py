@@ -30,6 +30,7 @@ class EmbeddedService:
             ids=self.runtime.ids,
             clock=self.runtime.clock,
             api_key=key,
+            secret_box=self.runtime.services.secret_box,
         )
         lifecycle = RunLifecycle(self.runtime.event_log)
         slices = AgentSlices(

@@ -10,6 +10,7 @@ from altostratus.engine.agent.settings import EngineSettings
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.secret_box import SecretBox
 from altostratus.runtimes.settings import Settings
 
 
@@ -29,6 +30,7 @@ def agent_deps(
     ids: IdFactory,
     clock: Clock,
     api_key: str | None,
+    secret_box: SecretBox | None,
 ) -> AgentDeps:
     retry = RetryPolicy(max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds)
     llm = AnthropicLLM(
@@ -44,4 +46,5 @@ def agent_deps(
         ids=ids,
         clock=clock,
         settings=engine_settings(settings),
+        secret_box=secret_box,
     )

@@ -24,6 +24,7 @@ from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
+from altostratus.ports.secret_box import SecretBox
 from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, StreamPublisher
 from altostratus.publishing.background import BackgroundLoop
 from altostratus.runtimes.settings import Settings
@@ -52,7 +53,13 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def build_deliverer(
-    settings: Settings, *, event_log: EventLog, keys: KeyStore, artifacts: ArtifactStore, clock: Clock
+    settings: Settings,
+    *,
+    event_log: EventLog,
+    keys: KeyStore,
+    artifacts: ArtifactStore,
+    clock: Clock,
+    secret_box: SecretBox,
 ) -> WebhookDeliverer:
     """Raises ValueError when ALTO_ALLOWED_TARGETS has an entry that is neither host nor CIDR."""
     policy = retry_policy(settings)
@@ -65,6 +72,7 @@ def build_deliverer(
         policy=policy,
         clock=clock,
         app_url=settings.app_url,
+        secret_box=secret_box,
     )
 
 

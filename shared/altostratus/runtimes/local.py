@@ -99,7 +99,8 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
     artifacts = FileArtifactStore(
         settings.artifacts_dir, public_base_url=settings.base_url(), signing_secret=link_secret
     )
-    keys = SQLiteKeyStore(db, Sealer(master), ids, clock)
+    sealer = Sealer(master)
+    keys = SQLiteKeyStore(db, sealer, ids, clock)
     services = ApiServices(
         event_log=event_log,
         artifacts=artifacts,
@@ -107,12 +108,15 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         idempotency=SQLitePersistenceLayer(db),
         ids=ids,
         clock=clock,
+        secret_box=sealer,
         config=api_config(settings),
         submission_checks=submission_checks(settings),
         link_verifier=artifacts.verify,
     )
     # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.
-    deliverer = build_deliverer(settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock)
+    deliverer = build_deliverer(
+        settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock, secret_box=sealer
+    )
     wire_api(services, deliverer)
     integrations = build_local_integrations(
         settings, db=db, event_log=event_log, deliverer=deliverer, clock=clock

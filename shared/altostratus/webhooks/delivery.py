@@ -22,13 +22,14 @@ from dataclasses import dataclass
 
 from altostratus.api.render import run_response
 from altostratus.domain import events as ev
+from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
 from altostratus.domain.webhook_payload import compact_json, signed_headers, webhook_payload
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
-from altostratus.publishing.detail import safe_redacted_url
+from altostratus.ports.secret_box import SecretBox, executor_request
 from altostratus.webhooks.policy import RetryPolicy
 from altostratus.webhooks.sender import AttemptResult, WebhookSender
 
@@ -109,6 +110,7 @@ class WebhookDeliverer:
         clock: Clock,
         app_url: str | None = None,
         rng: random.Random | None = None,
+        secret_box: SecretBox | None = None,
     ) -> None:
         self.event_log = event_log
         self.sender = sender
@@ -118,8 +120,18 @@ class WebhookDeliverer:
         self._clock = clock
         self._app_url = app_url
         self._rng = rng or random.Random()
+        self._secret_box = secret_box
 
     # -- building --
+
+    def target(self, view: RunView) -> str | None:
+        """Where the run's webhook goes: its `webhook_url` with any credential in it, which the
+        run keeps sealed (the view shows it hidden)."""
+        if not view.webhook_url:
+            return None
+        if view.sealed_request is None:
+            return view.webhook_url
+        return executor_request(view, self._secret_box).webhook_url
 
     def sign(self, view: RunView, *, webhook_id: str) -> SignedWebhook:
         """The body for the run's current state, signed with the key that created the run."""
@@ -151,7 +163,7 @@ class WebhookDeliverer:
                 data=ev.WebhookAttempted(
                     delivery_id=delivery_id,
                     attempt=attempt,
-                    url=safe_redacted_url(url),
+                    url=redact_url(url),
                     status_code=result.status_code,
                     error=result.error,
                     latency_ms=result.latency_ms,
@@ -219,7 +231,9 @@ class WebhookDeliverer:
             reason = str(exc)
             self.record_unsendable(run_id, delivery_id=delivery_id, attempts=record.attempts, reason=reason)
             return DeliveryStep(Outcome.FAILED, attempt=record.attempts, reason=reason)
-        result = self.post(view.webhook_url, signed)
+        target = self.target(view)
+        assert target is not None
+        result = self.post(target, signed)
         last = attempt >= self.policy.max_attempts or receive_count >= self.policy.max_attempts
         if result.delivered:
             step = DeliveryStep(Outcome.DELIVERED, attempt=attempt)

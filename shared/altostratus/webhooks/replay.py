@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from altostratus.api.errors import BadRequestError
+from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
-from altostratus.publishing.detail import safe_redacted_url
 from altostratus.webhooks.checks import refused_message
 from altostratus.webhooks.delivery import MissingSigningKeyError, WebhookDeliverer, replay_delivery_id
 
@@ -25,7 +25,7 @@ class WebhookReplayService:
         self._deliverer = deliverer
 
     def replay(self, view: RunView, *, target_url: str | None) -> dict[str, Any]:
-        target = target_url or view.webhook_url
+        target = target_url or self._deliverer.target(view)
         if not target:
             raise BadRequestError(
                 f"Run {view.run_id} has no webhook_url; pass one to send the webhook there."
@@ -57,8 +57,8 @@ class WebhookReplayService:
         return {
             "run_id": view.run_id,
             "run_type": view.run_type.value,
-            "default_webhook_url": safe_redacted_url(view.webhook_url) if view.webhook_url else None,
-            "target_webhook_url": safe_redacted_url(target),
+            "default_webhook_url": redact_url(view.webhook_url) if view.webhook_url else None,
+            "target_webhook_url": redact_url(target),
             "payload": signed.payload,
             "headers": signed.headers,
             "status_code": result.status_code,

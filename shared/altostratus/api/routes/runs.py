@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -11,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from altostratus.api.auth import caller
-from altostratus.api.errors import BadRequestError, NotFoundError
+from altostratus.api.errors import BadRequestError, ConflictError, NotFoundError
 from altostratus.api.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
@@ -22,14 +23,15 @@ from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.run_request import RunTaskRequest, check_http_url
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
-from altostratus.ports.errors import StoreUnavailableError
-from altostratus.ports.event_log import RunQuery
+from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
+from altostratus.ports.event_log import Claim, ClaimRecord, RunQuery
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 IDEMPOTENCY_WINDOW_S = 24 * 3600
 NOT_STARTED = "The run could not be started: the orchestration service was unavailable. Submit it again."
+KEY_REUSED = "This x-idempotency-key was already used with a different request body."
 
 
 class RetryWebhookRequest(BaseModel):
@@ -80,11 +82,38 @@ def runs_router(services: ApiServices) -> Router:
         for check in services.submission_checks:
             check(request)
 
-    def create(request: RunTaskRequest) -> str:
+    def submission_claim(request: RunTaskRequest, idempotency_key: str) -> Claim:
+        """The key bound to the run in the same write that creates it, so a submission retried
+        after a crash finds its run instead of making a second one."""
+        org = caller(router).org_id
+        key = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        body = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return Claim(key=f"run_task#{org}#{key}", fingerprint=hashlib.sha256(body.encode()).hexdigest())
+
+    def claimed_run(claim: Claim, owner: ClaimRecord) -> str:
+        if owner.fingerprint != claim.fingerprint:
+            raise ConflictError(KEY_REUSED)
+        return owner.run_id
+
+    def create(request: RunTaskRequest, idempotency_key: str | None = None) -> str:
         principal = caller(router)
+        claim = submission_claim(request, idempotency_key) if idempotency_key else None
+        if claim is not None and (owner := log.claim_owner(claim.key)) is not None:
+            return claimed_run(claim, owner)
         run_id = services.ids.new(request.engine.run_type.id_prefix)
-        drafts = commands.create_task_run(request, org_id=principal.org_id, api_key_id=principal.key_id)
-        log.append(run_id, drafts)
+        parts = request.secret_parts()
+        sealed = services.secret_box.seal(json.dumps(parts), context=run_id) if parts else None
+        drafts = commands.create_task_run(
+            request, org_id=principal.org_id, api_key_id=principal.key_id, sealed_request=sealed
+        )
+        try:
+            log.append(run_id, drafts, claim=claim)
+        except ClaimTakenError:
+            # A concurrent submission with the same key created its run first.
+            assert claim is not None
+            owner = log.claim_owner(claim.key)
+            assert owner is not None
+            return claimed_run(claim, owner)
         if services.orchestrator is not None:
             try:
                 services.orchestrator.start(run_id)
@@ -107,7 +136,8 @@ def runs_router(services: ApiServices) -> Router:
         key_prefix="run_task",
     )
     def create_once(command: dict[str, Any]) -> dict[str, str]:
-        return {"run_id": create(RunTaskRequest.model_validate(command["request"]))}
+        request = RunTaskRequest.model_validate(command["request"])
+        return {"run_id": create(request, command["idempotency_key"])}
 
     @router.post("/v1/run/tasks", summary="Run a task", tags=["runs"])
     def run_task(

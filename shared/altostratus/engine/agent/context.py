@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from altostratus.domain.enums import Engine
+from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.browser import AgentBrowser, Observation
 from altostratus.engine.agent.deps import AgentDeps
@@ -13,6 +14,7 @@ from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_bloc
 from altostratus.engine.agent.secrets import Secrets
 from altostratus.engine.agent.tools import Toolset, build_toolset
 from altostratus.ports.llm import LLMUsage
+from altostratus.ports.secret_box import executor_request
 
 EPHEMERAL = {"type": "ephemeral"}
 
@@ -46,24 +48,23 @@ class RunContext:
 
     @classmethod
     def build(cls, deps: AgentDeps, view: RunView, browser: AgentBrowser) -> RunContext:
-        request = view.request
+        request = executor_request(view, deps.secret_box)
         settings = deps.settings
         engine = view.engine or Engine.SKYVERN_V2
-        codes = {str(k): v for k, v in (request.get("error_code_mapping") or {}).items()}
-        model_choice = request.get("model") or {}
-        model = (
-            model_choice.get("model_name") if isinstance(model_choice, dict) else None
-        ) or settings.main_model
-        secrets = Secrets(deps.secrets(view))
+        codes = {str(k): v for k, v in (request.error_code_mapping or {}).items()}
+        model = (request.model.model_name if request.model else None) or settings.main_model
+        # The request's own credentials (a URL password, header values) are hidden wherever a
+        # page shows them back; the user's named secrets can also be typed by placeholder.
+        secrets = Secrets(deps.secrets(view), hidden=request.secret_values())
         checklist = engine is Engine.SKYVERN_V2
         toolset = build_toolset(browser.action_tools(), error_codes=codes, checklist=checklist)
         tag = fence_tag(view.run_id)
-        schema = request.get("data_extraction_schema")
+        schema = request.data_extraction_schema
         system = [
             *system_blocks(checklist=checklist),
             task_block(
-                prompt=str(request.get("prompt") or ""),
-                url=request.get("url"),
+                prompt=request.prompt,
+                url=redact_url(request.url) if request.url else None,
                 error_codes=codes,
                 schema=schema,
                 secrets_description=secrets.describe(),
@@ -80,13 +81,13 @@ class RunContext:
             run_id=view.run_id,
             org_id=view.org_id,
             engine=engine,
-            goal=str(request.get("prompt") or ""),
-            start_url=request.get("url"),
+            goal=request.prompt,
+            start_url=request.url,
             schema=schema,
             error_codes=codes,
             max_steps=view.max_steps or 25,
             screenshot_scrolls=view.max_screenshot_scrolls or 0,
-            verify_with_full_history=bool(request.get("include_action_history_in_verification")),
+            verify_with_full_history=bool(request.include_action_history_in_verification),
             model=model,
             secrets=secrets,
             toolset=toolset,

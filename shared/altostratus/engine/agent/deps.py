@@ -13,6 +13,7 @@ from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.llm import LLMClient
+from altostratus.ports.secret_box import SecretBox
 
 
 def _no_secrets(view: RunView) -> Mapping[str, str]:
@@ -25,6 +26,7 @@ class AgentDeps:
 
     `secrets` gives a run's secret values by placeholder name (credentials, TOTP codes); the
     model only ever sees the names. `monotonic` is the clock deadlines are measured on.
+    `secret_box` opens the sealed parts of run requests.
     """
 
     event_log: EventLog
@@ -35,3 +37,5 @@ class AgentDeps:
     settings: EngineSettings = field(default_factory=EngineSettings)
     secrets: Callable[[RunView], Mapping[str, str]] = _no_secrets
     monotonic: Callable[[], float] = time.monotonic
+    # Opens the sealed secret parts of run requests (browser headers, URL passwords).
+    secret_box: SecretBox | None = None

@@ -8,11 +8,16 @@ and any text coming back from the page passes through `redact` first.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from altostratus.domain.redaction import REDACTED, redact_url
+
 PLACEHOLDER = re.compile(r"\{\{secret:([A-Za-z0-9_.-]+)\}\}")
+# A URL inside text (a snapshot line, page HTML, an effect summary) that could carry a
+# password or a credential query value.
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>`]*[@?][^\s\"'<>`]*")
 
 
 def _encodings(value: str) -> set[str]:
@@ -27,11 +32,27 @@ class UnknownSecretError(KeyError):
     """The model used a placeholder for a secret the run does not have."""
 
 
+# Hidden values shorter than this are not searched for: a header such as `X-Debug: 1` would
+# otherwise turn every "1" on a page into ***, and values that short protect nothing anyway.
+MIN_HIDDEN_LENGTH = 4
+
+
 class Secrets:
-    def __init__(self, values: Mapping[str, str]) -> None:
+    """`values`: the run's named secrets, typed through placeholders. `hidden`: credential
+    strings that are never typed but must not be shown (replaced by ***)."""
+
+    def __init__(self, values: Mapping[str, str], *, hidden: Iterable[str] = ()) -> None:
         # Empty values cannot be redacted meaningfully and would match everywhere.
         self._values = {k: v for k, v in values.items() if v}
-        forms = {(form, name) for name, value in self._values.items() for form in _encodings(value)}
+        forms = {
+            (form, placeholder(name)) for name, value in self._values.items() for form in _encodings(value)
+        }
+        forms |= {
+            (form, REDACTED)
+            for value in hidden
+            if len(value) >= MIN_HIDDEN_LENGTH
+            for form in _encodings(value)
+        }
         # Longest first, so a secret containing another is replaced whole.
         self._forms = sorted(forms, key=lambda pair: -len(pair[0]))
 
@@ -61,11 +82,11 @@ class Secrets:
 
     def redact(self, text: str) -> str:
         """`text` with every secret value (also URL-encoded, as a GET form sends it) replaced by
-        its placeholder."""
-        for form, name in self._forms:
+        its placeholder (hidden values by ***), and the credentials of every URL in it hidden."""
+        for form, replacement in self._forms:
             if form in text:
-                text = text.replace(form, placeholder(name))
-        return text
+                text = text.replace(form, replacement)
+        return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
     def redact_any(self, data: Any) -> Any:
         if isinstance(data, str):

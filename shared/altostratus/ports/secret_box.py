@@ -1,0 +1,36 @@
+"""The secret-box port: sealing values at rest under the deployment's master key, and the
+one way a run's sealed request is opened by those allowed to (the executor, the webhook
+sender).
+
+Contract: `unseal(seal(text, context=c), context=c) == text`; a value sealed under another
+context or another key raises ValueError, so a sealed blob cannot be moved between records.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.view import RunView
+
+
+class SecretBox(Protocol):
+    def seal(self, plaintext: str, *, context: str) -> str: ...
+
+    def unseal(self, sealed: str, *, context: str) -> str: ...
+
+
+class SealedRequestError(RuntimeError):
+    """The run's secrets are sealed and this process has no key to open them."""
+
+
+def executor_request(view: RunView, box: SecretBox | None) -> RunTaskRequest:
+    """The request as submitted, credentials included (for the browser, the start page and
+    the webhook's address only); the run's stored request has them hidden."""
+    parts = None
+    if view.sealed_request:
+        if box is None:
+            raise SealedRequestError(f"run {view.run_id}: its request is sealed, and no key was given")
+        parts = json.loads(box.unseal(view.sealed_request, context=view.run_id))
+    return RunTaskRequest.from_stored(view.request, parts)
