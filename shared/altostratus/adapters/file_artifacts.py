@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ class FileArtifactStore:
         now: Callable[[], float] = time.time,
     ) -> None:
         self._root = root.resolve()
-        self._root.mkdir(parents=True, exist_ok=True)
+        self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Settable: the embedded server knows its address only once it is listening.
         self.public_base_url = public_base_url
         self._secret = signing_secret
@@ -47,9 +48,12 @@ class FileArtifactStore:
 
     def put(self, key: str, data: bytes, *, content_type: str) -> str:
         path = self._path_for_key(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
+        # Artifacts hold pages and screenshots of users' runs: owner-only, like the directory.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         tmp.replace(path)  # readers never see half a file
         return URI_SCHEME + key
 

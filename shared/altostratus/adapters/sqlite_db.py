@@ -7,6 +7,7 @@ cannot help), anything else (busy, locked, disk full, corrupt) StoreUnavailableE
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -28,7 +29,10 @@ def translate(exc: sqlite3.Error) -> PortError:
 class SQLiteDatabase:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created owner-only before SQLite opens it: SQLite gives its WAL and shared-memory
+        # files the database file's permissions.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         self._local = threading.local()
         self._schema_lock = threading.Lock()
         self._schemas: set[str] = set()

@@ -96,6 +96,15 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
                 ),
             )
 
+    def release_in_progress(self) -> int:
+        """Drop every in-progress lock; returns how many. Only for the one process that owns
+        the database (it holds the data directory's lock), at start: such locks belong to a
+        process that died mid-request, and its retried requests should not wait them out.
+        (A submission's run is bound to its key in the same write that creates the run, so a
+        retry finds that run rather than creating another.)"""
+        with self._db.write() as conn:
+            return conn.execute("DELETE FROM idempotency WHERE status = 'INPROGRESS'").rowcount
+
     def _delete_record(self, data_record: DataRecord) -> None:
         with self._db.write() as conn:
             conn.execute("DELETE FROM idempotency WHERE key = ?", (data_record.idempotency_key,))

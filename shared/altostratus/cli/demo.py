@@ -37,7 +37,7 @@ def demo(args: argparse.Namespace) -> int:
     from altostratus.demo.site import bundled_site
     from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
     from altostratus.runtimes.embedded import EmbeddedService
-    from altostratus.runtimes.settings import Settings
+    from altostratus.runtimes.settings import load_settings
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="alto-demo-"))
     claude_key = os.environ.get("ANTHROPIC_API_KEY")
@@ -54,7 +54,7 @@ def demo(args: argparse.Namespace) -> int:
                 "are real. Set ANTHROPIC_API_KEY to use Claude (and --url for any page)."
             )
             model_key, model_url = fake.api_key, fake.base_url
-        settings = Settings(
+        settings = load_settings(
             data_dir=data_dir, port=0, anthropic_api_key=model_key, anthropic_base_url=model_url
         )
         service = EmbeddedService(settings)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
+
+from altostratus.runtimes.startup_errors import StartupError
 
 
 class _Command(Protocol):
@@ -32,8 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    # Everything alto writes (the data directory, keys, runs, artifacts) is the owner's only.
+    os.umask(0o077)
     try:
         return handler(args)
+    except StartupError as exc:
+        sys.stderr.write(f"alto: {exc}\n")
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from altostratus.runtimes.settings import Settings
+from altostratus.runtimes.settings import Settings, load_settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -22,7 +22,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             overrides[name] = value
     if getattr(args, "api_only", False):
         overrides["execute_runs"] = False
-    return Settings(**overrides)
+    return load_settings(**overrides)
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:

@@ -96,9 +96,9 @@ async def _take(
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
-    from altostratus.runtimes.settings import Settings
+    from altostratus.runtimes.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     chromium = args.chromium or settings.chromium_path
     console = Console(stderr=True, highlight=False)
     path = Path(args.target).expanduser()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from altostratus.runtimes.settings import Settings
+from altostratus.runtimes.settings import Settings, load_settings
 
 CLI_KEY_FILE = "cli.key"
 
@@ -23,7 +23,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _embedded_settings(args: argparse.Namespace) -> Settings:
-    return Settings(data_dir=args.data_dir) if getattr(args, "data_dir", None) else Settings()
+    return load_settings(data_dir=args.data_dir) if getattr(args, "data_dir", None) else load_settings()
 
 
 def cli_key(settings: Settings) -> str:

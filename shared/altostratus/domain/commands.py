@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from altostratus.domain import events as ev
-from altostratus.domain.enums import RunStatus
+from altostratus.domain.enums import StepStatus
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 
 CANCELED_BY_USER = "Canceled by the user"
+STEP_INTERRUPTED = "The step was interrupted: its executor stopped before the step finished."
 
 
 def create_task_run(
@@ -35,11 +36,22 @@ def create_task_run(
 
 
 def cancel(view: RunView) -> list[ev.Draft]:
-    """Nothing for a finished run; a run nobody executes yet ends at once; a running one is
-    asked to stop, and its executor records the end between two actions."""
+    """Nothing for a finished run; any other run ends canceled at once. Its executor, if it has
+    one, finds the run ended at its next append (or its watcher, within a second) and stops."""
     if view.is_terminal:
         return []
-    requested = ev.Draft(data=ev.RunCancelRequested(reason=CANCELED_BY_USER))
-    if view.status is RunStatus.RUNNING:
-        return [] if view.cancel_requested else [requested]
-    return [requested, ev.Draft(data=ev.RunCanceled(reason=CANCELED_BY_USER))]
+    return [
+        ev.Draft(data=ev.RunCancelRequested(reason=CANCELED_BY_USER)),
+        ev.Draft(data=ev.RunCanceled(reason=CANCELED_BY_USER), event_id=f"{view.run_id}:finished"),
+    ]
+
+
+def close_interrupted_step(view: RunView) -> list[ev.Draft]:
+    """The step a dead executor left open, closed as interrupted (it then does not count
+    toward max_steps); nothing when no step is open."""
+    if view.current_step_id is None or view.is_terminal:
+        return []
+    finished = ev.StepFinished(
+        step_id=view.current_step_id, status=StepStatus.INTERRUPTED, failure_reason=STEP_INTERRUPTED
+    )
+    return [ev.Draft(data=finished, event_id=f"{view.current_step_id}:finished")]

@@ -153,6 +153,9 @@ class StepStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
+    # Its executor stopped (a crash, a killed server) before the step finished; such a step
+    # does not count toward max_steps.
+    INTERRUPTED = "interrupted"
 
 
 class WebhookStatus(StrEnum):

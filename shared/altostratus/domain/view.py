@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from altostratus.domain import events as ev
-from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType, WebhookStatus
+from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType, StepStatus, WebhookStatus
 from altostratus.domain.errors import InvalidTransitionError, RunAlreadyExistsError, RunAlreadyFinishedError
 
 # get_run shows the newest screenshots only, so a long run's view stays small and flat to read.
@@ -241,6 +241,8 @@ def apply(view: RunView | None, event: ev.Event) -> RunView:
         case ev.StepFinished():
             _require(view, event, _RUNNING)
             update = {"usage": _add_usage(view.usage, data.usage), "current_step_id": None}
+            if data.status is StepStatus.INTERRUPTED:
+                update["step_count"] = max(0, view.step_count - 1)
         case ev.ActionPlanned() | ev.ActionExecuted() | ev.ThoughtRecorded() | ev.CompletionChecked():
             _require(view, event, _RUNNING)
             update = {}

@@ -35,6 +35,19 @@ def check_model(request: RunTaskRequest) -> None:
         )
 
 
+def max_steps_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """`max_steps` within the operator's limit (ALTO_MAX_STEPS_LIMIT)."""
+    limit = settings.max_steps_limit
+
+    def check(request: RunTaskRequest) -> None:
+        if request.effective_max_steps > limit:
+            raise BadRequestError(
+                f"max_steps must be at most {limit} on this deployment; got {request.effective_max_steps}."
+            )
+
+    return check
+
+
 def api_config(settings: Settings) -> ApiConfig:
     return ApiConfig(
         max_body_bytes=settings.max_body_bytes,
@@ -44,4 +57,4 @@ def api_config(settings: Settings) -> ApiConfig:
 
 
 def submission_checks(settings: Settings) -> list[Callable[[RunTaskRequest], None]]:
-    return [check_model, proxy_check(settings)]
+    return [check_model, proxy_check(settings), max_steps_check(settings)]

@@ -3,6 +3,7 @@ event/webhook workers in one process, on the SQLite and file adapters."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from types import TracebackType
@@ -10,18 +11,28 @@ from types import TracebackType
 import uvicorn
 
 from altostratus.orchestration.handlers import AgentSlices, BrowserProvider, RunLifecycle, SliceBudget
+from altostratus.runtimes import data_dir
 from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
 from altostratus.runtimes.engine import agent_deps
 from altostratus.runtimes.http_server import ApiAsgiApp
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.local_runner import LocalRunner
 from altostratus.runtimes.settings import Settings
+from altostratus.runtimes.startup_errors import PortInUseError
 
 
 class EmbeddedService:
     def __init__(self, settings: Settings, *, browsers: BrowserProvider | None = None) -> None:
         self.settings = settings
-        self.runtime: LocalRuntime = build_local(settings)
+        # Before anything reads or writes the directory: one server per data directory.
+        data_dir.prepare(settings.data_dir)
+        self._lock = data_dir.DataDirLock(settings.data_dir)
+        self._lock.acquire()
+        try:
+            self.runtime: LocalRuntime = build_local(settings)
+        except BaseException:
+            self._lock.release()
+            raise
         key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
         deps = agent_deps(
             settings,
@@ -58,16 +69,29 @@ class EmbeddedService:
         self._thread: threading.Thread | None = None
         self.base_url = settings.base_url()
 
+    def _listen(self) -> socket.socket:
+        host, port = self.settings.host, self.settings.port
+        try:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            return socket.create_server((host, port), family=family, backlog=2048)
+        except OSError as exc:
+            raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
     def start(self, *, timeout_s: float = 30.0) -> None:
+        # The port first: a server that cannot listen must stop before it touches any run.
+        listener = self._listen()
+        # Requests a dead process was handling hold their idempotency keys; this process owns
+        # the directory now, so they are released for the retries to come.
+        self.runtime.release_stale_locks()
         if self.settings.execute_runs:
             # Before the API answers: nobody should ever see a run a dead process left running.
             self.runner.recover()
         app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes)
-        config = uvicorn.Config(
-            app, host=self.settings.host, port=self.settings.port, log_level="warning", access_log=False
-        )
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="api-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [listener]}, name="api-server", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
@@ -78,7 +102,7 @@ class EmbeddedService:
             if time.monotonic() > deadline:
                 raise RuntimeError("the API server did not start in time")
             time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
+        port = listener.getsockname()[1]
         self.base_url = self.settings.model_copy(update={"port": port}).base_url()
         self.runtime.artifacts.public_base_url = self.base_url  # signed artifact links point here
         self.runtime.start_integrations()
@@ -92,6 +116,7 @@ class EmbeddedService:
             self._thread.join(timeout=10)
         self.runner.shutdown(timeout=30)
         self.runtime.close()
+        self._lock.release()
 
     def __enter__(self) -> EmbeddedService:
         self.start()

@@ -19,6 +19,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         main_model=settings.main_model or DEFAULT_MAIN_MODEL,
         cheap_model=settings.cheap_model or DEFAULT_CHEAP_MODEL,
         step_time_reserve_s=settings.step_reserve_seconds,
+        max_run_seconds=settings.max_run_seconds,
     )
 
 

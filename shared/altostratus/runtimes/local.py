@@ -20,6 +20,7 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes import data_dir
 from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.integrations import (
     LocalIntegrations,
@@ -56,6 +57,7 @@ class LocalRuntime:
     event_log: SQLiteEventLog
     artifacts: FileArtifactStore
     keys: SQLiteKeyStore
+    idempotency: SQLitePersistenceLayer
     services: ApiServices
     ids: IdFactory
     clock: Clock
@@ -77,6 +79,11 @@ class LocalRuntime:
         _, raw = self.keys.create_key(org.org_id, label="development key")
         return raw
 
+    def release_stale_locks(self) -> None:
+        """In-progress idempotency locks of a process that died (call with the data directory's
+        lock held)."""
+        self.idempotency.release_in_progress()
+
     def start_integrations(self) -> None:
         """Start publishing events and delivering webhooks in background threads (`alto serve`)."""
         if self.integrations is not None:
@@ -91,7 +98,7 @@ class LocalRuntime:
 def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRuntime:
     clock = clock or SystemClock()
     ids = IdFactory()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.prepare(settings.data_dir)
     master = _master_key(settings)
     db = SQLiteDatabase(settings.database_path)
     event_log = SQLiteEventLog(db, clock)
@@ -101,11 +108,12 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
     )
     sealer = Sealer(master)
     keys = SQLiteKeyStore(db, sealer, ids, clock)
+    idempotency = SQLitePersistenceLayer(db)
     services = ApiServices(
         event_log=event_log,
         artifacts=artifacts,
         keys=keys,
-        idempotency=SQLitePersistenceLayer(db),
+        idempotency=idempotency,
         ids=ids,
         clock=clock,
         secret_box=sealer,
@@ -127,6 +135,7 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         event_log=event_log,
         artifacts=artifacts,
         keys=keys,
+        idempotency=idempotency,
         services=services,
         ids=ids,
         clock=clock,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from altostratus.domain import commands
 from altostratus.domain.enums import RunStatus
 from altostratus.engine.agent.outcome import Outcome, finish_run
 from altostratus.orchestration.asl import ExecutionFailedError, Interpreter, load_definition
@@ -93,6 +94,10 @@ class LocalRunner:
         """Requeue runs a previous process left queued; resume or end those it left running."""
         for run_id, status, checkpoint in self._unfinished():
             if status is RunStatus.RUNNING and checkpoint is None:
+                view = self._log.get_view(run_id)
+                interrupted = commands.close_interrupted_step(view) if view is not None else []
+                if interrupted:
+                    self._log.append(run_id, interrupted)
                 finish_run(self._log, run_id, Outcome.failed(LOST_PROGRESS))
                 continue
             self.start(run_id)

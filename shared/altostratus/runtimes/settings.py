@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from altostratus.runtimes.startup_errors import StartupError
 
 MiB = 1024 * 1024
 
@@ -81,7 +83,21 @@ class Settings(BaseSettings):
     slice_seconds: float = Field(default=120.0, gt=0)
     # A slice starts no new step with less than this left (a step's worst case, LLM included).
     step_reserve_seconds: float = Field(default=60.0, ge=0)
+    # Operator limits of every run: the most steps a request may ask for, and the wall-clock
+    # time after which a run ends timed out.
+    max_steps_limit: int = Field(default=100, ge=1)
+    max_run_seconds: float = Field(default=3600.0, gt=0)
     anthropic_api_key_secret_arn: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.slice_seconds <= self.step_reserve_seconds:
+            raise ValueError(
+                f"ALTO_SLICE_SECONDS ({self.slice_seconds:g}) must be greater than ALTO_STEP_RESERVE_SECONDS "
+                f"({self.step_reserve_seconds:g}): a slice stops starting steps when less than the reserve "
+                "is left, so it would never run one"
+            )
+        return self
 
     @property
     def database_path(self) -> Path:
@@ -93,3 +109,21 @@ class Settings(BaseSettings):
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class InvalidSettingsError(StartupError):
+    """The environment (ALTO_*) or the command line sets something that cannot work."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment and `overrides`, or InvalidSettingsError saying in one
+    line per problem what to fix."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            where = f"ALTO_{name}: " if name else ""
+            problems.append(f"{where}{error['msg'].removeprefix('Value error, ')}")
+        raise InvalidSettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -49,6 +49,10 @@ class Observation(BaseModel):
         )
 
 
+# `Effect.error` of a navigation the address policy refused.
+NAVIGATION_REFUSED = "navigation_refused"
+
+
 class Effect(BaseModel):
     """What one executed action did, as the model and the timeline are told."""
 

@@ -45,11 +45,6 @@ def _element_of(params: dict[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-def _cancel_requested(ctx: RunContext) -> bool:
-    view = ctx.deps.event_log.get_view(ctx.run_id)
-    return view is None or view.cancel_requested
-
-
 class TurnRunner:
     """Executes the tool calls of one assistant turn."""
 
@@ -93,7 +88,10 @@ class TurnRunner:
         for order, call in enumerate(calls, start=1):
             params = call.input if isinstance(call.input, dict) else {}
             self._planned(order, call, params, reasoning)
-            if outcome is None and skip_reason is None and _cancel_requested(self.ctx):
+            # The planned action's append returned the run's view: a cancel asked for since the
+            # last action shows there, so nothing more runs after it.
+            view = self.rec.last_view
+            if outcome is None and skip_reason is None and view is not None and view.cancel_requested:
                 outcome = Outcome.canceled()
             if outcome is not None or (skip_reason is not None and call.name != t.UPDATE_CHECKLIST):
                 why = skip_reason or "the run is ending"

@@ -13,6 +13,7 @@ from altostratus.domain.view import RunView
 from altostratus.ports.event_log import EventLog
 
 REACH_MAX_STEPS = "REACH_MAX_STEPS"
+RUN_TIME_LIMIT = "RUN_TIME_LIMIT"
 
 
 class Outcome(BaseModel):
@@ -44,6 +45,17 @@ class Outcome(BaseModel):
         reason = f"Reached the maximum steps ({max_steps}) before the goal was achieved."
         error = ev.RunError(
             error_code=REACH_MAX_STEPS,
+            reasoning=reason,
+            confidence_float=1.0,
+            error_type="SYSTEM_DEFINED_ERROR",
+        )
+        return cls(status=RunStatus.TIMED_OUT, reason=reason, errors=(error,))
+
+    @classmethod
+    def run_time_limit(cls, seconds: float) -> Outcome:
+        reason = f"Reached the run's time limit ({seconds:g} s) before the goal was achieved."
+        error = ev.RunError(
+            error_code=RUN_TIME_LIMIT,
             reasoning=reason,
             confidence_float=1.0,
             error_type="SYSTEM_DEFINED_ERROR",

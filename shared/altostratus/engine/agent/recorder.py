@@ -17,6 +17,7 @@ from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
 from altostratus.domain.errors import InvalidTransitionError
 from altostratus.domain.ids import IdFactory
+from altostratus.domain.view import RunView
 from altostratus.engine.agent.browser import Download
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.event_log import EventLog
@@ -61,12 +62,15 @@ class Recorder:
         self.step_id = step_id
         self._artifact_count = 0
         self._thought_count = 0
+        # The run's view as the last append left it: a cancel shows here without another read.
+        self.last_view: RunView | None = None
 
     def append(self, data: ev.EventData, what: str) -> None:
         try:
-            self._log.append(self.run_id, [ev.Draft(data=data, event_id=f"{self.step_id}:{what}")])
+            result = self._log.append(self.run_id, [ev.Draft(data=data, event_id=f"{self.step_id}:{what}")])
         except InvalidTransitionError as exc:
             raise RunEndedElsewhereError(exc.reason) from exc
+        self.last_view = result.view
 
     def artifact(self, kind: ArtifactType, data: bytes, content_type: str) -> str:
         """Store bytes as an artifact of this step; returns the artifact id."""

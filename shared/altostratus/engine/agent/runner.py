@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
+from altostratus.domain import commands
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, RunStatus
 from altostratus.domain.view import RunView
-from altostratus.engine.agent.browser import AgentBrowser
+from altostratus.engine.agent.browser import NAVIGATION_REFUSED, AgentBrowser
 from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.error_codes import classify
@@ -42,6 +44,25 @@ def _ensure_running(deps: AgentDeps, view: RunView) -> RunView:
     return view
 
 
+def _close_interrupted_step(deps: AgentDeps, view: RunView, state: AgentState) -> RunView:
+    """A step a dead executor left open is closed as interrupted; if the checkpoint would
+    start that same step again, the retry gets a new id (its events are new facts)."""
+    drafts = commands.close_interrupted_step(view)
+    if not drafts:
+        return view
+    if state.next_step_id == view.current_step_id:
+        state.next_step_id = deps.ids.new("stp")
+    return deps.event_log.append(view.run_id, drafts).view
+
+
+def _run_time_left(deps: AgentDeps, view: RunView) -> float | None:
+    """Seconds until the run's wall-clock limit (None: no limit)."""
+    limit = deps.settings.max_run_seconds
+    if limit is None or view.started_at is None:
+        return None
+    return limit - (deps.clock.now() - view.started_at).total_seconds()
+
+
 async def run_slice(
     deps: AgentDeps,
     run_id: str,
@@ -55,6 +76,10 @@ async def run_slice(
     Appends every step's events as it goes, but not the terminal event: give the outcome to
     `finish_run`. Pass the `state` of the previous slice (None for the first); a fresh browser
     is fine, since the first observation of each slice is a full snapshot.
+
+    While it runs, a watcher reads the run's view every `watch_interval_s`: once the run has
+    ended elsewhere (a cancel) the slice stops at once, even in the middle of a model call;
+    once the run's wall-clock limit passes, it ends timed out.
     """
     view = deps.event_log.get_view(run_id)
     if view is None:
@@ -67,15 +92,63 @@ async def run_slice(
     if view.is_terminal:
         return SliceResult(continue_=False, outcome=None, state=state)
     view = _ensure_running(deps, view)
+    view = _close_interrupted_step(deps, view, state)
+    work = asyncio.ensure_future(_steps(deps, view, browser, deadline, state))
+    watcher = asyncio.ensure_future(_watch(deps, run_id, work))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not watcher.done() or watcher.cancelled():
+            raise  # the slice itself was cancelled from outside
+        ended = watcher.result()
+        if ended is None:
+            return SliceResult(continue_=False, outcome=None, state=state)
+        # The wall-clock limit: the run still needs its final screenshot and terminal event.
+        outcome = await _finalize_safely(deps, run_id, browser, state, ended)
+        return SliceResult(continue_=False, outcome=outcome, state=state)
+    finally:
+        watcher.cancel()
+
+
+async def _watch(deps: AgentDeps, run_id: str, work: asyncio.Future[SliceResult]) -> Outcome | None:
+    """Cancels `work` when the run ended elsewhere (returns None) or ran out of time (returns
+    the timed-out outcome); runs until `work` is done otherwise."""
+    interval = deps.settings.watch_interval_s
+    while not work.done():
+        await asyncio.sleep(interval)
+        view = await asyncio.to_thread(deps.event_log.get_view, run_id)
+        if view is None or view.is_terminal:
+            work.cancel()
+            return None
+        left = _run_time_left(deps, view)
+        if left is not None and left <= 0:
+            work.cancel()
+            return Outcome.run_time_limit(deps.settings.max_run_seconds or 0)
+    return None
+
+
+async def _steps(
+    deps: AgentDeps, view: RunView, browser: AgentBrowser, deadline: float, state: AgentState
+) -> SliceResult:
+    run_id = view.run_id
     ctx = RunContext.build(deps, view, browser)
     state.need_full_snapshot = True
     try:
         if not state.navigated and ctx.start_url:
-            await browser.open(ctx.start_url)
+            opened = await browser.open(ctx.start_url)
             state.navigated = True
+            if opened.error == NAVIGATION_REFUSED:
+                # The page the user asked for is off limits: nothing the agent does can help.
+                refused = Outcome.failed(f"The start URL was refused: {ctx.secrets.redact(opened.summary)}")
+                return SliceResult(
+                    continue_=False, outcome=await _finalize(ctx, state, browser, refused), state=state
+                )
+            if not opened.ok:
+                state.notes.append(f"Opening the start page failed: {ctx.secrets.redact(opened.summary)}")
         while True:
-            view = deps.event_log.get_view(run_id)
-            assert view is not None
+            current = deps.event_log.get_view(run_id)
+            assert current is not None
+            view = current
             if view.is_terminal:
                 return SliceResult(continue_=False, outcome=None, state=state)
             if view.cancel_requested:
@@ -83,6 +156,10 @@ async def run_slice(
                 break
             if state.steps_taken >= ctx.max_steps:
                 outcome = Outcome.max_steps(ctx.max_steps)
+                break
+            left = _run_time_left(deps, view)
+            if left is not None and left <= 0:
+                outcome = Outcome.run_time_limit(deps.settings.max_run_seconds or 0)
                 break
             if deadline - deps.monotonic() < deps.settings.step_time_reserve_s:
                 return SliceResult(continue_=True, outcome=None, state=state)
@@ -94,6 +171,19 @@ async def run_slice(
     except RunEndedElsewhereError:
         return SliceResult(continue_=False, outcome=None, state=state)
     return SliceResult(continue_=False, outcome=outcome, state=state)
+
+
+async def _finalize_safely(
+    deps: AgentDeps, run_id: str, browser: AgentBrowser, state: AgentState, outcome: Outcome
+) -> Outcome:
+    """`_finalize` after the step in progress was abandoned (the run's time is up)."""
+    view = deps.event_log.get_view(run_id)
+    if view is None or view.is_terminal:
+        return outcome
+    try:
+        return await _finalize(RunContext.build(deps, view, browser), state, browser, outcome)
+    except RunEndedElsewhereError:
+        return outcome
 
 
 async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, outcome: Outcome) -> Outcome:

@@ -48,6 +48,11 @@ class EngineSettings:
     max_turns_without_action: int = 3
     # A slice stops starting steps when less than this is left before its deadline.
     step_time_reserve_s: float = 60.0
+    # A run ends timed out this long after it started, whatever it is doing (None: no limit).
+    max_run_seconds: float | None = 3600.0
+    # How often a slice looks at the run's view for an end decided elsewhere (a cancel) and
+    # for its time limit, so either stops the slice promptly, even during a model call.
+    watch_interval_s: float = 0.5
     # Per-step artifacts that cost time; the bench switches them off to compare.
     store_html_scrape: bool = True
     store_llm_exchanges: bool = True
