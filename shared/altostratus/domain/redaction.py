@@ -8,6 +8,7 @@ so `access_token` and `apiKey` match while `keyword` does not.
 
 from __future__ import annotations
 
+import base64
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -59,6 +60,9 @@ def url_secrets(url: str) -> list[str]:
     except ValueError:
         return []
     found = [password] if password else []
+    if password:
+        # How a browser sends URL credentials when a site asks for them (HTTP Basic).
+        found.append(base64.b64encode(f"{parts.username or ''}:{password}".encode()).decode())
     found += [
         value for name, value in parse_qsl(parts.query, keep_blank_values=True) if is_secret_param(name)
     ]

@@ -6,10 +6,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 
 import uvicorn
 
+from altostratus.domain.view import RunView
 from altostratus.orchestration.handlers import AgentSlices, BrowserProvider, RunLifecycle, SliceBudget
 from altostratus.runtimes import data_dir
 from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
@@ -22,7 +25,16 @@ from altostratus.runtimes.startup_errors import PortInUseError
 
 
 class EmbeddedService:
-    def __init__(self, settings: Settings, *, browsers: BrowserProvider | None = None) -> None:
+    """`secrets` gives a run's named secrets (typed through `{{secret:NAME}}` placeholders, never
+    shown to the model); none by default."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        browsers: BrowserProvider | None = None,
+        secrets: Callable[[RunView], Mapping[str, str]] | None = None,
+    ) -> None:
         self.settings = settings
         # Before anything reads or writes the directory: one server per data directory.
         data_dir.prepare(settings.data_dir)
@@ -43,6 +55,8 @@ class EmbeddedService:
             api_key=key,
             secret_box=self.runtime.services.secret_box,
         )
+        if secrets is not None:
+            deps = replace(deps, secrets=secrets)
         lifecycle = RunLifecycle(self.runtime.event_log)
         slices = AgentSlices(
             agent=deps,
