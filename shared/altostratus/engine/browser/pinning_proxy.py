@@ -35,7 +35,6 @@ import ipaddress
 import logging
 import ssl
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -55,8 +54,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
-_MAX_HEAD = 64 * 1024
-_MAX_HEADER_LINES = 256
+# Chromium's own limit on a response head; its request heads are far smaller.
+_MAX_HEAD = 256 * 1024
+_MAX_HEADER_LINES = 2000
 _DEFAULT_PORTS = {"http": 80, "https": 443, "socks5": 1080}
 _SCHEMES: dict[str, Literal["http", "https", "socks5"]] = {
     "http": "http",
@@ -210,10 +210,12 @@ class _Origin:
 class ProxyRoute:
     """One listener of the proxy: the browser-wide one, or a run's way to its upstream."""
 
-    def __init__(self, server: asyncio.Server, upstream: Upstream | None) -> None:
-        self._server = server
+    def __init__(self, upstream: Upstream | None) -> None:
         self.upstream = upstream
-        self.port: int = server.sockets[0].getsockname()[1]
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task[None]] = set()
+        self._on_close: Callable[[ProxyRoute], None] | None = None
 
     @property
     def server(self) -> str:
@@ -221,9 +223,18 @@ class ProxyRoute:
         return f"http://127.0.0.1:{self.port}"
 
     async def close(self) -> None:
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 5)
+        """Stop listening and drop the connections still open."""
+        if self._on_close is not None:
+            self._on_close(self)
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._clients):
+            task.cancel()
+        if self._clients:
+            await asyncio.wait(list(self._clients), timeout=5)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
 
 
 class PinningProxy:
@@ -239,9 +250,7 @@ class PinningProxy:
         self._policy = policy
         self._report = report
         self.timeouts = timeouts or ProxyTimeouts()
-        self.failures: deque[ProxyFailure] = deque(maxlen=200)
         self._routes: set[ProxyRoute] = set()
-        self._clients: set[asyncio.Task[None]] = set()
         self._direct: ProxyRoute | None = None
         self._closed = False
 
@@ -283,29 +292,27 @@ class PinningProxy:
         for route in list(self._routes):
             await route.close()
         self._routes.clear()
-        for task in list(self._clients):
-            task.cancel()
-        if self._clients:
-            await asyncio.wait(list(self._clients), timeout=5)
 
     # -- listening --
 
     async def _listen(self, upstream: Upstream | None) -> ProxyRoute:
         if self._closed:
             raise RuntimeError("the proxy is closed")
+        route = ProxyRoute(upstream)
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._clients.add(task)
+                route._clients.add(task)
             try:
                 await self._serve(reader, writer, upstream)
             finally:
                 if task is not None:
-                    self._clients.discard(task)
+                    route._clients.discard(task)
 
-        server = await asyncio.start_server(accept, "127.0.0.1", 0, limit=_MAX_HEAD)
-        route = _TrackedRoute(server, upstream, self._routes)
+        route._server = await asyncio.start_server(accept, "127.0.0.1", 0, limit=_MAX_HEAD)
+        route.port = int(route._server.sockets[0].getsockname()[1])
+        route._on_close = self._routes.discard
         self._routes.add(route)
         return route
 
@@ -353,7 +360,6 @@ class PinningProxy:
 
     def _fail(self, target: str, host: str, port: int, failure: _Failure) -> None:
         record = ProxyFailure(target, host, port, failure.reason, failure.net_error, time.monotonic())
-        self.failures.append(record)
         # The guard logs what it is told; this is for the proxy's own debugging.
         log.debug("proxy did not connect %s: %s", target, failure.reason)
         if self._report is not None:
@@ -668,16 +674,6 @@ class PinningProxy:
         return _Origin(("upstream",), reader, writer), False
 
 
-class _TrackedRoute(ProxyRoute):
-    def __init__(self, server: asyncio.Server, upstream: Upstream | None, routes: set[ProxyRoute]) -> None:
-        super().__init__(server, upstream)
-        self._routes = routes
-
-    async def close(self) -> None:
-        self._routes.discard(self)
-        await super().close()
-
-
 # -- HTTP/1.1 framing ------------------------------------------------------------------------
 
 
@@ -705,11 +701,19 @@ async def _read_head(reader: asyncio.StreamReader) -> list[str] | None:
         lines.append(line)
 
 
-def _parse_headers(lines: list[str]) -> Headers:
+def _parse_headers(lines: list[str], *, lenient: bool = False) -> Headers:
+    """Header lines as (name, value). `lenient` reads a server's as Chromium does: a folded
+    line continues the previous value and a line without a name is dropped; the browser's
+    own must be well formed."""
     headers: Headers = []
     for line in lines:
         name, sep, value = line.partition(":")
+        if lenient and line[0] in " \t" and headers:
+            headers[-1] = (headers[-1][0], f"{headers[-1][1]} {line.strip()}")
+            continue
         if not sep or not name or name != name.strip() or line[0] in " \t":
+            if lenient:
+                continue
             raise _BadMessage(f"a malformed header line: {line[:80]!r}")
         headers.append((name, value.strip()))
     return headers
@@ -740,7 +744,7 @@ async def _read_response_head(
             raise _Closed("the server closed the connection without an answer")
         try:
             _, status = _parse_status(lines[0])
-            headers = _parse_headers(lines[1:])
+            headers = _parse_headers(lines[1:], lenient=True)
         except _BadMessage:
             return None
         if 100 <= status < 200 and status != 101:
