@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from altostratus.engine.browser.config import session_config_for_run
+from altostratus.engine.browser.config import LaunchConfig, session_config_for_run
 from altostratus.engine.browser.pinning_proxy import PinningProxy, ProxyTimeouts, Upstream
 from altostratus.security.targets import TargetPolicy
 
@@ -286,3 +286,17 @@ def test_a_proxy_url_from_the_run_request_is_not_the_operators() -> None:
     assert given.proxy is not None
     upstream = Upstream.from_settings(given.proxy, trusted=given.proxy_trusted)
     assert upstream == Upstream(scheme="http", host="10.0.0.5", port=3128, trusted=False)
+
+
+def test_the_proxy_flags_are_the_only_way_out_in_every_launch_profile() -> None:
+    ours = ["--proxy-server=http://127.0.0.1:4000", "--proxy-bypass-list=<-loopback>"]
+    around = (
+        "--no-proxy-server",
+        "--proxy-server=http://elsewhere:3128",
+        "--proxy-pac-url=http://x/p",
+        "--mute-audio",
+    )
+    for config in (LaunchConfig(extra_args=around), LaunchConfig(extra_args=around, lambda_mode=True)):
+        flags = config.args(proxy=ours)
+        assert [f for f in flags if "proxy" in f] == ours
+        assert "--mute-audio" in flags
