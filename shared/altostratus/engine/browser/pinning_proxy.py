@@ -35,12 +35,34 @@ import ipaddress
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from altostratus.domain.proxies import ProxySettings
+from altostratus.engine.browser.http_relay import (
+    MAX_HEAD,
+    BadMessage,
+    Headers,
+    PeerClosed,
+    Request,
+    answer,
+    host_port,
+    parse_request,
+    parse_status,
+    read_head,
+    read_response_head,
+    relay_body,
+    request_framing,
+    request_head,
+    response_framing,
+    response_head,
+    splice,
+    split_absolute,
+    split_authority,
+    wants_keep_alive,
+)
 from altostratus.security.targets import HostCheck, TargetPolicy
 
 __all__ = [
@@ -53,10 +75,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
-# Chromium's own limit on a response head; its request heads are far smaller.
-_MAX_HEAD = 256 * 1024
-_MAX_HEADER_LINES = 2000
 _DEFAULT_PORTS = {"http": 80, "https": 443, "socks5": 1080}
 _SCHEMES: dict[str, Literal["http", "https", "socks5"]] = {
     "http": "http",
@@ -70,18 +88,6 @@ NAME_NOT_RESOLVED = "NameNotResolved"
 CONNECTION_REFUSED = "ConnectionRefused"
 TIMED_OUT = "TimedOut"
 CONNECTION_FAILED = "ConnectionFailed"
-# Never forwarded: they describe one hop (the browser to this proxy), not the request.
-_HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "te",
-        "upgrade",
-    }
-)
 _SOCKS_REPLIES = {
     1: "a general failure",
     2: "the connection is not allowed by its rules",
@@ -155,7 +161,7 @@ class Upstream:
     @property
     def label(self) -> str:
         """host:port, for messages (never the credentials)."""
-        return _authority(self.host, self.port)
+        return host_port(self.host, self.port)
 
     def authorization(self) -> str | None:
         if self.username is None:
@@ -170,25 +176,6 @@ class _Failure(Exception):  # noqa: N818 - carries an answer to the browser, not
         self.status = status
         self.reason = reason
         self.net_error = net_error
-
-
-class _BadMessage(Exception):  # noqa: N818 - a peer that does not speak HTTP/1.1 as it should
-    pass
-
-
-class _Closed(Exception):  # noqa: N818 - the other side went away or stayed silent too long
-    pass
-
-
-Headers = list[tuple[str, str]]
-
-
-@dataclass
-class _Request:
-    method: str
-    target: str
-    version: str
-    headers: Headers
 
 
 @dataclass
@@ -310,7 +297,7 @@ class PinningProxy:
                 if task is not None:
                     route._clients.discard(task)
 
-        route._server = await asyncio.start_server(accept, "127.0.0.1", 0, limit=_MAX_HEAD)
+        route._server = await asyncio.start_server(accept, "127.0.0.1", 0, limit=MAX_HEAD)
         route.port = int(route._server.sockets[0].getsockname()[1])
         route._on_close = self._routes.discard
         self._routes.add(route)
@@ -324,15 +311,15 @@ class PinningProxy:
             while True:
                 try:
                     async with asyncio.timeout(self.timeouts.keepalive_s):
-                        lines = await _read_head(reader)
+                        lines = await read_head(reader)
                 except TimeoutError:
                     return
                 if lines is None:
                     return
                 try:
-                    request = _parse_request(lines)
-                except _BadMessage as exc:
-                    await _answer(writer, 400, "Bad Request", str(exc))
+                    request = parse_request(lines)
+                except BadMessage as exc:
+                    await answer(writer, 400, "Bad Request", str(exc))
                     return
                 if request.method.upper() == "CONNECT":
                     if origin is not None:
@@ -343,7 +330,7 @@ class PinningProxy:
                 keep, origin = await self._forward(request, reader, writer, upstream, origin)
                 if not keep:
                     return
-        except (_Closed, _BadMessage, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        except (PeerClosed, BadMessage, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             return
         except OSError:
             return
@@ -409,7 +396,7 @@ class PinningProxy:
             try:
                 async with asyncio.timeout(self.timeouts.connect_s):
                     reader, writer = await asyncio.open_connection(
-                        address, port, limit=_MAX_HEAD, ssl=context, server_hostname=tls_name
+                        address, port, limit=MAX_HEAD, ssl=context, server_hostname=tls_name
                     )
                 return reader, writer, address
             except TimeoutError:
@@ -425,7 +412,7 @@ class PinningProxy:
 
     async def _open_direct(self, host: str, port: int) -> _Origin:
         check, addresses = await self._allowed_addresses(host)
-        reader, writer, address = await self._connect(_authority(check.host, port), addresses, port)
+        reader, writer, address = await self._connect(host_port(check.host, port), addresses, port)
         return _Origin(("direct", address, str(port)), reader, writer)
 
     async def _open_upstream(self, upstream: Upstream) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -438,7 +425,7 @@ class PinningProxy:
                     return await asyncio.open_connection(
                         upstream.host,
                         upstream.port,
-                        limit=_MAX_HEAD,
+                        limit=MAX_HEAD,
                         ssl=ssl.create_default_context() if tls_name else None,
                         server_hostname=tls_name,
                     )
@@ -481,7 +468,7 @@ class PinningProxy:
         port: int,
         upstream: Upstream,
     ) -> None:
-        authority = _authority(host, port)
+        authority = host_port(host, port)
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
         auth = upstream.authorization()
         if auth is not None:
@@ -490,15 +477,15 @@ class PinningProxy:
         try:
             async with asyncio.timeout(self.timeouts.connect_s):
                 await writer.drain()
-                head = await _read_head(reader)
+                head = await read_head(reader)
         except TimeoutError as exc:
             raise _Failure(504, f"the run's proxy {upstream.label} did not answer", TIMED_OUT) from exc
         if head is None:
             raise _Failure(502, f"the run's proxy {upstream.label} closed the connection", CONNECTION_FAILED)
         what = f"the run's proxy {upstream.label}"
         try:
-            status = _parse_status(head[0])[1]
-        except _BadMessage as exc:
+            status = parse_status(head[0])[1]
+        except BadMessage as exc:
             raise _Failure(502, f"{what} does not answer HTTP", CONNECTION_FAILED) from exc
         if status == 407:
             raise _Failure(502, f"{what} refused its credentials", CONNECTION_FAILED)
@@ -539,7 +526,7 @@ class PinningProxy:
                 if reply[1] != 0:
                     words = _SOCKS_REPLIES.get(reply[1], f"error {reply[1]}")
                     raise _Failure(
-                        502, f"{what} could not reach {_authority(host, port)}: {words}", CONNECTION_FAILED
+                        502, f"{what} could not reach {host_port(host, port)}: {words}", CONNECTION_FAILED
                     )
                 kind = reply[3]
                 size = 4 if kind == 1 else 16 if kind == 4 else (await reader.readexactly(1))[0]
@@ -553,15 +540,15 @@ class PinningProxy:
 
     async def _tunnel(
         self,
-        request: _Request,
+        request: Request,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         upstream: Upstream | None,
     ) -> None:
         try:
-            host, port = _split_authority(request.target, default_port=None)
-        except _BadMessage as exc:
-            await _answer(writer, 400, "Bad Request", str(exc))
+            host, port = split_authority(request.target, default_port=None)
+        except BadMessage as exc:
+            await answer(writer, 400, "Bad Request", str(exc))
             return
         try:
             origin = await self._open_tunnel(host, port, upstream)
@@ -572,7 +559,7 @@ class PinningProxy:
         try:
             writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             await writer.drain()
-            await _splice(reader, writer, origin.reader, origin.writer, self.timeouts.idle_s)
+            await splice(reader, writer, origin.reader, origin.writer, self.timeouts.idle_s)
         finally:
             origin.close()
 
@@ -580,7 +567,7 @@ class PinningProxy:
 
     async def _forward(
         self,
-        request: _Request,
+        request: Request,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         upstream: Upstream | None,
@@ -588,14 +575,14 @@ class PinningProxy:
     ) -> tuple[bool, _Origin | None]:
         """One request and its response; (keep the client connection, the origin to reuse)."""
         try:
-            host, port, origin_form = _split_absolute(request.target)
-            body = _request_framing(request.headers)
-        except _BadMessage as exc:
-            await _answer(writer, 400, "Bad Request", str(exc))
+            host, port, origin_form = split_absolute(request.target)
+            body = request_framing(request.headers)
+        except BadMessage as exc:
+            await answer(writer, 400, "Bad Request", str(exc))
             return False, origin
         via_http_proxy = upstream is not None and upstream.scheme != "socks5"
         line = request.target if via_http_proxy else origin_form
-        head = _request_head(request, line, upstream if via_http_proxy else None)
+        head = request_head(request, line, upstream.authorization() if via_http_proxy and upstream else None)
         response: tuple[str, int, Headers] | None = None
         failure: _Failure | None = None
         for attempt in (1, 2):
@@ -606,33 +593,33 @@ class PinningProxy:
                 break
             try:
                 origin.writer.write(head)
-                await _relay_body(reader, origin.writer, body, self.timeouts.idle_s)
+                await relay_body(reader, origin.writer, body, self.timeouts.idle_s)
                 async with asyncio.timeout(self.timeouts.idle_s):
-                    response = await _read_response_head(origin.reader, writer)
-            except (ConnectionError, _Closed, asyncio.IncompleteReadError, TimeoutError, OSError):
+                    response = await read_response_head(origin.reader, writer)
+            except (ConnectionError, PeerClosed, asyncio.IncompleteReadError, TimeoutError, OSError):
                 origin.close()
                 origin = None
                 if reused and attempt == 1 and body is None:
                     continue  # the kept connection had gone stale: try once on a new one
-                failure = _Failure(502, f"{_authority(host, port)} closed the connection", CONNECTION_FAILED)
+                failure = _Failure(502, f"{host_port(host, port)} closed the connection", CONNECTION_FAILED)
                 break
             if response is None:
-                failure = _Failure(502, f"{_authority(host, port)} does not answer HTTP", CONNECTION_FAILED)
+                failure = _Failure(502, f"{host_port(host, port)} does not answer HTTP", CONNECTION_FAILED)
             break
         if failure is not None or response is None or origin is None:
-            failure = failure or _Failure(502, f"could not reach {_authority(host, port)}", CONNECTION_FAILED)
+            failure = failure or _Failure(502, f"could not reach {host_port(host, port)}", CONNECTION_FAILED)
             self._fail(request.target, host, port, failure)
             await _answer_failure(writer, failure)
             if origin is not None:
                 origin.close()
             return False, None
         status_line, status, headers = response
-        framing = _response_framing(request.method, status, headers)
-        client_keep = _wants_keep_alive(request.version, request.headers) and framing != "close"
-        origin_keep = framing != "close" and _wants_keep_alive(status_line.split(" ", 1)[0], headers)
-        writer.write(_response_head(status_line, headers, close=not client_keep))
+        framing = response_framing(request.method, status, headers)
+        client_keep = wants_keep_alive(request.version, request.headers) and framing != "close"
+        origin_keep = framing != "close" and wants_keep_alive(status_line.split(" ", 1)[0], headers)
+        writer.write(response_head(status_line, headers, close=not client_keep))
         try:
-            await _relay_body(origin.reader, writer, framing, self.timeouts.idle_s)
+            await relay_body(origin.reader, writer, framing, self.timeouts.idle_s)
         except BaseException:
             origin.close()
             raise
@@ -653,7 +640,7 @@ class PinningProxy:
                 return current, True
             if current is not None:
                 current.close()
-            reader, writer, address = await self._connect(_authority(check.host, port), addresses, port)
+            reader, writer, address = await self._connect(host_port(check.host, port), addresses, port)
             return _Origin(("direct", address, str(port)), reader, writer), False
         check = await self._check(host)
         if check.refusal is not None:
@@ -674,329 +661,12 @@ class PinningProxy:
         return _Origin(("upstream",), reader, writer), False
 
 
-# -- HTTP/1.1 framing ------------------------------------------------------------------------
-
-
-async def _read_head(reader: asyncio.StreamReader) -> list[str] | None:
-    """The lines of a message head (start line first), or None at a clean end of stream."""
-    lines: list[str] = []
-    size = 0
-    while True:
-        try:
-            raw = await reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            if not lines and not exc.partial:
-                return None
-            raise _Closed("the connection closed inside a message head") from exc
-        except asyncio.LimitOverrunError as exc:
-            raise _BadMessage("the message head is too large") from exc
-        size += len(raw)
-        line = raw.rstrip(b"\r\n").decode("latin-1")
-        if not line:
-            if not lines:
-                continue  # a stray empty line between messages is allowed
-            return lines
-        if size > _MAX_HEAD or len(lines) > _MAX_HEADER_LINES:
-            raise _BadMessage("the message head is too large")
-        lines.append(line)
-
-
-def _parse_headers(lines: list[str], *, lenient: bool = False) -> Headers:
-    """Header lines as (name, value). `lenient` reads a server's as Chromium does: a folded
-    line continues the previous value and a line without a name is dropped; the browser's
-    own must be well formed."""
-    headers: Headers = []
-    for line in lines:
-        name, sep, value = line.partition(":")
-        if lenient and line[0] in " \t" and headers:
-            headers[-1] = (headers[-1][0], f"{headers[-1][1]} {line.strip()}")
-            continue
-        if not sep or not name or name != name.strip() or line[0] in " \t":
-            if lenient:
-                continue
-            raise _BadMessage(f"a malformed header line: {line[:80]!r}")
-        headers.append((name, value.strip()))
-    return headers
-
-
-def _parse_request(lines: list[str]) -> _Request:
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _BadMessage("this proxy speaks HTTP/1.1")
-    return _Request(parts[0], parts[1], parts[2], _parse_headers(lines[1:]))
-
-
-def _parse_status(line: str) -> tuple[str, int]:
-    version, _, rest = line.partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/") or not code.isdigit():
-        raise _BadMessage("the server does not answer HTTP")
-    return version, int(code)
-
-
-async def _read_response_head(
-    origin: asyncio.StreamReader, client: asyncio.StreamWriter
-) -> tuple[str, int, Headers] | None:
-    """The final response head; interim (1xx) ones go on to the client as they come."""
-    while True:
-        lines = await _read_head(origin)
-        if lines is None:
-            raise _Closed("the server closed the connection without an answer")
-        try:
-            _, status = _parse_status(lines[0])
-            headers = _parse_headers(lines[1:], lenient=True)
-        except _BadMessage:
-            return None
-        if 100 <= status < 200 and status != 101:
-            client.write(_response_head(lines[0], headers, close=False))
-            continue
-        return lines[0], status, headers
-
-
-def _values(headers: Headers, name: str) -> list[str]:
-    return [value for key, value in headers if key.lower() == name]
-
-
-def _tokens(headers: Headers, *names: str) -> list[str]:
-    return [
-        token.strip().lower()
-        for name in names
-        for value in _values(headers, name)
-        for token in value.split(",")
-        if token.strip()
-    ]
-
-
-Framing = int | Literal["chunked", "close"] | None
-
-
-def _content_length(headers: Headers) -> int | None:
-    values = {v.strip() for value in _values(headers, "content-length") for v in value.split(",")}
-    if not values:
-        return None
-    if len(values) != 1 or not next(iter(values)).isdigit():
-        raise _BadMessage("conflicting or malformed Content-Length")
-    return int(next(iter(values)))
-
-
-def _request_framing(headers: Headers) -> Framing:
-    codings = _tokens(headers, "transfer-encoding")
-    if codings:
-        if codings[-1] != "chunked":
-            raise _BadMessage("a request body must end with the chunked coding")
-        return "chunked"
-    length = _content_length(headers)
-    return length if length else None
-
-
-def _response_framing(method: str, status: int, headers: Headers) -> Framing:
-    if method.upper() == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return None
-    codings = _tokens(headers, "transfer-encoding")
-    if codings:
-        return "chunked" if codings[-1] == "chunked" else "close"
-    try:
-        length = _content_length(headers)
-    except _BadMessage:
-        return "close"
-    return "close" if length is None else length
-
-
-def _wants_keep_alive(version: str, headers: Headers) -> bool:
-    tokens = _tokens(headers, "connection", "proxy-connection")
-    if "close" in tokens:
-        return False
-    return version.upper() == "HTTP/1.1" or "keep-alive" in tokens
-
-
-def _forwardable(headers: Headers) -> Headers:
-    named = set(_tokens(headers, "connection"))
-    return [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP and k.lower() not in named]
-
-
-def _request_head(request: _Request, target: str, upstream: Upstream | None) -> bytes:
-    lines = [f"{request.method} {target} {request.version}"]
-    lines += [f"{k}: {v}" for k, v in _forwardable(request.headers)]
-    auth = upstream.authorization() if upstream is not None else None
-    if auth is not None:
-        lines.append(f"Proxy-Authorization: {auth}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def _response_head(status_line: str, headers: Headers, *, close: bool) -> bytes:
-    lines = [status_line, *(f"{k}: {v}" for k, v in _forwardable(headers))]
-    if close:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-async def _answer(writer: asyncio.StreamWriter, status: int, phrase: str, text: str) -> None:
-    body = (text.rstrip() + "\n").encode("utf-8")
-    head = (
-        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
-    )
-    with contextlib.suppress(ConnectionError, OSError):
-        writer.write(head.encode("latin-1") + body)
-        await writer.drain()
-
-
 async def _answer_failure(writer: asyncio.StreamWriter, failure: _Failure) -> None:
     if failure.net_error == REFUSED:
-        await _answer(writer, 403, "Forbidden", f"Refused by the browser's address policy: {failure.reason}")
+        await answer(writer, 403, "Forbidden", f"Refused by the browser's address policy: {failure.reason}")
         return
     phrase = "Gateway Timeout" if failure.status == 504 else "Bad Gateway"
-    await _answer(writer, failure.status, phrase, f"Could not connect: {failure.reason}")
-
-
-async def _guarded(step: Awaitable[bytes], idle_s: float) -> bytes:
-    try:
-        async with asyncio.timeout(idle_s):
-            return await step
-    except TimeoutError as exc:
-        raise _Closed("no data moved for too long") from exc
-
-
-async def _drain(writer: asyncio.StreamWriter, idle_s: float) -> None:
-    try:
-        async with asyncio.timeout(idle_s):
-            await writer.drain()
-    except TimeoutError as exc:
-        raise _Closed("the peer stopped reading") from exc
-
-
-async def _relay_body(
-    src: asyncio.StreamReader, dst: asyncio.StreamWriter, framing: Framing, idle_s: float
-) -> None:
-    """Copy one message body as it comes, in its own framing (chunked stays chunked)."""
-    if framing is None:
-        await _drain(dst, idle_s)
-        return
-    if framing == "close":
-        while data := await _guarded(src.read(_CHUNK), idle_s):
-            dst.write(data)
-            await _drain(dst, idle_s)
-        return
-    if framing == "chunked":
-        await _relay_chunked(src, dst, idle_s)
-        return
-    await _relay_exactly(src, dst, framing, idle_s)
-
-
-async def _relay_exactly(
-    src: asyncio.StreamReader, dst: asyncio.StreamWriter, size: int, idle_s: float
-) -> None:
-    left = size
-    while left > 0:
-        data = await _guarded(src.read(min(left, _CHUNK)), idle_s)
-        if not data:
-            raise _Closed("the body ended early")
-        dst.write(data)
-        left -= len(data)
-        await _drain(dst, idle_s)
-    await _drain(dst, idle_s)
-
-
-async def _relay_chunked(src: asyncio.StreamReader, dst: asyncio.StreamWriter, idle_s: float) -> None:
-    while True:
-        line = await _guarded(src.readuntil(b"\n"), idle_s)
-        dst.write(line)
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError as exc:
-            raise _BadMessage("a malformed chunk") from exc
-        if size == 0:
-            while (trailer := await _guarded(src.readuntil(b"\n"), idle_s)).strip():
-                dst.write(trailer)
-            dst.write(trailer)
-            await _drain(dst, idle_s)
-            return
-        await _relay_exactly(src, dst, size, idle_s)
-        dst.write(await _guarded(src.readuntil(b"\n"), idle_s))
-
-
-async def _splice(
-    a_reader: asyncio.StreamReader,
-    a_writer: asyncio.StreamWriter,
-    b_reader: asyncio.StreamReader,
-    b_writer: asyncio.StreamWriter,
-    idle_s: float,
-) -> None:
-    """Copy both ways until both ends close, or nothing moved either way for `idle_s`."""
-    last = [time.monotonic()]
-
-    async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                async with asyncio.timeout(idle_s):
-                    data = await src.read(_CHUNK)
-            except TimeoutError:
-                if time.monotonic() - last[0] >= idle_s:
-                    raise _Closed("the tunnel was idle") from None
-                continue
-            if not data:
-                if not dst.can_write_eof():
-                    raise _Closed("one end closed")
-                with contextlib.suppress(OSError):
-                    dst.write_eof()
-                return
-            last[0] = time.monotonic()
-            dst.write(data)
-            await _drain(dst, idle_s)
-
-    pumps = [asyncio.ensure_future(pump(a_reader, b_writer)), asyncio.ensure_future(pump(b_reader, a_writer))]
-    try:
-        await asyncio.wait(pumps, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        for task in pumps:
-            task.cancel()
-        await asyncio.gather(*pumps, return_exceptions=True)
-
-
-# -- addresses -------------------------------------------------------------------------------
-
-
-def _authority(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _split_authority(authority: str, *, default_port: int | None) -> tuple[str, int]:
-    if authority.startswith("["):
-        end = authority.find("]")
-        if end < 0:
-            raise _BadMessage(f"a malformed address: {authority[:80]!r}")
-        host, rest = authority[1:end], authority[end + 1 :]
-        if rest and not rest.startswith(":"):
-            raise _BadMessage(f"a malformed address: {authority[:80]!r}")
-        port_text = rest[1:]
-    else:
-        host, sep, port_text = authority.rpartition(":")
-        if not sep:
-            host, port_text = authority, ""
-    if not host:
-        raise _BadMessage("the request names no host")
-    if not port_text:
-        if default_port is None:
-            raise _BadMessage("a tunnel needs host:port")
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise _BadMessage(f"a malformed port: {port_text[:20]!r}")
-    return host, int(port_text)
-
-
-def _split_absolute(target: str) -> tuple[str, int, str]:
-    """(host, port, origin-form target) of an absolute http:// request target."""
-    if target.startswith("/"):
-        raise _BadMessage("this is the browser's proxy: only proxy requests are served")
-    if target[:7].lower() != "http://":
-        raise _BadMessage("only http:// requests and CONNECT tunnels go through this proxy")
-    rest = target[7:]
-    ends = [i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0]
-    end = min(ends) if ends else len(rest)
-    authority, tail = rest[:end], rest[end:].split("#", 1)[0]
-    authority = authority.rpartition("@")[2]
-    host, port = _split_authority(authority, default_port=80)
-    return host, port, tail if tail.startswith("/") else "/" + tail
+    await answer(writer, failure.status, phrase, f"Could not connect: {failure.reason}")
 
 
 def _socks_address(host: str) -> bytes:
