@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from altostratus.security.targets import TargetPolicy, TargetRefusedError, normalize_host
+from altostratus.security.targets import TargetPolicy, TargetRefusedError
 
 __all__ = ["CallbackTargets", "PinnedTarget", "TargetRefusedError", "UnresolvableHostError"]
 
@@ -95,39 +94,17 @@ class CallbackTargets:
             The host name does not resolve right now.
         """
         _, host, _ = _split_host(url)
-        answers: dict[str, Sequence[str] | None] = {}
-
-        def recording_resolver(name: str) -> Sequence[str]:
-            try:
-                addresses = list(self._policy.resolver(name))
-            except (OSError, UnicodeError):
-                answers[name] = None
-                raise
-            answers[name] = addresses
-            return addresses
-
-        policy = dataclasses.replace(self._policy, resolver=recording_resolver)
-        reason = policy.host_refusal(host)
-        if reason is not None:
-            raise TargetRefusedError(url, reason)
-        name = normalize_host(host)
-        if name not in answers:
+        check = self._policy.resolve_host(host)
+        if check.refusal is not None:
+            raise TargetRefusedError(url, check.refusal)
+        if not check.resolved:
             # A literal address (checked as such) or a name the operator allow-listed.
             return PinnedTarget(url=url)
-        resolved = answers[name]
-        usable = [a.split("%", 1)[0] for a in resolved or ()]
-        usable = [a for a in usable if _is_address(a)]
-        if not usable:
-            raise UnresolvableHostError(f"{name} does not resolve to an address")
-        return PinnedTarget(url=_with_host(url, usable[0]), host_header=_netloc_host(url), sni_hostname=name)
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+        if not check.addresses:
+            raise UnresolvableHostError(f"{check.host} does not resolve to an address")
+        return PinnedTarget(
+            url=_with_host(url, check.addresses[0]), host_header=_netloc_host(url), sni_hostname=check.host
+        )
 
 
 def _netloc_host(url: str) -> str:

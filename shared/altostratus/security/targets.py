@@ -8,8 +8,10 @@ exceptions with ``ALTO_ALLOWED_TARGETS``: a comma-separated list of host names (
 ``*.corp.example``) and addresses or CIDRs (``10.1.2.3``, ``10.0.0.0/8``, ``fd00::/8``).
 
 Host names are resolved and every address they resolve to must pass, so a public name that
-points at a private address is refused. The browser resolves names again when it connects, so a
-name whose DNS answer changes between the two lookups (DNS rebinding) is not covered here.
+points at a private address is refused. `TargetPolicy.resolve_host` also returns the addresses
+it checked: a connection made to exactly those (never resolving the name again) cannot be moved
+to a refused address by a DNS answer that changes between the check and the connection (DNS
+rebinding). The webhook sender and the browser's connect-time proxy connect that way.
 
 Only the standard library is used, so the webhook sender can share this module.
 
@@ -38,6 +40,7 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "ALLOWED_TARGETS_ENV",
+    "HostCheck",
     "Resolver",
     "TargetPolicy",
     "TargetRefusedError",
@@ -67,6 +70,8 @@ _EXTRA_NON_PUBLIC: tuple[tuple[IPNetwork, str], ...] = (
     (ipaddress.ip_network("198.18.0.0/15"), "a benchmarking address"),
     (ipaddress.ip_network("255.255.255.255/32"), "the broadcast address"),
 )
+# What Chromium answers for "localhost" and "*.localhost" itself, without asking DNS.
+_LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
@@ -202,6 +207,28 @@ class _HostRule:
 
 
 @dataclass(frozen=True)
+class HostCheck:
+    """The policy's decision on one host, and where a connection to it may go.
+
+    `addresses` are every address the host is (a literal, or loopback for ``localhost``) or
+    resolved to, each one checked; connect to one of them, never to a fresh answer for the name.
+    `resolved` says they came from resolving a name (empty when it did not resolve). `listed`
+    says the operator allow-listed the name itself: it is allowed whatever it resolves to, and
+    was not resolved here.
+    """
+
+    host: str
+    refusal: str | None = None
+    addresses: tuple[str, ...] = ()
+    resolved: bool = False
+    listed: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+@dataclass(frozen=True)
 class TargetPolicy:
     """Decides whether a URL, host or address may be reached.
 
@@ -299,32 +326,42 @@ class TargetPolicy:
 
     def host_refusal(self, host: str) -> str | None:
         """Why this host is refused (after resolving a name), or None when it is allowed."""
+        return self.resolve_host(host).refusal
+
+    def resolve_host(self, host: str) -> HostCheck:
+        """Decide on a host, resolving a name once: the refusal, or the checked addresses."""
         name = normalize_host(host)
         if not name:
-            return "the URL has no host"
+            return HostCheck(name, "the URL has no host")
         if any(rule.matches(name) for rule in self.hosts):
-            return None
+            return HostCheck(name, listed=True)
         literal = _literal_address(name)
         if literal is not None:
-            return self.address_refusal(literal)
+            return HostCheck(name, self.address_refusal(literal), addresses=(str(literal),))
         if _host_is_localhost(name):
-            return None if self.allow_loopback else f"{name} is a loopback name"
+            if not self.allow_loopback:
+                return HostCheck(name, f"{name} is a loopback name")
+            return HostCheck(name, addresses=_LOCALHOST_ADDRESSES)
         try:
-            addresses = self.resolver(name)
+            answers = self.resolver(name)
         except (OSError, UnicodeError):
             # Unresolvable here: the browser cannot reach it either (or a proxy resolves it).
             if self.allow_public:
-                return None
-            return f"{name} cannot be resolved, and only local pages are allowed"
-        for raw in addresses:
+                return HostCheck(name, resolved=True)
+            reason = f"{name} cannot be resolved, and only local pages are allowed"
+            return HostCheck(name, reason, resolved=True)
+        addresses: list[str] = []
+        for raw in answers:
             try:
                 ip = ipaddress.ip_address(raw.split("%", 1)[0])
             except ValueError:
                 continue
             category = self._refused_category(ip)
             if category is not None:
-                return f"{name} resolves to {ip}, {category}"
-        return None
+                return HostCheck(name, f"{name} resolves to {ip}, {category}", resolved=True)
+            if str(ip) not in addresses:
+                addresses.append(str(ip))
+        return HostCheck(name, addresses=tuple(addresses), resolved=True)
 
     def check_host(self, host: str) -> None:
         """Raise `TargetRefusedError` unless the host may be reached."""

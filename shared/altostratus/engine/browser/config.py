@@ -38,6 +38,10 @@ BASE_FLAGS: tuple[str, ...] = (
 # (aws-local.md §6); it stays an opt-in to measure on real Lambda.
 LAMBDA_FLAGS: tuple[str, ...] = ("--no-zygote", "--disable-extensions", "--mute-audio")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+# Chromium's flags that choose how it reaches the network (a proxy, or none).
+_PROXY_FLAGS = frozenset(
+    {"--proxy-server", "--proxy-bypass-list", "--no-proxy-server", "--proxy-pac-url", "--proxy-auto-detect"}
+)
 
 
 class Viewport(BaseModel):
@@ -64,14 +68,18 @@ class LaunchConfig(BaseModel):
     cdp_headers: dict[str, str] = Field(default_factory=dict, repr=False)
     launch_timeout_s: float = Field(default=30.0, gt=0)
 
-    def args(self) -> list[str]:
+    def args(self, *, proxy: list[str] | None = None) -> list[str]:
+        """Chromium's flags; `proxy` the connect-time proxy's, which then are the only proxy
+        flags (any in `extra_args` would give the browser a way around it)."""
         flags = list(BASE_FLAGS)
         if self.lambda_mode:
             flags += LAMBDA_FLAGS
         if self.single_process:
             flags.append("--single-process")
-        flags += [a for a in self.extra_args if a not in flags]
-        return flags
+        extra = [a for a in self.extra_args if a not in flags]
+        if proxy is not None:
+            extra = [a for a in extra if a.split("=", 1)[0] not in _PROXY_FLAGS] + proxy
+        return flags + extra
 
     def temp_root(self) -> Path:
         # Only /tmp is writable on Lambda; elsewhere the platform's temp dir.
@@ -86,6 +94,9 @@ class SessionConfig(BaseModel):
     viewport: Viewport = Field(default_factory=Viewport)
     extra_http_headers: dict[str, str] = Field(default_factory=dict)
     proxy: ProxySettings | None = None
+    # The proxy is one the operator configured (a named location), not a URL from the request:
+    # it is connected to wherever it is; a request's own proxy is held to the address policy.
+    proxy_trusted: bool = False
     # Where finished downloads are saved; a fresh temp dir when not given.
     download_dir: Path | None = None
     user_agent: str | None = None
@@ -122,7 +133,14 @@ def session_config_for_run(
     return SessionConfig(
         extra_http_headers=headers,
         proxy=resolve_proxy(proxy_location, proxy_locations),
+        proxy_trusted=_names_a_location(proxy_location),
         download_dir=download_dir,
         viewport=viewport or Viewport(),
         **options,
     )
+
+
+def _names_a_location(location: object) -> bool:
+    """A named or geo location (looked up in the operator's map), not ``{"url": ...}``."""
+    data = location.model_dump() if isinstance(location, BaseModel) else location
+    return not (isinstance(data, Mapping) and data.get("url"))

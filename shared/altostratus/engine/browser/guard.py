@@ -5,6 +5,12 @@ frame and worker, and every redirect hop (Playwright's `route` is not called for
 A refused request fails with ERR_BLOCKED_BY_CLIENT and is remembered, so the action that caused
 it can say why. Documents served as PDF get ``Content-Disposition: attachment``: Chromium then
 downloads them instead of opening its viewer, which an agent cannot read.
+
+The guard decides by resolving the host here, before Chromium connects; Chromium resolves it
+again itself. In a browser we launched, the connect-time proxy (`pinning_proxy`) closes that
+gap and reports what it refused or could not reach (`note_proxy_failure`): its refusals join the
+guard's own, and a document the proxy answered for in its stead fails with the error Chromium
+would have shown connecting itself.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
+from altostratus.engine.browser.pinning_proxy import ProxyFailure
 from altostratus.security.targets import TargetPolicy
 
 if TYPE_CHECKING:
@@ -30,6 +37,8 @@ log = logging.getLogger(__name__)
 # Schemes a page can ask for that never leave the browser.
 _LOCAL_SCHEMES = frozenset({"data", "blob", "about", "chrome-error", "devtools"})
 _DNS_CACHE_SECONDS = 30.0
+# The proxy's answer for a document comes back within this long of its failure being noted.
+_PROXY_FAILURE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,9 @@ class NetworkGuard:
         self._refusals: deque[Refusal] = deque(maxlen=200)
         self._host_cache: dict[str, tuple[float, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._proxy_failures: deque[ProxyFailure] = deque(maxlen=200)
+        # Plain-HTTP failures whose answer (the proxy's 403/502/504) has not come back yet.
+        self._unanswered: deque[ProxyFailure] = deque(maxlen=200)
 
     @classmethod
     async def install(cls, browser: Browser, policy: TargetPolicy) -> NetworkGuard:
@@ -79,8 +91,33 @@ class NetworkGuard:
         self._host_cache.clear()
 
     def refusals_since(self, since: float) -> list[Refusal]:
-        """Requests refused at or after `since` (a time.monotonic() value)."""
+        """Requests refused at or after `since` (a time.monotonic() value), here or by the proxy."""
         return [r for r in self._refusals if r.at >= since]
+
+    def note_proxy_failure(self, failure: ProxyFailure) -> None:
+        """The connect-time proxy refused a connection, or could not make it."""
+        self._proxy_failures.append(failure)
+        if failure.target.startswith("http://"):
+            self._unanswered.append(failure)
+        if failure.refused:
+            self._refusals.append(Refusal(failure.target, failure.reason, "", failure.at))
+            log.info("blocked a connection to %s at connect time: %s", failure.target, failure.reason)
+
+    def proxy_failures_since(self, since: float) -> list[ProxyFailure]:
+        """Connections the proxy refused or could not make at or after `since`."""
+        return [f for f in self._proxy_failures if f.at >= since]
+
+    def _proxy_failure_for(self, url: str) -> ProxyFailure | None:
+        """The proxy's failure this response stands for (taken: one answer, one failure)."""
+        wanted = url.split("#", 1)[0]
+        recent = time.monotonic() - _PROXY_FAILURE_SECONDS
+        while self._unanswered and self._unanswered[0].at < recent:
+            self._unanswered.popleft()
+        for failure in self._unanswered:
+            if failure.target == wanted:
+                self._unanswered.remove(failure)
+                return failure
+        return None
 
     async def refusal_for(self, url: str) -> str | None:
         """Why `url` would be refused, or None; resolves host names off the event loop."""
@@ -139,6 +176,14 @@ class NetworkGuard:
         headers: list[dict[str, str]] = event.get("responseHeaders") or []
         content_type = next((h["value"] for h in headers if h["name"].lower() == "content-type"), "")
         status = event.get("responseStatusCode")
+        if status in (403, 502, 504):
+            failure = self._proxy_failure_for(event["request"]["url"])
+            if failure is not None:
+                # The proxy answered in the origin's stead: fail as Chromium would have.
+                await self._cdp.send(
+                    "Fetch.failRequest", {"requestId": request_id, "errorReason": failure.net_error}
+                )
+                return
         if status is not None and "application/pdf" in content_type.lower():
             kept = [h for h in headers if h["name"].lower() != "content-disposition"]
             await self._cdp.send(

@@ -3,6 +3,13 @@
 One `BrowserRuntime` owns one browser process (or CDP connection) and its network guard;
 each run gets its own `BrowserSession` (a fresh incognito context) from `new_session`.
 
+A browser we launch reaches the network only through the runtime's connect-time proxy
+(`PinningProxy`, on 127.0.0.1): the guard checks each request before it leaves, the proxy
+checks again when Chromium connects and connects to exactly the address it checked, so a DNS
+answer that changes in between cannot move a connection to a refused address. A browser we
+connect to over CDP (`browser_address`) runs with whatever network settings it was started
+with: a proxy cannot be imposed on it, and only the guard stands between it and the network.
+
 Examples
 --------
 >>> async def main() -> None:  # doctest: +SKIP
@@ -28,6 +35,7 @@ from playwright.async_api import Error as PlaywrightError
 from altostratus.engine.browser.config import LaunchConfig, SessionConfig
 from altostratus.engine.browser.errors import BrowserCrashedError, BrowserDisconnectedError, LaunchError
 from altostratus.engine.browser.guard import NetworkGuard
+from altostratus.engine.browser.pinning_proxy import PinningProxy
 from altostratus.security.targets import TargetPolicy
 
 if TYPE_CHECKING:
@@ -48,12 +56,15 @@ class BrowserRuntime:
         config: LaunchConfig,
         *,
         launched: bool,
+        proxy: PinningProxy | None = None,
     ) -> None:
         self.playwright = playwright
         self.browser = browser
         self.guard = guard
         self.config = config
         self.launched = launched
+        # The connect-time proxy of a launched browser; None for a browser reached over CDP.
+        self.proxy = proxy
         self._closing = False
         self._gone: BrowserCrashedError | BrowserDisconnectedError | None = None
         self.gone = asyncio.Event()
@@ -69,8 +80,10 @@ class BrowserRuntime:
             Chromium would not start, or the CDP address did not answer.
         """
         playwright = await async_playwright().start()
+        proxy: PinningProxy | None = None
         try:
             if config.browser_address:
+                # Not launched here: no proxy can be imposed on it; the guard alone checks it.
                 browser = await playwright.chromium.connect_over_cdp(
                     config.browser_address,
                     headers=config.cdp_headers or None,
@@ -78,12 +91,14 @@ class BrowserRuntime:
                 )
                 launched = False
             else:
+                # Until the guard is installed the proxy follows the policy given here.
+                proxy = await PinningProxy.start(lambda: policy)
                 # Playwright creates a fresh profile for this process in the temp dir and
                 # deletes it on close; in the Lambda image TMPDIR is /tmp.
                 browser = await playwright.chromium.launch(
                     executable_path=config.executable_path,
                     headless=config.headless,
-                    args=config.args(),
+                    args=config.args(proxy=proxy.chromium_args()),
                     downloads_path=config.temp_root() / "alto-downloads",
                     timeout=config.launch_timeout_s * 1000,
                     # Chromium writes under HOME (crash reports, caches); on Lambda only /tmp is writable.
@@ -91,14 +106,17 @@ class BrowserRuntime:
                 )
                 launched = True
             guard = await NetworkGuard.install(browser, policy)
+            if proxy is not None:
+                # The guard's policy can be swapped; the proxy follows it and reports to it.
+                proxy.attach(lambda: guard.policy, guard.note_proxy_failure)
         except PlaywrightError as exc:
-            await playwright.stop()
+            await _stop(playwright, proxy)
             where = config.browser_address or config.executable_path
             raise LaunchError(f"could not start the browser ({where}): {exc.message}") from exc
         except BaseException:
-            await playwright.stop()
+            await _stop(playwright, proxy)
             raise
-        runtime = cls(playwright, browser, guard, config, launched=launched)
+        runtime = cls(playwright, browser, guard, config, launched=launched, proxy=proxy)
         log.info("browser %s %s", "launched" if launched else "connected", browser.version)
         return runtime
 
@@ -156,8 +174,7 @@ class BrowserRuntime:
             await asyncio.wait_for(self.guard.close(), 5)
         with contextlib.suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(self.browser.close(), 10)
-        with contextlib.suppress(PlaywrightError):
-            await self.playwright.stop()
+        await _stop(self.playwright, self.proxy)
 
     async def __aenter__(self) -> BrowserRuntime:
         return self
@@ -166,3 +183,10 @@ class BrowserRuntime:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+async def _stop(playwright: Playwright, proxy: PinningProxy | None) -> None:
+    if proxy is not None:
+        await proxy.close()
+    with contextlib.suppress(PlaywrightError):
+        await playwright.stop()

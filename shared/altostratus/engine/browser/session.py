@@ -55,6 +55,7 @@ from altostratus.engine.browser.isolated import IsolatedWorlds
 from altostratus.engine.browser.markdown import PageMarkdown, page_markdown
 from altostratus.engine.browser.perception import Element, ElementRegistry, Perceiver, Snapshot, TabInfo
 from altostratus.engine.browser.perception.capture import capture_page
+from altostratus.engine.browser.pinning_proxy import ProxyRoute, Upstream
 from altostratus.engine.browser.scripts import PAGE_METRICS, SCROLL
 from altostratus.engine.browser.settle import settle
 from altostratus.engine.browser.state import BrowserState, TabState
@@ -89,6 +90,8 @@ class BrowserSession:
         )
         self._closed = False
         self.last_snapshot: Snapshot | None = None
+        # The connect-time proxy's listener for this run's own proxy, if it has one.
+        self._route: ProxyRoute | None = None
 
     @classmethod
     async def open(
@@ -106,17 +109,35 @@ class BrowserSession:
         }
         if config.extra_http_headers:
             options["extra_http_headers"] = dict(config.extra_http_headers)
-        if config.proxy is not None:
+        route: ProxyRoute | None = None
+        if config.proxy is not None and runtime.proxy is not None:
+            # The context's proxy setting overrides the browser's, so the run's proxy is reached
+            # through a listener of the connect-time proxy of its own: targets stay checked, and
+            # the run's proxy is checked and pinned too unless the operator configured it. Its
+            # credentials stay in the proxy, away from Chromium. (A bypass list is never set
+            # from a run request; through the route everything goes to the run's proxy.)
+            upstream = Upstream.from_settings(config.proxy, trusted=config.proxy_trusted)
+            route = await runtime.proxy.route_through(upstream)
+            options["proxy"] = {"server": route.server}
+        elif config.proxy is not None:
+            # A browser reached over CDP has no connect-time proxy: Chromium goes to the run's
+            # proxy itself.
             options["proxy"] = config.proxy.playwright()
         for name in ("user_agent", "locale", "timezone_id"):
             if getattr(config, name):
                 options[name] = getattr(config, name)
         if state is not None and state.storage_state:
             options["storage_state"] = state.storage_state
-        context = await runtime.browser.new_context(**options)
+        try:
+            context = await runtime.browser.new_context(**options)
+        except BaseException:
+            if route is not None:
+                await route.close()
+            raise
         context.set_default_timeout(config.action_timeout_ms)
         context.set_default_navigation_timeout(config.navigation_timeout_ms)
         session = cls(runtime, context, config, download_dir)
+        session._route = route
         await context.route_web_socket(re.compile(".*"), session._guard_websocket)
         session._tabs.start()
         page = await context.new_page()
@@ -324,6 +345,8 @@ class BrowserSession:
                 await asyncio.wait_for(tab.targets.close(), _CLOSE_TIMEOUT_S)
         with contextlib.suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(self.context.close(), _CLOSE_TIMEOUT_S)
+        if self._route is not None:
+            await self._route.close()
 
     async def __aenter__(self) -> BrowserSession:
         return self

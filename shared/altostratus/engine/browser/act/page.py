@@ -35,11 +35,18 @@ def _navigation_error(ctx: ActContext, url: str, exc: PlaywrightError, started: 
     message = exc.message
     if "Download is starting" in message:
         return None
-    if "ERR_BLOCKED_BY_CLIENT" in message:
-        refusals = ctx.guard.refusals_since(started)
+    blocked = "ERR_BLOCKED_BY_CLIENT" in message
+    # A tunnel (https) the connect-time proxy refused or could not open: Chromium only says
+    # the tunnel failed; the proxy said why.
+    tunnel = "ERR_TUNNEL_CONNECTION_FAILED" in message
+    refusals = ctx.guard.refusals_since(started) if blocked or tunnel else []
+    if blocked or refusals:
         reason = refusals[-1].reason if refusals else "the address policy refused it"
         where = refusals[-1].url if refusals else url
         return ActionFailed(ActionError.NAVIGATION_REFUSED, f"{where} was refused: {reason}")
+    failures = ctx.guard.proxy_failures_since(started) if tunnel else []
+    if failures:
+        return ActionFailed(ActionError.NAVIGATION_FAILED, f"could not open {url}: {failures[-1].reason}")
     first_line = message.splitlines()[0] if message else "unknown error"
     return ActionFailed(ActionError.NAVIGATION_FAILED, f"could not open {url}: {first_line}")
 
