@@ -84,15 +84,16 @@ async def run_slice(
     view = deps.event_log.get_view(run_id)
     if view is None:
         raise KeyError(f"unknown run {run_id}")
-    if state is None:
-        # No checkpoint (the first slice, or one was lost): steps already recorded still count
-        # against max_steps.
-        state = new_state(deps, run_id)
-        state.steps_taken = view.step_count
+    lost_checkpoint = state is None
+    state = state or new_state(deps, run_id)
     if view.is_terminal:
         return SliceResult(continue_=False, outcome=None, state=state)
     view = _ensure_running(deps, view)
     view = _close_interrupted_step(deps, view, state)
+    if lost_checkpoint:
+        # No checkpoint (the first slice, or one was lost): steps already recorded still count
+        # against max_steps (an interrupted one does not).
+        state.steps_taken = view.step_count
     work = asyncio.ensure_future(_steps(deps, view, browser, deadline, state))
     watcher = asyncio.ensure_future(_watch(deps, run_id, work))
     try:
