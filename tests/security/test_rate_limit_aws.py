@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
+from altostratus.adapters.dynamodb_rate_limiter import EXPIRY_ATTRIBUTE, DynamoDBRateLimiter
 from altostratus.domain.rate_limit import RateLimit
 from altostratus.runtimes import aws as aws_runtime
 from altostratus.runtimes.settings import Settings
 from tests.support.aws import MotoAws, moto_aws
 from tests.support.clock import FakeClock
 from tests.support.functions import FakeLambdaContext, load_event, load_function
+from tests.support.template import load_template, resource
 
 BURST = 4
 
@@ -66,7 +67,7 @@ def test_a_burst_then_429_with_retry_after_and_other_keys_unaffected(
         FilterExpression="begins_with(pk, :p)",
         ExpressionAttributeValues={":p": {"S": "ratelimit#"}},
     )["Items"]
-    assert len(buckets) == 2 and all("expiration" in b for b in buckets)  # the table's TTL removes them
+    assert len(buckets) == 2 and all(EXPIRY_ATTRIBUTE in b for b in buckets)  # the table's TTL removes them
 
 
 def test_the_bucket_holds_across_function_instances(
@@ -109,3 +110,12 @@ def test_the_limiter_fails_open_when_dynamodb_is_unavailable(caplog: pytest.LogC
         with caplog.at_level(logging.WARNING, logger="altostratus.api"):
             assert all(limiter.acquire("key_a").allowed for _ in range(3))
     assert "rate limiter unavailable" in caplog.text
+
+
+def test_the_template_expires_buckets_and_lets_the_api_update_them() -> None:
+    template = load_template()
+    ttl = resource(template, "StateTable")["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": True}
+    policies = resource(template, "ApiFunction")["Policies"]
+    # DynamoDBCrudPolicy grants UpdateItem (and the reads) on the state table.
+    assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "StateTable"}}} in policies

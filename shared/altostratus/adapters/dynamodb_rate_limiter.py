@@ -25,7 +25,9 @@ from altostratus.ports.clock import Clock
 
 logger = logging.getLogger("altostratus.api")
 
-# A bucket item is deleted by the table's TTL this long after it is full again.
+# A bucket item is deleted by the table's TTL (this attribute, template.yaml) this long after
+# it is full again.
+EXPIRY_ATTRIBUTE = "expiration"
 _EXPIRY_MARGIN_S = 60
 _ATTEMPTS = 3
 _PRUNE_AT = 10_000
@@ -86,11 +88,11 @@ class DynamoDBRateLimiter:
         expires = math.ceil(ceiling + interval) + _EXPIRY_MARGIN_S
         values: dict[str, Any] = {":now": _number(now), ":exp": {"N": str(expires)}}
         if fresh:
-            update = "SET tat = :start, expiration = :exp"
+            update = f"SET tat = :start, {EXPIRY_ATTRIBUTE} = :exp"
             condition = "attribute_not_exists(tat) OR tat < :now"
             values[":start"] = _number(now + interval)
         else:
-            update = "SET tat = tat + :i, expiration = :exp"
+            update = f"SET tat = tat + :i, {EXPIRY_ATTRIBUTE} = :exp"
             condition = "tat BETWEEN :now AND :ceiling"
             values |= {":i": _number(interval), ":ceiling": _number(ceiling)}
         try:
