@@ -1,26 +1,24 @@
 """The AWS runtime's rate limiter: one item per key in the state table, shared by every
 Lambda instance of the API.
 
-The item holds the bucket's `tat` (see domain/rate_limit.py). Admitting a request is one
-conditional UpdateItem: `tat = tat + interval` if `now <= tat <= now + tolerance` (the bucket
-is partly used), or `tat = now + interval` if the item is new or `tat < now` (the bucket is
-full). When the condition fails DynamoDB returns the item as it is, which says whether to
-refuse or to take the other branch. Each instance remembers the last `tat` it saw: `tat` only
-grows, so when that alone says "refuse" it refuses without a request, and a flood from one key
-costs DynamoDB little.
+The item holds the bucket's `tat` (see domain/rate_limit.py), in microseconds. Admitting a
+request is one conditional UpdateItem: `tat = tat + interval` if `now <= tat <= now +
+tolerance` (the bucket is partly used), or `tat = now + interval` if the item is new or
+`tat < now` (the bucket is full). When the condition fails DynamoDB returns the item as it is,
+which says whether to refuse or to take the other branch. Each instance remembers the last
+`tat` it saw: `tat` only grows, so when that alone says "refuse" the request is refused
+without asking DynamoDB, and a flood from one key costs DynamoDB little.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from altostratus.domain.rate_limit import RateDecision, RateLimit
+from altostratus.domain.rate_limit import RateDecision, RateLimit, micros, refused_until
 from altostratus.ports.clock import Clock
 
 logger = logging.getLogger("altostratus.api")
@@ -33,8 +31,8 @@ _ATTEMPTS = 3
 _PRUNE_AT = 10_000
 
 
-def _number(value: float) -> dict[str, str]:
-    return {"N": str(Decimal(repr(value)))}
+def _number(value: int) -> dict[str, str]:
+    return {"N": str(value)}
 
 
 class DynamoDBRateLimiter:
@@ -43,7 +41,7 @@ class DynamoDBRateLimiter:
         self._table = state_table
         self._limit = limit
         self._clock = clock
-        self._seen: dict[str, float] = {}
+        self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @property
@@ -51,42 +49,38 @@ class DynamoDBRateLimiter:
         return self._limit
 
     def acquire(self, subject: str) -> RateDecision:
-        now = self._clock.now().timestamp()
-        ceiling = now + self._limit.tolerance
+        now = micros(self._clock.now())
         with self._lock:
             known = self._seen.get(subject)
         try:
             for _ in range(_ATTEMPTS):
-                if known is not None and known > ceiling:
-                    return RateDecision(False, retry_after_s=known - ceiling)
-                if known is None or known < now:
-                    known, admitted = self._update(subject, now, ceiling, fresh=True)
-                else:
-                    known, admitted = self._update(subject, now, ceiling, fresh=False)
+                if known is not None and (refusal := refused_until(self._limit, known, now)):
+                    return refusal
+                known, admitted = self._update(subject, now, fresh=known is None or known < now)
                 if known is not None:
                     self._remember(subject, known, now)
                 if admitted:
                     return RateDecision(True)
         except (ClientError, BotoCoreError) as exc:
             # Fail open: the caller is already authenticated, and the limiter guards capacity,
-            # not access. Refusing everyone because the bucket item cannot be read would turn a
-            # DynamoDB throttle or outage of this one item into an outage of the whole API.
+            # not access. Refusing everyone because the bucket item cannot be updated would turn
+            # a DynamoDB throttle or outage of this one item into an outage of the whole API.
             logger.warning("rate limiter unavailable, admitting the request: %s", type(exc).__name__)
             return RateDecision(True)
-        # Only concurrent writers racing at the bucket's edge get here, when it is nearly full.
+        # Only writers racing at the edge of a nearly full bucket get here; let it through.
         return RateDecision(True)
 
-    def _remember(self, subject: str, tat: float, now: float) -> None:
+    def _remember(self, subject: str, tat: int, now: int) -> None:
         with self._lock:
             self._seen[subject] = max(tat, self._seen.get(subject, tat))
             if len(self._seen) > _PRUNE_AT:  # full buckets say nothing; keep the memory bounded
                 self._seen = {s: t for s, t in self._seen.items() if t > now}
 
-    def _update(self, subject: str, now: float, ceiling: float, *, fresh: bool) -> tuple[float | None, bool]:
+    def _update(self, subject: str, now: int, *, fresh: bool) -> tuple[int | None, bool]:
         """(the bucket's tat after the attempt or as found, whether the request was admitted)."""
-        interval = self._limit.interval
-        expires = math.ceil(ceiling + interval) + _EXPIRY_MARGIN_S
-        values: dict[str, Any] = {":now": _number(now), ":exp": {"N": str(expires)}}
+        interval, ceiling = self._limit.interval_us, now + self._limit.tolerance_us
+        expires = (ceiling + interval) // 1_000_000 + 1 + _EXPIRY_MARGIN_S
+        values: dict[str, Any] = {":now": _number(now), ":exp": _number(expires)}
         if fresh:
             update = f"SET tat = :start, {EXPIRY_ATTRIBUTE} = :exp"
             condition = "attribute_not_exists(tat) OR tat < :now"
@@ -109,5 +103,5 @@ class DynamoDBRateLimiter:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             item = exc.response.get("Item") or {}
-            return (float(item["tat"]["N"]) if "tat" in item else None), False
-        return float(reply["Attributes"]["tat"]["N"]), True
+            return (int(item["tat"]["N"]) if "tat" in item else None), False
+        return int(reply["Attributes"]["tat"]["N"]), True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from altostratus.domain.rate_limit import RateDecision, RateLimit, admit
+from altostratus.domain.rate_limit import RateDecision, RateLimit, admit, micros
 from altostratus.ports.clock import Clock
 
 # Buckets that are full again carry no information; they are dropped once there are this many.
@@ -19,7 +19,7 @@ class InProcessRateLimiter:
     def __init__(self, limit: RateLimit, clock: Clock) -> None:
         self._limit = limit
         self._clock = clock
-        self._tats: dict[str, float] = {}
+        self._tats: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @property
@@ -27,7 +27,7 @@ class InProcessRateLimiter:
         return self._limit
 
     def acquire(self, subject: str) -> RateDecision:
-        now = self._clock.now().timestamp()
+        now = micros(self._clock.now())
         with self._lock:
             decision, tat = admit(self._limit, self._tats.get(subject), now)
             if tat is not None:
