@@ -57,7 +57,8 @@ def main() -> None:
     key = alto("keys", "create", "--org", "bench", data_dir=data_dir).strip()
     figures: dict[str, float] = {}
     with (
-        alto_serve(data_dir, api_only=True) as server,
+        # No per-key rate limit: this measures the API's own capacity (bench/auth.py the limit's cost).
+        alto_serve(data_dir, api_only=True, env={"ALTO_RATE_LIMIT_PER_SECOND": "0"}) as server,
         httpx.Client(
             base_url=server.base_url,
             headers={"x-api-key": key},

@@ -52,7 +52,8 @@ def flaky(seed: int = 6) -> WebhookReceiver:
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="alto-bench-webhooks-"))
     key = alto("keys", "create", "--org", "bench", data_dir=data_dir).strip()
-    env = {"ALTO_ALLOWED_TARGETS": "127.0.0.1"}
+    # No per-key rate limit: the submissions are the load, not what is measured.
+    env = {"ALTO_ALLOWED_TARGETS": "127.0.0.1", "ALTO_RATE_LIMIT_PER_SECOND": "0"}
     with (
         running(flaky(), keep_alive=True) as receiver,
         alto_serve(data_dir, env=env, api_only=True) as server,

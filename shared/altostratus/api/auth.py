@@ -1,16 +1,20 @@
 """Who is calling, decided before routing and validation (so a bad key is a 403 even when
-the body is also invalid, as with Skyvern's server), plus the request size limit."""
+the body is also invalid, as with Skyvern's server), plus the request size limit and the
+per-key rate limit."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
+from altostratus.api.key_lookup import KeyLookup
 from altostratus.api.resolver import AltoResolver, Preflight, json_response, raw_body
 from altostratus.api.services import ApiServices
 from altostratus.domain.keys import Principal
+from altostratus.ports.rate_limit import RateLimiter
 
 INVALID_CREDENTIALS = {"detail": "Invalid credentials"}
 _PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
@@ -39,7 +43,20 @@ def _is_signed_content_link(event: Mapping[str, Any], path: str) -> bool:
     return path.startswith("/v1/artifacts/") and path.endswith("/content") and "signature" in params
 
 
+def _throttled(limiter: RateLimiter, principal: Principal) -> dict[str, Any] | None:
+    decision = limiter.acquire(principal.key_id)
+    if decision.allowed:
+        return None
+    wait = max(1, math.ceil(decision.retry_after_s))
+    detail = (
+        f"Too many requests with this API key (the limit is {limiter.limit.describe()}); retry in {wait} s."
+    )
+    return json_response(429, {"detail": detail}, headers={"Retry-After": str(wait)})
+
+
 def make_preflight(services: ApiServices) -> Preflight:
+    lookup = KeyLookup(services.keys, services.clock, cache_seconds=services.config.key_cache_seconds)
+
     def preflight(event: Mapping[str, Any], app: AltoResolver) -> dict[str, Any] | None:
         if len(raw_body(event)) > services.config.max_body_bytes:
             limit = services.config.max_body_bytes
@@ -48,9 +65,12 @@ def make_preflight(services: ApiServices) -> Preflight:
         if path in _PUBLIC_PATHS or path.startswith("/docs") or _is_signed_content_link(event, path):
             return None
         key = presented_key(event.get("headers") or {})
-        principal = services.keys.authenticate(key) if key else None
+        principal = lookup.authenticate(key) if key else None
         if principal is None:
             return json_response(403, INVALID_CREDENTIALS)
+        # After authentication: only a key's own requests count against its bucket.
+        if services.rate_limiter is not None and (refused := _throttled(services.rate_limiter, principal)):
+            return refused
         app.context["principal"] = principal
         return None
 

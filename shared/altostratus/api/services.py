@@ -16,6 +16,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.secret_box import SecretBox
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -33,6 +34,8 @@ class ApiConfig:
     # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
     strip_prefixes: tuple[str, ...] = ()
     app_url: str | None = None  # base of the run viewer, for `app_url`
+    # How long a key's lookup may be answered from memory (0: every request asks the store).
+    key_cache_seconds: float = 0.0
 
 
 @dataclass
@@ -53,3 +56,5 @@ class ApiServices:
     submission_checks: list[Callable[[RunTaskRequest], None]] = field(default_factory=list)
     # Verifies an artifact link's signature (embedded store); None where links go elsewhere (S3).
     link_verifier: Callable[[str, int, str], bool] | None = None
+    # Per-key request rate, checked after authentication; None: no limit.
+    rate_limiter: RateLimiter | None = None

@@ -30,7 +30,14 @@ class ApiKeyRecord(BaseModel):
     hint: str  # the last characters, to tell keys apart in listings
     label: str | None = None
     created_at: datetime
-    revoked: bool = False
+    # When the key stops authenticating: the moment it was revoked, or the end of the grace
+    # period of a rotated key (then in the future). Its webhook signatures keep working.
+    revoked_at: datetime | None = None
+    # Recorded at most once a minute per key and process, so a little behind the true last use.
+    last_used_at: datetime | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        return self.revoked_at is None or now < self.revoked_at
 
 
 class Principal(BaseModel):
@@ -39,6 +46,20 @@ class Principal(BaseModel):
     model_config = ConfigDict(frozen=True)
     org_id: str
     key_id: str
+    # When the key stops working (a rotated key in its grace period); None while it has no end.
+    key_expires_at: datetime | None = None
+
+
+class UnknownKeyError(LookupError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"no API key with id {key_id!r}")
+        self.key_id = key_id
+
+
+class KeyRevokedError(ValueError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"API key {key_id!r} is revoked (or already rotated)")
+        self.key_id = key_id
 
 
 def new_key() -> str:

@@ -9,6 +9,7 @@ from altostratus.api.errors import BadRequestError
 from altostratus.api.services import ApiConfig
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, is_known_model
 from altostratus.domain.proxies import ProxyLocationNotConfiguredError, resolve_proxy
+from altostratus.domain.rate_limit import RateLimit
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.runtimes.settings import Settings
 
@@ -48,12 +49,20 @@ def max_steps_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
     return check
 
 
-def api_config(settings: Settings) -> ApiConfig:
+def api_config(settings: Settings, *, cache_keys: bool) -> ApiConfig:
     return ApiConfig(
         max_body_bytes=settings.max_body_bytes,
         strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
         app_url=settings.app_url,
+        key_cache_seconds=settings.key_cache_seconds if cache_keys else 0.0,
     )
+
+
+def rate_limit(settings: Settings) -> RateLimit | None:
+    """The per-key limit the settings ask for; None when either figure is 0 (no limit)."""
+    if settings.rate_limit_per_second <= 0 or settings.rate_limit_burst <= 0:
+        return None
+    return RateLimit(per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
 
 
 def submission_checks(settings: Settings) -> list[Callable[[RunTaskRequest], None]]:

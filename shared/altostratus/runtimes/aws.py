@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
+from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
@@ -25,7 +26,7 @@ from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.api_options import api_config, submission_checks
+from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
 from altostratus.runtimes.integrations import (
     build_deliverer,
     build_queue_delivery,
@@ -83,6 +84,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         static_pk_value="idempotency#run_task",
         boto3_client=ddb,
     )
+    limit = rate_limit(settings)
     services = ApiServices(
         event_log=event_log,
         artifacts=artifacts,
@@ -91,8 +93,14 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         ids=ids,
         clock=clock,
         secret_box=sealer,
-        config=api_config(settings),
+        config=api_config(settings, cache_keys=True),
         submission_checks=submission_checks(settings),
+        # In the state table, so the limit holds across every instance of the api function.
+        rate_limiter=(
+            DynamoDBRateLimiter(ddb, state_table=settings.state_table, limit=limit, clock=clock)
+            if limit
+            else None
+        ),
     )
     if settings.state_machine_arn:
         services.orchestrator = StepFunctionsOrchestrator(

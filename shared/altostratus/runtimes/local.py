@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from altostratus.adapters.file_artifacts import FileArtifactStore
+from altostratus.adapters.inprocess_rate_limiter import InProcessRateLimiter
 from altostratus.adapters.key_stores import SQLiteKeyStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
 from altostratus.adapters.sqlite_db import SQLiteDatabase
@@ -21,7 +22,7 @@ from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.runtimes import data_dir
-from altostratus.runtimes.api_options import api_config, submission_checks
+from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
 from altostratus.runtimes.integrations import (
     LocalIntegrations,
     build_deliverer,
@@ -109,6 +110,7 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
     sealer = Sealer(master)
     keys = SQLiteKeyStore(db, sealer, ids, clock)
     idempotency = SQLitePersistenceLayer(db)
+    limit = rate_limit(settings)
     services = ApiServices(
         event_log=event_log,
         artifacts=artifacts,
@@ -117,9 +119,12 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         ids=ids,
         clock=clock,
         secret_box=sealer,
-        config=api_config(settings),
+        # No key cache: `alto keys revoke` runs in another process and must take effect at once.
+        config=api_config(settings, cache_keys=False),
         submission_checks=submission_checks(settings),
         link_verifier=artifacts.verify,
+        # One server process per data directory, so its memory holds every key's bucket.
+        rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
     )
     # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.
     deliverer = build_deliverer(

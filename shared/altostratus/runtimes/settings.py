@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     proxy_locations: dict[str, str] = Field(default_factory=dict)
     # Hosts and CIDRs the browser and webhooks may reach although they are private/loopback.
     allowed_targets: str = ""
+    # Per-key request rate (a token bucket): sustained requests per second and the burst
+    # allowed at once; 0 in either turns the limit off.
+    rate_limit_per_second: float = Field(default=20.0, ge=0)
+    rate_limit_burst: int = Field(default=40, ge=0)
+    # AWS: how long a warm API Lambda trusts its memory of a key (a revoked key keeps working
+    # there for at most this long). The embedded server never caches keys.
+    key_cache_seconds: float = Field(default=60.0, ge=0)
 
     # -- AWS resources (names come from the SAM template's environment) --
     events_table: str = "alto-events"
