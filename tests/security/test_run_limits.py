@@ -135,3 +135,15 @@ def test_a_refused_start_url_fails_the_run_with_the_reason_and_no_model_call(
     assert view.failure_reason.startswith("The start URL was refused: ")
     assert "169.254.169.254 is a link-local address" in view.failure_reason
     assert h.server.successful() == []
+
+
+def test_a_proxy_of_the_request_at_a_refused_address_is_refused_at_submission(local: LocalRuntime) -> None:
+    client = ApiClient(local.api(), local.ensure_dev_key())
+    reply = client.post(
+        "/v1/run/tasks",
+        json_body={"prompt": "Find the price", "proxy_location": {"url": "http://169.254.169.254:80"}},
+    )
+    assert reply.status == 400, reply.body
+    assert reply.json()["detail"].startswith(
+        "proxy_location.url is not allowed: 169.254.169.254 is a link-local"
+    )

@@ -10,18 +10,28 @@ from altostratus.api.services import ApiConfig
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, is_known_model
 from altostratus.domain.proxies import ProxyLocationNotConfiguredError, resolve_proxy
 from altostratus.domain.rate_limit import RateLimit
-from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.run_request import ProxyUrl, RunTaskRequest
 from altostratus.runtimes.settings import Settings
+from altostratus.security.targets import TargetPolicy
+
+PROXY_SCHEMES = frozenset({"http", "https", "socks5"})
 
 
 def proxy_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
-    """A named `proxy_location` must be one the operator configured (ALTO_PROXY_LOCATIONS)."""
+    """A named `proxy_location` must be one the operator configured (ALTO_PROXY_LOCATIONS); a
+    proxy the request brings itself (`{"url": ...}`) must be an address the browser may reach,
+    since every page of the run would be fetched through it."""
+    policy = TargetPolicy.for_runtime(settings.runtime, settings.allowed_targets)
 
     def check(request: RunTaskRequest) -> None:
         try:
             resolve_proxy(request.proxy_location, settings.proxy_locations)
         except ProxyLocationNotConfiguredError as exc:
             raise BadRequestError(str(exc)) from exc
+        if isinstance(request.proxy_location, ProxyUrl):
+            reason = policy.url_refusal(request.proxy_location.url, schemes=PROXY_SCHEMES)
+            if reason is not None:
+                raise BadRequestError(f"proxy_location.url is not allowed: {reason}.")
 
     return check
 
