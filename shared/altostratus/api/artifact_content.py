@@ -70,11 +70,11 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
             raise _unsatisfiable(header, size)
         return max(size - suffix, 0), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and int(last_text) < first:
         return None  # not a valid range: ignored, as RFC 9110 says
     if first >= size:
         raise _unsatisfiable(header, size)
+    last = int(last_text) if last_text else size - 1
     return first, min(last, size - 1)
 
 
