@@ -90,11 +90,15 @@ def seed_run(
     run_id: str,
     number: Callable[[], int],
     callback: str = "http://127.0.0.1:9",
+    webhook_url: str | None = None,
+    api_key_id: str | None = None,
 ) -> SeededRun:
-    """A completed run of `org_id` holding one artifact of each kind; `number()` gives ids."""
-    event_log.append(
-        run_id, [created(org_id, engine=Engine.SKYVERN_V2), d(ev.RunQueued()), d(ev.RunStarted())]
-    )
+    """A completed run of `org_id` holding one artifact of each kind; `number()` gives ids.
+    `api_key_id` names the key that signs its webhook."""
+    start = created(org_id, engine=Engine.SKYVERN_V2, webhook_url=webhook_url)
+    assert isinstance(start.data, ev.RunCreated)
+    start = d(start.data.model_copy(update={"api_key_id": api_key_id}))
+    event_log.append(run_id, [start, d(ev.RunQueued()), d(ev.RunStarted())])
     wanted = {
         "png": (ArtifactType.SCREENSHOT_FINAL, "image/png", png(), None),
         "pdf": (ArtifactType.DOWNLOAD, "application/pdf", pdf(), "invoice \u00e9t\u00e9 2026.pdf"),

@@ -264,7 +264,9 @@ def runs_router(services: ApiServices) -> Router:
         responses=responses(
             "The run's artifacts (an unknown run has none), each with an expiring `signed_url`.",
             *AUTH_ERRORS,
+            404,
             422,
+            overrides={404: "The path names no route (for instance, an empty run id)."},
         ),
     )
     def get_run_artifacts(
