@@ -15,7 +15,7 @@ from pathlib import Path
 from skyvern.client import Skyvern as SkyvernClient
 
 from altostratus.domain import events as ev
-from altostratus.domain.enums import ArtifactType, Engine
+from altostratus.domain.enums import ArtifactType, Engine, StepStatus
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.event_log import EventLog
 from altostratus.runtimes.local import LocalRuntime, build_local
@@ -117,7 +117,22 @@ def seed_run(
         "webm": (ArtifactType.RECORDING, "video/webm", webm(), None),
     }
     seeded = SeededRun(run_id=run_id, org_id=org_id)
-    drafts = []
+    # One AI step, so the run has a timeline.
+    drafts = [
+        d(ev.StepStarted(step_id="stp_1", order=1, url="https://shop.example.com/")),
+        d(
+            ev.ActionPlanned(
+                step_id="stp_1",
+                action_order=1,
+                action_type="click",
+                tool="click",
+                reasoning="The price is behind this tab",
+                element_id="e1",
+            )
+        ),
+        d(ev.ActionExecuted(step_id="stp_1", action_order=1, status="completed", summary="tab opened")),
+        d(ev.StepFinished(step_id="stp_1", status=StepStatus.COMPLETED, usage=ev.Usage(input_tokens=10))),
+    ]
     for name, (kind, content_type, data, filename) in wanted.items():
         artifact_id = f"a_{number()}"
         uri = artifacts.put(f"{org_id}/{run_id}/{artifact_id}.{name}", data, content_type=content_type)

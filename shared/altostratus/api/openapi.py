@@ -46,9 +46,10 @@ _ERRORS: dict[int, tuple[str, type[Any]]] = {
 def responses(
     ok: str, *errors: int, ok_status: int = 200, overrides: dict[int, str] | None = None
 ) -> dict[int, OpenAPIResponse]:
-    """The success answer (its body is the route's return type) and the listed error answers."""
+    """The success answer (its body is the route's return type) and the listed error answers,
+    plus 422: every route's parameters are validated, and its body is a list of field errors."""
     documented: dict[int, OpenAPIResponse] = {ok_status: {"description": ok}}
-    for status in errors:
+    for status in sorted({*errors, 422}):
         description, model = _ERRORS[status]
         answer: OpenAPIResponse = {
             "description": (overrides or {}).get(status, description),

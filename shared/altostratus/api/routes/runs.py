@@ -47,10 +47,7 @@ _RETRY_BODY_SCHEMA = {
     "content": {
         "application/json": {
             "schema": RetryWebhookBody.model_json_schema(),
-            "examples": {
-                "run's own url": {"summary": "Send to the run's webhook_url", "value": {}},
-                "another url": {"value": {"webhook_url": "https://hooks.example.com/skyvern"}},
-            },
+            "examples": {"run's own url": {"summary": "Send to the run's own webhook_url", "value": {}}},
         }
     },
 }
