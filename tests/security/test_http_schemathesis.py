@@ -41,7 +41,7 @@ CHECKS = [
     response_headers_conformance,
 ]
 # Per operation and generation mode: about 2 x 10 operations x 3 ways x this many requests.
-EXAMPLES = 25
+EXAMPLES = 30
 URL_FIELDS = ("webhook_url", "totp_url")
 AUTH_HEADERS = {"x-api-key", "authorization"}
 
