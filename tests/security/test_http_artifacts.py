@@ -4,7 +4,10 @@ exact bytes, with headers that keep untrusted content from running on the API or
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -14,15 +17,26 @@ from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
 from tests.support.http_security import SeededServer, StoredArtifact, seeded_server
 from tests.support.runs import d
+from tests.support.webhook_receiver import WebhookReceiver, running
 
 INLINE = {"png", "webm"}
 DOWNLOADS = {"pdf", "html", "svg"}
 
 
+@dataclass
+class Served(SeededServer):
+    receiver: WebhookReceiver | None = None
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededServer]:
-    with seeded_server(tmp_path_factory.mktemp("alto-http-artifacts")) as seeded:
-        yield seeded
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with (
+        running(WebhookReceiver()) as receiver,
+        seeded_server(tmp_path_factory.mktemp("alto-http-artifacts"), webhook_url=receiver.url) as seeded,
+    ):
+        yield Served(
+            server=seeded.server, key=seeded.key, store=seeded.store, run=seeded.run, receiver=receiver
+        )
 
 
 def _by_id(served: SeededServer) -> dict[str, tuple[str, StoredArtifact]]:
@@ -65,6 +79,28 @@ def test_every_link_in_get_run_answers_the_exact_bytes(served: SeededServer) -> 
     assert set(files) == {arts["pdf"].artifact_id, arts["svg"].artifact_id}
     for name in ("pdf", "svg"):
         _assert_served_as(httpx.get(files[arts[name].artifact_id].url, timeout=10), name, arts[name])
+
+
+def _assert_links_in_run_body(served: SeededServer, body: dict[str, Any]) -> None:
+    arts = served.run.artifacts
+    [screenshot] = body["screenshot_urls"]
+    _assert_served_as(httpx.get(screenshot, timeout=10), "png", arts["png"])
+    _assert_served_as(httpx.get(body["recording_url"], timeout=10), "webm", arts["webm"])
+    by_id = {f["artifact_id"]: f["url"] for f in body["downloaded_files"]}
+    for name in ("pdf", "svg"):
+        _assert_served_as(httpx.get(by_id[arts[name].artifact_id], timeout=10), name, arts[name])
+
+
+def test_every_link_in_the_webhook_answers_the_exact_bytes(served: Served) -> None:
+    # GIVEN the webhook the server sent when the run finished, and one replayed through the SDK
+    assert served.receiver is not None
+    delivered = served.receiver.wait_for(lambda got: len(got) >= 1)
+    replay = served.client().retry_run_webhook(served.run.run_id)
+    assert replay.status_code == 200
+    # THEN every link in both (signed, keyless) answers byte for byte
+    for body in (delivered[0].json(), json.loads(replay.payload)):
+        assert body["run_id"] == served.run.run_id
+        _assert_links_in_run_body(served, body)
 
 
 def test_sdk_artifact_links_answer_the_exact_bytes_with_safe_headers(served: SeededServer) -> None:

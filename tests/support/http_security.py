@@ -171,20 +171,27 @@ class SeededServer:
 
 
 @contextmanager
-def seeded_server(data_dir: Path, *, callback: str = "http://127.0.0.1:9") -> Iterator[SeededServer]:
+def seeded_server(
+    data_dir: Path, *, callback: str = "http://127.0.0.1:9", webhook_url: str | None = None
+) -> Iterator[SeededServer]:
+    """`webhook_url` (on 127.0.0.1, which the server is told to allow) receives the seeded
+    run's webhook once the server sees it finish."""
     key = alto("keys", "create", "--org", "security", data_dir=data_dir).strip()
-    with alto_serve(data_dir, api_only=True) as server:
+    env = {"ALTO_ALLOWED_TARGETS": "127.0.0.1"} if webhook_url else None
+    with alto_serve(data_dir, api_only=True, env=env) as server:
         store = build_local(Settings(data_dir=data_dir))
         try:
-            org = store.keys.org_by_name("security")
-            assert org is not None
+            caller = store.keys.authenticate(key)
+            assert caller is not None
             run = seed_run(
                 store.event_log,
                 store.artifacts,
-                org_id=org.org_id,
+                org_id=caller.org_id,
                 run_id=f"tsk_v2_{store.ids.number()}",
                 number=store.ids.number,
                 callback=callback,
+                webhook_url=webhook_url,
+                api_key_id=caller.key_id,
             )
             yield SeededServer(server=server, key=key, store=store, run=run)
         finally:

@@ -61,7 +61,7 @@ def build_api(services: ApiServices) -> AltoResolver:
         security_schemes=SECURITY_SCHEMES,
         security=AUTHENTICATED,
     )
-    app.enable_swagger(path="/docs", middlewares=[_docs_policy], persist_authorization=True)
+    app.enable_swagger(path="/docs", middlewares=[_docs_policy])
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Response[str]:
