@@ -192,26 +192,25 @@ def runs_router(services: ApiServices) -> Router:
             run_types=frozenset(run_type or ()),
             search=search_key or None,
         )
-        return [
-            RunListItem.model_validate(
-                {
-                    "task_run_id": view.run_id,
-                    "run_id": view.run_id,
-                    "task_run_type": view.run_type.value,
-                    "status": view.status.value,
-                    "title": view.title,
-                    "created_at": wire_time(view.created_at),
-                    "modified_at": wire_time(view.modified_at),
-                    "started_at": wire_time(view.started_at),
-                    "finished_at": wire_time(view.finished_at),
-                    "workflow_permanent_id": view.workflow_id,
-                    "script_run": False,
-                    "step_count": view.step_count,
-                    "failure_reason": view.failure_reason,
-                }
-            )
+        rows = [
+            {
+                "task_run_id": view.run_id,
+                "run_id": view.run_id,
+                "task_run_type": view.run_type.value,
+                "status": view.status.value,
+                "title": view.title,
+                "created_at": wire_time(view.created_at),
+                "modified_at": wire_time(view.modified_at),
+                "started_at": wire_time(view.started_at),
+                "finished_at": wire_time(view.finished_at),
+                "workflow_permanent_id": view.workflow_id,
+                "script_run": False,
+                "step_count": view.step_count,
+                "failure_reason": view.failure_reason,
+            }
             for view in log.list_views(caller(router).org_id, query)
         ]
+        return [RunListItem.model_validate(row) for row in rows]
 
     @router.get(
         "/v1/runs/<run_id>",
