@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -210,7 +209,7 @@ def test_the_request_examples_are_accepted(documented: Documented) -> None:
     assert documented.receiver.delivered()
 
 
-def test_the_docs_page_may_run_only_its_own_script(documented: Documented, tmp_path: Path) -> None:
+def test_the_docs_page_may_run_only_its_own_script(documented: Documented) -> None:
     docs = documented.client.get("/docs", key=None)
     assert docs.status == 200
     policy = docs.headers["Content-Security-Policy"]
