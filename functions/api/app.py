@@ -19,7 +19,8 @@ _RUN_IN_PATH = re.compile(r"/v1/runs/([^/]+)")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+# Responses are not copied into traces: they carry artifact bytes (base64) and signed links.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     found = _RUN_IN_PATH.search(event.get("rawPath") or "")

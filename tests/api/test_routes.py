@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from altostratus.api.errors import INTERNAL_ERROR
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
 from altostratus.runtimes.local import LocalRuntime
@@ -191,4 +192,5 @@ def test_an_internal_error_is_a_500_without_details(
     monkeypatch.setattr(runtime.event_log, "get_view", broken)
     reply = client.get(f"/v1/runs/{run_id}")
     assert reply.status == 500
-    assert reply.json() == {"error": "Unexpected error: RuntimeError"}
+    assert reply.json() == {"detail": INTERNAL_ERROR}
+    assert b"RuntimeError" not in reply.body and b"/var/secret" not in reply.body

@@ -27,7 +27,10 @@ def link_signature(secret: bytes, artifact_id: str, expires: int) -> str:
 def verify_link(secret: bytes, artifact_id: str, expires: int, signature: str, *, now: float) -> bool:
     if expires < now:
         return False
-    return hmac.compare_digest(link_signature(secret, artifact_id, expires), signature)
+    # Compared as bytes: a link's signature is whatever the caller typed, and comparing str
+    # values that are not ASCII raises instead of answering False.
+    expected = link_signature(secret, artifact_id, expires).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))
 
 
 class FileArtifactStore:

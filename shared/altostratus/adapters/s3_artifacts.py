@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.domain.artifacts import renders_inline
 from altostratus.ports.artifacts import DEFAULT_URL_TTL_S
 from altostratus.ports.errors import NotFoundError, StoreUnavailableError
 
@@ -18,8 +19,13 @@ class S3ArtifactStore:
         self._bucket = bucket
 
     def put(self, key: str, data: bytes, *, content_type: str) -> str:
+        extra: dict[str, str] = {}
+        if not renders_inline(content_type):
+            # Presigned links are opened in browsers: a scraped page or an SVG must arrive as a
+            # download, never run on the bucket's origin.
+            extra["ContentDisposition"] = "attachment"
         try:
-            self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **extra)
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailableError(f"S3 put failed: {type(exc).__name__}") from exc
         return f"s3://{self._bucket}/{key}"

@@ -1,4 +1,8 @@
-"""HTTP errors of the API and the one table that maps every error to a response."""
+"""HTTP errors of the API and the one table that maps every error to a response.
+
+Every error answers `{"detail": ...}`: a sentence for most, FastAPI's list of field errors for
+422. Nothing in a body names an internal class, a file, a storage address or a stack frame.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,27 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
 
 from altostratus.domain.errors import InvalidTransitionError
+from altostratus.ports.errors import NotFoundError as StoredItemMissingError
 from altostratus.ports.errors import StoreUnavailableError
 
 logger = logging.getLogger("altostratus.api")
+
+INTERNAL_ERROR = (
+    "The server could not complete this request because of an internal error; it has been logged."
+)
+UNAVAILABLE = "The service is temporarily unavailable; retry shortly."
+# Seconds a client should wait before retrying a 503 (Skyvern's server sends the same).
+RETRY_AFTER_S = "1"
 
 # Fields whose submitted values a validation error must not echo back.
 _SECRET_FIELDS = {"extra_http_headers", "cdp_connect_headers", "proxy_location", "browser_address"}
@@ -26,9 +41,10 @@ _SECRET_FIELDS = {"extra_http_headers", "cdp_connect_headers", "proxy_location",
 class HttpError(Exception):
     status = 500
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str | list[dict[str, Any]], *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers or {}
 
 
 class BadRequestError(HttpError):
@@ -51,8 +67,31 @@ class PayloadTooLargeError(HttpError):
     status = 413
 
 
-def _json(status: int, body: Any) -> Response[Any]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+class UnsupportedMediaTypeError(HttpError):
+    status = 415
+
+
+class RangeNotSatisfiableError(HttpError):
+    status = 416
+
+
+class UnprocessableError(HttpError):
+    """422 with FastAPI's field-error list, for checks made outside request validation."""
+
+    status = 422
+
+    @classmethod
+    def field(cls, loc: list[str | int], msg: str, *, kind: str = "value_error") -> UnprocessableError:
+        return cls([{"type": kind, "loc": loc, "msg": msg, "input": None}])
+
+
+def json_error(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"detail": detail},
+        headers=headers,
+    )
 
 
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -70,47 +109,64 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return details
 
 
+def internal_error() -> Response[Any]:
+    return json_error(500, INTERNAL_ERROR)
+
+
 def register_error_handlers(app: ApiGatewayResolver) -> None:
     @app.exception_handler(HttpError)
     def _http(exc: HttpError) -> Response[Any]:
-        return _json(exc.status, {"detail": exc.detail})
+        return json_error(exc.status, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response[Any]:
         errors = list(exc.errors())
+        if any(list(e.get("loc", ()))[:1] == ["response"] for e in errors):
+            # Powertools reports an answer that does not fit its declared model with the same
+            # error as a bad request; it is the server's fault, never the caller's.
+            logger.error("a response did not match its declared model: %s", errors)
+            return internal_error()
         bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
         if bad_json is not None:
             reason = (bad_json.get("ctx") or {}).get("error", "it is not valid JSON")
-            return _json(400, {"detail": f"The request body is not valid JSON: {reason}"})
-        return _json(422, {"detail": validation_details(errors)})
+            return json_error(400, f"The request body is not valid JSON: {reason}")
+        return json_error(422, validation_details(errors))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return json_error(415, "This route takes a JSON body; send it with Content-Type: application/json.")
 
     @app.exception_handler(RouteNotFoundError)
     def _no_route(exc: RouteNotFoundError) -> Response[Any]:
-        return _json(404, {"detail": "Not Found"})
+        return json_error(404, "Not Found")
+
+    @app.exception_handler(StoredItemMissingError)
+    def _missing(exc: StoredItemMissingError) -> Response[Any]:
+        # The store's message names its internal address; the caller learns only that it is gone.
+        logger.warning("stored item missing: %s", exc)
+        return json_error(404, "The requested item is no longer stored.")
 
     @app.exception_handler(IdempotencyValidationError)
     def _key_reused(exc: IdempotencyValidationError) -> Response[Any]:
-        return _json(
-            409, {"detail": "This x-idempotency-key was already used with a different request body."}
-        )
+        return json_error(409, "This x-idempotency-key was already used with a different request body.")
 
     @app.exception_handler(IdempotencyAlreadyInProgressError)
     def _key_in_flight(exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
-        return _json(
-            409, {"detail": "A request with this x-idempotency-key is still being processed; retry shortly."}
+        return json_error(
+            409, "A request with this x-idempotency-key is still being processed; retry shortly."
         )
 
     @app.exception_handler(InvalidTransitionError)
     def _transition(exc: InvalidTransitionError) -> Response[Any]:
-        return _json(409, {"detail": f"The run cannot do this now: {exc.reason}."})
+        return json_error(409, f"The run cannot do this now: {exc.reason}.")
 
     @app.exception_handler(StoreUnavailableError)
     def _unavailable(exc: StoreUnavailableError) -> Response[Any]:
         logger.error("store unavailable: %s", exc)
-        return _json(503, {"detail": "The service is temporarily unavailable; retry shortly."})
+        return json_error(503, UNAVAILABLE, {"Retry-After": RETRY_AFTER_S})
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[Any]:
         # The stack trace goes to the operator's log, never to the caller.
         logger.exception("unhandled error")
-        return _json(500, {"error": f"Unexpected error: {type(exc).__name__}"})
+        return internal_error()

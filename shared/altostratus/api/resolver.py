@@ -4,21 +4,60 @@ Powertools keeps the request being resolved on the resolver (and on a class attr
 BaseRouter). Lambda resolves one request per process, but the embedded server resolves
 several at once on worker threads, so the per-request state lives in a thread-local here —
 the same idea as Powertools' own ASGI resolver, which keeps it in a ContextVar.
+
+Every answer leaves through `resolve`, where the API's standing headers are added and where an
+error raised before routing is answered by the same error table as one raised in a route.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIResponseValidationMiddleware,
+)
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+from altostratus.api.errors import INTERNAL_ERROR
+from altostratus.api.response_headers import secure
+
+logger = logging.getLogger("altostratus.api")
 
 # A hook run before routing and validation; returns a finished response to short-circuit.
 Preflight = Callable[[Mapping[str, Any], "AltoResolver"], dict[str, Any] | None]
+
+
+def chain(*preflights: Preflight) -> Preflight:
+    """Preflights run in order; the first finished response wins."""
+
+    def run(event: Mapping[str, Any], app: AltoResolver) -> dict[str, Any] | None:
+        for preflight in preflights:
+            early = preflight(event, app)
+            if early is not None:
+                return early
+        return None
+
+    return run
+
+
+class _BinarySafeResponseValidation(OpenAPIResponseValidationMiddleware):
+    """Powertools validates and JSON-encodes whatever a route returns against its return
+    annotation, which turns the bytes of an image or a PDF into text (and fails). Only JSON
+    answers are validated here; bytes pass through to be base64-encoded as they are."""
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
+        response: Response[Any] = next_middleware(app)
+        if not response.is_json():
+            return response
+        return self._handle_response(route=app.context["_route"], response=response)  # type: ignore[no-any-return]
 
 
 class _RequestState(threading.local):
@@ -34,6 +73,11 @@ class AltoResolver(APIGatewayHttpResolver):
         self._state = _RequestState()
         self._preflight = preflight
         super().__init__(**kwargs)
+        if self._enable_validation:
+            self._response_validation_middleware = _BinarySafeResponseValidation(
+                validation_serializer=self._serializer,
+                has_response_validation_error=self._has_response_validation_error,
+            )
 
     @property  # type: ignore[override]
     def current_event(self) -> BaseProxyEvent:
@@ -73,12 +117,26 @@ class AltoResolver(APIGatewayHttpResolver):
         self._state.lambda_context = context
         self._state.context = {}
         self._state.frames = []
-        if self._preflight is not None:
-            early = self._preflight(event, self)
-            if early is not None:
-                return early
-        result: dict[str, Any] = super().resolve(event, context)
-        return result
+        try:
+            early = self._preflight(event, self) if self._preflight is not None else None
+            result: dict[str, Any] = early if early is not None else super().resolve(event, context)
+        except Exception as exc:  # answered by the error table, as a route's would be
+            result = self._answer_error(exc)
+        return secure(result)
+
+    def _answer_error(self, exc: Exception) -> dict[str, Any]:
+        try:
+            handler = self.exception_handler_manager.lookup_exception_handler(type(exc))
+            if handler is None:
+                raise exc
+            builder: ResponseBuilder[Any] = ResponseBuilder(
+                response=handler(exc), serializer=self._serializer
+            )
+            built: dict[str, Any] = builder.build(self.current_event, self._cors)
+            return built
+        except Exception:
+            logger.exception("unhandled error outside a route")
+            return json_response(500, {"detail": INTERNAL_ERROR})
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:

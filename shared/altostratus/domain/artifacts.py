@@ -42,3 +42,15 @@ class ArtifactRecord(BaseModel):
             filename=data.filename,
             created_at=event.at,
         )
+
+
+# Media a browser shows without running anything in it. Everything else an artifact may hold
+# (HTML, SVG, JSON, text, PDF, archives) can carry script or be sniffed into something that
+# does, so it is only ever handed over as a download.
+_INLINE_MEDIA = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def renders_inline(content_type: str | None) -> bool:
+    """Whether an artifact of this media type may be displayed where it is served."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in _INLINE_MEDIA or media.startswith("video/")

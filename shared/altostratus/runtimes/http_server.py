@@ -14,6 +14,7 @@ from typing import Any
 
 from altostratus.api.gateway_event import http_api_event
 from altostratus.api.resolver import AltoResolver, json_response
+from altostratus.api.response_headers import secure
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -55,12 +56,8 @@ class ApiAsgiApp:
             body += message.get("body", b"")
             if len(body) > self._max_body:
                 # Stop reading: the resolver would refuse it anyway, without buffering it all.
-                await self._send(
-                    send,
-                    json_response(
-                        413, {"detail": f"The request body is larger than the {self._max_body}-byte limit."}
-                    ),
-                )
+                too_large = {"detail": f"The request body is larger than the {self._max_body}-byte limit."}
+                await self._send(send, secure(json_response(413, too_large)))
                 return
             if not message.get("more_body", False):
                 break
@@ -80,6 +77,7 @@ class ApiAsgiApp:
     @staticmethod
     async def _send(send: Send, response: dict[str, Any]) -> None:
         body = response.get("body") or ""
+        # Binary answers (images, PDFs, video) come base64-encoded, as API Gateway expects them.
         payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
         headers = [(k.lower().encode(), str(v).encode()) for k, v in (response.get("headers") or {}).items()]
         headers += [(b"set-cookie", str(c).encode()) for c in response.get("cookies") or []]

@@ -6,16 +6,48 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 
+from altostratus.api.artifact_content import Conditions, content_response
 from altostratus.api.auth import caller
 from altostratus.api.errors import ForbiddenError, NotFoundError
+from altostratus.api.openapi import AUTH_ERRORS, KEY_OR_SIGNED_LINK, responses
 from altostratus.api.render import artifact_response
 from altostratus.api.services import ApiServices
+from altostratus.api.wire import Artifact
 from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.ports.errors import NotFoundError as StoredItemMissingError
 
-# Lambda responses stop at 6 MB; bigger files are handed over as a signed link.
-_MAX_INLINE_BYTES = 5 * 1024 * 1024
+# A Lambda response stops at 6 MB and its body is base64 (4/3 the size): bigger files are
+# handed over as a signed link to the store instead.
+_MAX_INLINE_BYTES = 4 * 1024 * 1024
+
+_BYTES: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "*/*": {"schema": {"type": "string", "format": "binary"}}
+}
+_CONTENT_RESPONSES = responses(
+    "The artifact's bytes, with its own media type. Images and video are shown inline; anything "
+    "else (HTML, SVG, PDF, text, ...) is a sandboxed download.",
+    *AUTH_ERRORS,
+    404,
+    416,
+    422,
+    overrides={403: "The API key is missing or unknown, or the signed link is invalid or has expired."},
+)
+_CONTENT_RESPONSES[200]["content"] = _BYTES
+_CONTENT_RESPONSES[206] = {
+    "description": "The requested byte range (Content-Range says which).",
+    "content": _BYTES,
+}
+_CONTENT_RESPONSES[302] = {
+    "description": "A file too large to answer directly (on AWS): Location is a signed link to it.",
+    "headers": {"Location": {"schema": {"type": "string"}}},
+}
+_CONTENT_RESPONSES[304] = {"description": "Not modified: the ETag in If-None-Match still matches."}
 
 
 def artifacts_router(services: ApiServices) -> Router:
@@ -27,15 +59,35 @@ def artifacts_router(services: ApiServices) -> Router:
             raise NotFoundError(f"Artifact not found {artifact_id}")
         return record
 
-    @router.get("/v1/artifacts/<artifact_id>", summary="Get an artifact", tags=["artifacts"])
-    def get_artifact(artifact_id: str) -> dict[str, Any]:
-        return artifact_response(own_artifact(artifact_id), services.artifacts)
+    @router.get(
+        "/v1/artifacts/<artifact_id>",
+        summary="Get an artifact",
+        tags=["artifacts"],
+        operation_id="get_artifact",
+        responses=responses("The artifact, with an expiring `signed_url` to its bytes.", *AUTH_ERRORS, 404),
+    )
+    def get_artifact(artifact_id: str) -> Artifact:
+        return Artifact.model_validate(artifact_response(own_artifact(artifact_id), services.artifacts))
 
-    @router.get("/v1/artifacts/<artifact_id>/content", summary="An artifact's bytes", tags=["artifacts"])
+    @router.get(
+        "/v1/artifacts/<artifact_id>/content",
+        summary="An artifact's bytes",
+        description=(
+            "Authenticate with a key, or use the artifact's `signed_url` (`expires` and `signature`), "
+            "which needs none. Supports `Range` (one range), `If-None-Match` and `If-Range`."
+        ),
+        tags=["artifacts"],
+        operation_id="get_artifact_content",
+        security=KEY_OR_SIGNED_LINK,
+        responses=_CONTENT_RESPONSES,
+    )
     def get_artifact_content(
         artifact_id: str,
-        expires: Annotated[int | None, Query()] = None,
-        signature: Annotated[str | None, Query()] = None,
+        expires: Annotated[int | None, Query(description="Expiry of a signed link (unix seconds).")] = None,
+        signature: Annotated[str | None, Query(description="Signature of a signed link.")] = None,
+        range_: Annotated[str | None, Header(alias="range", description="e.g. bytes=0-1023")] = None,
+        if_none_match: Annotated[str | None, Header(alias="if-none-match")] = None,
+        if_range: Annotated[str | None, Header(alias="if-range")] = None,
     ) -> Response[bytes]:
         if signature is not None:
             # A signed link works without a key, for exactly one artifact, until it expires.
@@ -52,17 +104,23 @@ def artifacts_router(services: ApiServices) -> Router:
             and record.file_size > _MAX_INLINE_BYTES
             and services.link_verifier is None
         ):
-            link = services.artifacts.signed_url(record.uri, artifact_id=artifact_id)
-            return Response(status_code=302, headers={"Location": link}, body=b"")
-        data = services.artifacts.get(record.uri)
-        headers = {"Content-Length": str(len(data))}
-        if record.filename:
-            headers["Content-Disposition"] = f'inline; filename="{record.filename}"'
-        return Response(
-            status_code=200,
-            content_type=record.content_type or "application/octet-stream",
-            body=data,
-            headers=headers,
+            return _redirect(services.artifacts.signed_url(record.uri, artifact_id=artifact_id))
+        try:
+            data = services.artifacts.get(record.uri)
+        except StoredItemMissingError:
+            raise NotFoundError(f"The content of artifact {artifact_id} is no longer stored.") from None
+        if len(data) > _MAX_INLINE_BYTES and services.link_verifier is None:
+            return _redirect(services.artifacts.signed_url(record.uri, artifact_id=artifact_id))
+        return content_response(
+            data,
+            content_type=record.content_type,
+            filename=record.filename,
+            fallback_stem=artifact_id,
+            conditions=Conditions(range=range_, if_none_match=if_none_match, if_range=if_range),
         )
 
     return router
+
+
+def _redirect(link: str) -> Response[Any]:
+    return Response(status_code=302, headers={"Location": link}, body=b"")

@@ -9,13 +9,28 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from altostratus.api.auth import caller
-from altostratus.api.errors import BadRequestError, ConflictError, NotFoundError
+from altostratus.api.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnprocessableError,
+    validation_details,
+)
+from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
 from altostratus.api.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
+from altostratus.api.wire import (
+    Artifact,
+    RetryWebhookBody,
+    RunListItem,
+    RunResponse,
+    TimelineEntry,
+    WebhookReplayReport,
+)
 from altostratus.domain import commands
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
@@ -34,9 +49,16 @@ NOT_STARTED = "The run could not be started: the orchestration service was unava
 KEY_REUSED = "This x-idempotency-key was already used with a different request body."
 
 
-class RetryWebhookRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    webhook_url: str | None = None
+_RUN = TypeAdapter[RunResponse](RunResponse)
+_RETRY_BODY_SCHEMA = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": RetryWebhookBody.model_json_schema(),
+            "examples": {"run's own url": {"summary": "Send to the run's own webhook_url", "value": {}}},
+        }
+    },
+}
 
 
 class _LocalContext:
@@ -139,11 +161,35 @@ def runs_router(services: ApiServices) -> Router:
         request = RunTaskRequest.model_validate(command["request"])
         return {"run_id": create(request, command["idempotency_key"])}
 
-    @router.post("/v1/run/tasks", summary="Run a task", tags=["runs"])
+    def answer(view: RunView) -> RunResponse:
+        return _RUN.validate_python(run_response(view, services.artifacts, app_url=services.config.app_url))
+
+    @router.post(
+        "/v1/run/tasks",
+        summary="Run a task",
+        tags=["runs"],
+        operation_id="run_task",
+        responses=responses(
+            "The run, created and queued.",
+            *BODY_ERRORS,
+            *AUTH_ERRORS,
+            409,
+            overrides={
+                400: "The body is not JSON, or asks for something this deployment cannot run "
+                "(engine, model, proxy, browser session, webhook address)."
+            },
+        ),
+    )
     def run_task(
-        request: Annotated[RunTaskRequest, Body()],
-        x_idempotency_key: Annotated[str | None, Header(alias="x-idempotency-key")] = None,
-    ) -> dict[str, Any]:
+        request: Annotated[RunTaskRequest, Body(openapi_examples=RUN_TASK_EXAMPLES)],
+        x_idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="x-idempotency-key",
+                description="Retrying with the same key and body within 24 hours returns the same run.",
+            ),
+        ] = None,
+    ) -> RunResponse:
         check_can_run(request)
         if x_idempotency_key:
             idempotency.register_lambda_context(
@@ -159,16 +205,22 @@ def runs_router(services: ApiServices) -> Router:
             run_id = create(request)
         view = log.get_view(run_id)
         assert view is not None
-        return run_response(view, services.artifacts, app_url=services.config.app_url)
+        return answer(view)
 
-    @router.get("/v1/runs", summary="List runs, newest first", tags=["runs"])
+    @router.get(
+        "/v1/runs",
+        summary="List runs, newest first",
+        tags=["runs"],
+        operation_id="list_runs",
+        responses=responses("One page of the organization's runs.", *AUTH_ERRORS, 422),
+    )
     def list_runs(
         page: Annotated[int, Query(ge=1)] = 1,
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
         status: Annotated[list[RunStatus] | None, Query()] = None,
         run_type: Annotated[list[RunType] | None, Query()] = None,
         search_key: Annotated[str | None, Query()] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[RunListItem]:
         query = RunQuery(
             page=page,
             page_size=page_size,
@@ -176,7 +228,7 @@ def runs_router(services: ApiServices) -> Router:
             run_types=frozenset(run_type or ()),
             search=search_key or None,
         )
-        return [
+        rows = [
             {
                 "task_run_id": view.run_id,
                 "run_id": view.run_id,
@@ -194,12 +246,26 @@ def runs_router(services: ApiServices) -> Router:
             }
             for view in log.list_views(caller(router).org_id, query)
         ]
+        return [RunListItem.model_validate(row) for row in rows]
 
-    @router.get("/v1/runs/<run_id>", summary="Get a run", tags=["runs"])
-    def get_run(run_id: str) -> dict[str, Any]:
-        return run_response(own_view(run_id), services.artifacts, app_url=services.config.app_url)
+    @router.get(
+        "/v1/runs/<run_id>",
+        summary="Get a run",
+        tags=["runs"],
+        operation_id="get_run",
+        responses=responses("The run.", *AUTH_ERRORS, 404),
+    )
+    def get_run(run_id: str) -> RunResponse:
+        return answer(own_view(run_id))
 
-    @router.post("/v1/runs/<run_id>/cancel", summary="Cancel a run", tags=["runs"])
+    @router.post(
+        "/v1/runs/<run_id>/cancel",
+        summary="Cancel a run",
+        description="A queued run ends now; a running one is asked to stop. A finished run is left as it is.",
+        tags=["runs"],
+        operation_id="cancel_run",
+        responses=responses("Canceled, or asked to stop (the body is null).", *AUTH_ERRORS, 404, 409),
+    )
     def cancel_run(run_id: str) -> None:
         view = own_view(run_id)
         drafts = commands.cancel(view)
@@ -212,36 +278,80 @@ def runs_router(services: ApiServices) -> Router:
             services.orchestrator.stop(run_id)
 
     @router.get(
-        "/v1/runs/<run_id>/timeline", summary="A run's steps and thoughts, oldest first", tags=["runs"]
+        "/v1/runs/<run_id>/timeline",
+        summary="A run's steps and thoughts, oldest first",
+        tags=["runs"],
+        operation_id="get_run_timeline",
+        responses=responses("One entry per AI step or thought, in ascending `order`.", *AUTH_ERRORS, 404),
     )
-    def get_run_timeline(run_id: str) -> list[dict[str, Any]]:
+    def get_run_timeline(run_id: str) -> list[TimelineEntry]:
         own_view(run_id)
-        return timeline_response(timeline(log.read(run_id)))
+        return [TimelineEntry.model_validate(e) for e in timeline_response(timeline(log.read(run_id)))]
 
-    @router.get("/v1/runs/<run_id>/artifacts", summary="A run's artifacts", tags=["artifacts"])
+    @router.get(
+        "/v1/runs/<run_id>/artifacts",
+        summary="A run's artifacts",
+        tags=["artifacts"],
+        operation_id="get_run_artifacts",
+        responses=responses(
+            "The run's artifacts (an unknown run has none), each with an expiring `signed_url`.",
+            *AUTH_ERRORS,
+            404,
+            422,
+            overrides={404: "The path names no route (for instance, an empty run id)."},
+        ),
+    )
     def get_run_artifacts(
         run_id: str, artifact_type: Annotated[list[ArtifactType] | None, Query()] = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Artifact]:
         view = log.get_view(run_id)
         if view is None or view.org_id != caller(router).org_id:
             return []  # as Skyvern's server: an unknown run simply has no artifacts
         wanted = set(artifact_type or ())
         return [
-            artifact_response(record, services.artifacts)
+            Artifact.model_validate(artifact_response(record, services.artifacts))
             for record in log.list_artifacts(run_id)
             if not wanted or record.artifact_type in wanted
         ]
 
-    @router.post("/v1/runs/<run_id>/retry_webhook", summary="Send a run's webhook again", tags=["runs"])
-    def retry_run_webhook(run_id: str) -> dict[str, Any]:
+    @router.post(
+        "/v1/runs/<run_id>/retry_webhook",
+        summary="Send a run's webhook again",
+        description="Rebuilds the webhook from the run's current state, signs it and POSTs it once.",
+        tags=["runs"],
+        operation_id="retry_run_webhook",
+        responses=responses(
+            "What the replay did; an unreachable receiver is reported in `error`.",
+            *BODY_ERRORS,
+            *AUTH_ERRORS,
+            404,
+            overrides={
+                400: "The run has not finished, has no webhook_url, the address is refused, or the body "
+                "is not a JSON object."
+            },
+        ),
+        # The body is optional (the SDK sends none), so it is read here rather than declared
+        # as a parameter, which would make an empty body a validation error.
+        openapi_extensions={"requestBody": _RETRY_BODY_SCHEMA},
+    )
+    def retry_run_webhook(run_id: str) -> WebhookReplayReport:
         view = own_view(run_id)
         body = raw_body(router.current_event.raw_event)
         try:
-            retry = RetryWebhookRequest.model_validate(json.loads(body) if body.strip() else {})
-        except (ValueError, ValidationError) as exc:
+            submitted = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            raise BadRequestError(f"The request body is not valid JSON: {exc}") from exc
+        if submitted is None:
+            submitted = {}
+        if not isinstance(submitted, dict):
             raise BadRequestError(
                 'The body must be empty or a JSON object like {"webhook_url": "https://..."}.'
-            ) from exc
+            )
+        try:
+            retry = RetryWebhookBody.model_validate(submitted)
+        except ValidationError as exc:
+            details = validation_details([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors()])
+            raise UnprocessableError(details) from exc
         if not view.is_terminal:
             raise BadRequestError(
                 f"Run {run_id} is still {view.status.value}; its webhook is sent once it finishes."
@@ -257,6 +367,8 @@ def runs_router(services: ApiServices) -> Router:
             raise BadRequestError(str(exc)) from exc
         if services.webhooks is None:
             raise BadRequestError("Webhook delivery is not configured on this deployment.")
-        return services.webhooks.replay(view, target_url=retry.webhook_url)
+        return WebhookReplayReport.model_validate(
+            services.webhooks.replay(view, target_url=retry.webhook_url)
+        )
 
     return router
