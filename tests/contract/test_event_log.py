@@ -300,3 +300,21 @@ def test_concurrent_creations_with_one_claim_make_exactly_one_run(event_log: Eve
     owner = event_log.claim_owner("k")
     assert owner is not None and owner.run_id == won[0]
     assert [r for r in lost if event_log.get_view(r) is not None] == []
+
+
+def test_a_batch_that_repeats_some_recorded_events_writes_only_the_new_ones(event_log: EventLog) -> None:
+    start(event_log)
+    event_log.append("tsk_v2_1", [d(ev.StepStarted(step_id="stp_1", order=1), "stp_1:started")])
+    # A retried writer sends what it recorded already together with what it did not.
+    result = event_log.append(
+        "tsk_v2_1",
+        [
+            d(ev.StepStarted(step_id="stp_1", order=1), "stp_1:started"),
+            _screenshot("a_9"),
+            d(ev.StepFinished(step_id="stp_1", status="completed"), "stp_1:finished"),
+        ],
+    )
+    assert not result.duplicate
+    assert [e.type for e in result.events] == ["ArtifactStored", "StepFinished"]
+    assert [e.type for e in event_log.read("tsk_v2_1")].count("StepStarted") == 1
+    assert event_log.get_view("tsk_v2_1") == fold(event_log.read("tsk_v2_1"))

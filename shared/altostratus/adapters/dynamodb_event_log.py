@@ -122,7 +122,9 @@ class DynamoDBEventLog(EventLog):
                 }
             )
             kinds += ["artifact", "artifact"]
+        dedupe_at: dict[int, str] = {}
         for event_id in prepared.dedupe_ids:
+            dedupe_at[len(items)] = event_id
             items.append(
                 {
                     "Put": {
@@ -162,7 +164,12 @@ class DynamoDBEventLog(EventLog):
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
             failed = {kinds[i] for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
             if "dedupe" in failed:
-                raise DuplicateEventError(prepared.run_id) from exc
+                repeats = frozenset(
+                    dedupe_at[i]
+                    for i, reason in enumerate(reasons)
+                    if reason == "ConditionalCheckFailed" and i in dedupe_at
+                )
+                raise DuplicateEventError(prepared.run_id, repeats) from exc
             if failed & {"event", "view"}:
                 raise SequenceConflictError(prepared.run_id) from exc
             if "claim" in failed and prepared.claim is not None:

@@ -81,9 +81,10 @@ class SQLiteEventLog(EventLog):
         conn = self._db.connection()  # inside append's transaction
         if prepared.dedupe_ids:
             marks = ",".join("?" * len(prepared.dedupe_ids))
-            sql = f"SELECT 1 FROM events WHERE run_id = ? AND event_id IN ({marks}) LIMIT 1"
-            if conn.execute(sql, (prepared.run_id, *prepared.dedupe_ids)).fetchone():
-                raise DuplicateEventError(prepared.run_id)
+            sql = f"SELECT event_id FROM events WHERE run_id = ? AND event_id IN ({marks})"
+            found = conn.execute(sql, (prepared.run_id, *prepared.dedupe_ids)).fetchall()
+            if found:
+                raise DuplicateEventError(prepared.run_id, frozenset(row[0] for row in found))
         row = conn.execute("SELECT version FROM views WHERE run_id = ?", (prepared.run_id,)).fetchone()
         if (row[0] if row else 0) != prepared.expected_version:
             raise SequenceConflictError(prepared.run_id)

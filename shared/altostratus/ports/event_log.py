@@ -7,8 +7,9 @@ Contract (every adapter passes `tests/contract/test_event_log.py`):
   caller pinned `expected_version`). A batch is all-or-nothing.
 - The view is always `fold(read(run_id))`: the domain's `apply` builds it, and refuses events
   the run's rules forbid (InvalidTransitionError) before anything is written.
-- A draft with an `event_id` already in the run's log makes the whole append a no-op that
-  returns the current view (`duplicate=True`), so a retried writer does not double-record.
+- A draft with an `event_id` already in the run's log is skipped (the rest of the batch is
+  written); when every draft is such a repeat the append is a no-op that returns the current
+  view (`duplicate=True`). A retried writer does not double-record.
 - A `claim` given to `append` is written in the same atomic write: a unique key (an
   idempotency key, say) bound to the run. If another run already holds it, nothing is written
   and ClaimTakenError is raised; `claim_owner` says which run holds a key.
@@ -98,7 +99,12 @@ class PreparedAppend:
 
 
 class DuplicateEventError(Exception):
-    """Raised by an adapter's `_write` when a caller-given event id is already in the log."""
+    """Raised by an adapter's `_write` when caller-given event ids are already in the log
+    (`event_ids`: those ids; nothing of the batch was written)."""
+
+    def __init__(self, run_id: str, event_ids: frozenset[str]) -> None:
+        super().__init__(f"run {run_id}: events {sorted(event_ids)} are recorded already")
+        self.event_ids = event_ids
 
 
 class EventLog(ABC):
@@ -129,10 +135,14 @@ class EventLog(ABC):
             prepared = self._prepare(run_id, current, drafts, claim)
             try:
                 self._write(prepared)
-            except DuplicateEventError:
-                view = self.get_view(run_id)
-                assert view is not None
-                return AppendResult(view=view, events=(), duplicate=True)
+            except DuplicateEventError as exc:
+                # Write what is new; the repeats are recorded already.
+                drafts = [d for d in drafts if d.event_id not in exc.event_ids]
+                if not drafts:
+                    view = self.get_view(run_id)
+                    assert view is not None
+                    return AppendResult(view=view, events=(), duplicate=True)
+                continue
             except SequenceConflictError:
                 if expected_version is not None:
                     raise

@@ -88,8 +88,10 @@ class TurnRunner:
         for order, call in enumerate(calls, start=1):
             params = call.input if isinstance(call.input, dict) else {}
             self._planned(order, call, params, reasoning)
-            # The planned action's append returned the run's view: a cancel asked for since the
-            # last action shows there, so nothing more runs after it.
+            # One write per action: what is staged (the previous action's result, this one's
+            # plan, the step's artifacts) goes out now, and the view it returns shows a cancel
+            # asked for since the last write, so nothing more runs after it.
+            self.rec.flush()
             view = self.rec.last_view
             if outcome is None and skip_reason is None and view is not None and view.cancel_requested:
                 outcome = Outcome.canceled()
@@ -122,7 +124,7 @@ class TurnRunner:
         shown = self.ctx.secrets.redact_any(params)
         option = shown.get("option") if isinstance(shown.get("option"), str) else None
         text = shown.get("text") if isinstance(shown.get("text"), str) else None
-        self.rec.append(
+        self.rec.stage(
             ev.ActionPlanned(
                 step_id=self.rec.step_id,
                 action_order=order,
@@ -141,7 +143,8 @@ class TurnRunner:
     def _executed(self, order: int, call: ToolCall, params: dict[str, Any], result: CallResult) -> None:
         status = result.status or (ActionStatus.COMPLETED if result.ok else ActionStatus.FAILED)
         summary = self.ctx.secrets.redact(result.summary)
-        self.rec.append(
+        # Written with the next action's plan, or with the step's end.
+        self.rec.stage(
             ev.ActionExecuted(
                 step_id=self.rec.step_id,
                 action_order=order,

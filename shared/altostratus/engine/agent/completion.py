@@ -55,7 +55,7 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
         )
         turn.totals.add(verdict.usage, verdict.exchange[1].latency_ms)
         record_exchanges(ctx, rec, [verdict.exchange])
-        rec.append(
+        rec.stage(
             ev.CompletionChecked(
                 step_id=rec.step_id,
                 accepted=verdict.complete,
@@ -79,7 +79,7 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
                 ok=False,
             )
     else:
-        rec.append(
+        rec.stage(
             ev.CompletionChecked(
                 step_id=rec.step_id,
                 accepted=True,
@@ -94,5 +94,5 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
             output = await turn.extract_data(markdown, FINAL_EXTRACTION, schema=ctx.schema)
         except ExtractionFailedError as exc:
             return CallResult(exc.reason, ok=False, outcome=Outcome.failed(exc.reason))
-    rec.append(ev.OutputProduced(output=output, step_id=rec.step_id), "output")
+    rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id), "output")
     return CallResult("Accepted: the goal is achieved.", outcome=Outcome.completed(output))

@@ -41,6 +41,8 @@ class RunContext:
     # The next step's observation (and page HTML), read right after a batch of actions; lives
     # only in this slice (a new slice observes afresh).
     prefetched: tuple[Observation, str | None] | None = None
+    # The run's view as the last step's final append left it.
+    last_view: RunView | None = None
 
     @property
     def checklist_enabled(self) -> bool:

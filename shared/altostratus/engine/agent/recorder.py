@@ -1,7 +1,9 @@
 """Appending a step's events with deterministic ids, and storing its artifacts.
 
 Every event of a step gets the id f"{step_id}:{what}", so a slice retried from a checkpoint
-(which reuses the step id) re-appends nothing it already recorded.
+(which reuses the step id) re-appends nothing it already recorded. Artifacts, thoughts and a
+planned action are staged and written with the next event (the action's result, the step's
+end), so a step costs one append per executed action plus its start and its end.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import json
 import mimetypes
 import re
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,13 +65,32 @@ class Recorder:
         self.step_id = step_id
         self._artifact_count = 0
         self._thought_count = 0
+        self._pending: list[ev.Draft] = []
         # The run's view as the last append left it: a cancel shows here without another read.
         self.last_view: RunView | None = None
 
+    def stage(self, data: ev.EventData, what: str) -> None:
+        """Keep an event to write with the next `append` (or `flush`), in order."""
+        self._pending.append(ev.Draft(data=data, event_id=f"{self.step_id}:{what}"))
+
     def append(self, data: ev.EventData, what: str) -> None:
+        """Write the staged events and this one, in one append."""
+        self.stage(data, what)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the staged events (artifacts, thoughts, a planned action), if any."""
+        if not self._pending:
+            return
+        drafts, self._pending = self._pending, []
         try:
-            result = self._log.append(self.run_id, [ev.Draft(data=data, event_id=f"{self.step_id}:{what}")])
+            result = self._log.append(self.run_id, drafts)
         except InvalidTransitionError as exc:
+            # The run ended elsewhere (a cancel): what may follow the end is still recorded.
+            kept = [d for d in drafts if d.data.type in ev.AFTER_TERMINAL_TYPES]
+            if kept:
+                with suppress(InvalidTransitionError):
+                    self._log.append(self.run_id, kept)
             raise RunEndedElsewhereError(exc.reason) from exc
         self.last_view = result.view
 
@@ -78,7 +100,7 @@ class Recorder:
         artifact_id = self._ids.new("a")
         key = f"{self.org_id}/{self.run_id}/{artifact_id}{_EXTENSIONS.get(content_type, '.bin')}"
         uri = self._artifacts.put(key, data, content_type=content_type)
-        self.append(
+        self.stage(
             ev.ArtifactStored(
                 artifact_id=artifact_id,
                 artifact_type=kind,
@@ -99,7 +121,7 @@ class Recorder:
         artifact_id = self._ids.new("a")
         key = f"{self.org_id}/{self.run_id}/{artifact_id}/{_safe_name(download.filename)}"
         uri = self._artifacts.put(key, data, content_type=content_type)
-        self.append(
+        self.stage(
             ev.ArtifactStored(
                 artifact_id=artifact_id,
                 artifact_type=ArtifactType.DOWNLOAD,
@@ -127,7 +149,7 @@ class Recorder:
         checklist: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self._thought_count += 1
-        self.append(
+        self.stage(
             ev.ThoughtRecorded(
                 thought_id=f"{self.step_id}:thought:{self._thought_count}",
                 step_id=self.step_id,

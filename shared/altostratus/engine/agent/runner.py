@@ -147,7 +147,9 @@ async def _steps(
             if not opened.ok:
                 state.notes.append(f"Opening the start page failed: {ctx.secrets.redact(opened.summary)}")
         while True:
-            current = deps.event_log.get_view(run_id)
+            # The view the last step's end left (a fresh read only when there is none).
+            current = ctx.last_view or deps.event_log.get_view(run_id)
+            ctx.last_view = None
             assert current is not None
             view = current
             if view.is_terminal:
@@ -209,6 +211,10 @@ async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, o
             rec.download(download)
     except Exception:  # as above: a file that cannot be read must not lose the outcome
         log.warning("run %s: could not store the last downloads", ctx.run_id, exc_info=True)
+    try:
+        rec.flush()
+    except RunEndedElsewhereError:
+        pass  # a cancel came first; the artifacts are recorded all the same
     needs_codes = (
         outcome.status in (RunStatus.FAILED, RunStatus.TERMINATED)
         and ctx.error_codes

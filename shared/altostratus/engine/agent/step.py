@@ -102,6 +102,7 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
     )
     state.steps_taken = order
     state.next_step_id = deps.ids.new("stp")
+    ctx.last_view = rec.last_view
     return outcome
 
 
