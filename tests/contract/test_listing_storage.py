@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.adapters import dynamodb_event_log
+from altostratus.adapters import dynamodb_event_log, sqlite_event_log
 from altostratus.adapters.dynamodb_event_log import BY_ORG_INDEX, DynamoDBEventLog, view_key
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
@@ -105,6 +105,30 @@ def test_sqlite_listing_never_reads_a_views_body(tmp_path: Path) -> None:
         ids[20],
         ids[18],
     ]
+    db.close()
+
+
+@pytest.mark.parametrize("few", [1, 3, 1000])
+def test_sqlite_search_lists_the_same_whether_it_sorts_its_matches_or_walks_the_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    # Below `few` matches a search sorts them; at or above, it walks the runs newest first.
+    monkeypatch.setattr(sqlite_event_log, "_FEW_MATCHES", few)
+    db = SQLiteDatabase(tmp_path / "alto.db")
+    log = SQLiteEventLog(db, FakeClock())
+    ids = _runs(log, 25)
+    newest = ids[::-1]
+    assert _ids(log, RunQuery(search="invoice 1", page_size=20)) == [*newest[5:15], ids[1]]
+    assert _ids(log, RunQuery(search="download INVOICE", page=2, page_size=7)) == newest[7:14]
+    assert _ids(log, RunQuery(search="invoice 2", statuses=frozenset({RunStatus.CANCELED}))) == [
+        ids[23],
+        ids[21],
+    ]
+    assert _ids(log, RunQuery(search=ids[4])) == [ids[4]]
+    page = log.list_runs("o_1", RunQuery(search="invoice", page_size=10))
+    assert page.next_cursor is not None
+    rest = log.list_runs("o_1", RunQuery(search="invoice", page_size=100, cursor=page.next_cursor))
+    assert [r.run_id for r in rest.runs] == newest[10:] and rest.next_cursor is None
     db.close()
 
 

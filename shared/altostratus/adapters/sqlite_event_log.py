@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from altostratus.adapters.sqlite_db import SQLiteDatabase
@@ -58,7 +59,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)
 # index, so neither skipping to a deep page nor filtering touches a view's body.
 _LISTING_INDEXES = """
 DROP INDEX IF EXISTS views_by_org;
-CREATE INDEX IF NOT EXISTS views_listing ON views (org_id, created_at DESC, run_id DESC, status, run_type);
+CREATE INDEX IF NOT EXISTS views_listing
+    ON views (org_id, created_at DESC, run_id DESC, status, run_type, title_key, prompt_key);
+CREATE INDEX IF NOT EXISTS views_by_status ON views (org_id, status, created_at DESC, run_id DESC);
 CREATE INDEX IF NOT EXISTS views_by_title ON views (org_id, title_key);
 CREATE INDEX IF NOT EXISTS views_by_prompt ON views (org_id, prompt_key)
 """
@@ -72,6 +75,10 @@ _LISTING_MIGRATION = "views.listing_columns"
 
 # Greater than any character a normalized title or prompt continues a prefix with.
 _LAST_CHAR = "\U0010ffff"
+# A search matching fewer runs than this sorts its matches; one matching more walks the
+# organization's runs in order, testing each, since matches are then dense enough to soon
+# fill a page.
+_FEW_MATCHES = 500
 
 
 def _listing_columns(view: RunView) -> tuple[str, str, str, str]:
@@ -185,38 +192,67 @@ class SQLiteEventLog(EventLog):
         return RunView.model_validate_json(row[0]) if row else None
 
     def list_runs(self, org_id: str, query: RunQuery) -> RunPage:
-        where = ["org_id = ?"]
+        conn = self._db.connection()
+        where = ["views.org_id = ?"]
         params: list[object] = [org_id]
         if query.statuses:
-            where.append(f"status IN ({','.join('?' * len(query.statuses))})")
+            where.append(f"views.status IN ({','.join('?' * len(query.statuses))})")
             params += [s.value for s in query.statuses]
         if query.run_types:
-            where.append(f"run_type IN ({','.join('?' * len(query.run_types))})")
+            where.append(f"views.run_type IN ({','.join('?' * len(query.run_types))})")
             params += [t.value for t in query.run_types]
         after = query.after
         if after is not None:
-            where.append("(created_at, run_id) < (?, ?)")
+            where.append("(views.created_at, views.run_id) < (?, ?)")
             params += [after.created_at.isoformat(), after.run_id]
+        source, matched = "views", ""
         prefix, run_id = query.search_prefix, query.search_id
-        if prefix or run_id:
-            # Each branch is one index range; their union is small next to the organization.
-            matches = ["SELECT run_id FROM views WHERE run_id = ? AND org_id = ?"]
-            params += [run_id, org_id]
-            for column in ("title_key", "prompt_key") if prefix else ():
-                matches.append(
+        ranges = [(column, prefix, prefix + _LAST_CHAR) for column in ("title_key", "prompt_key") if prefix]
+        if ranges and self._matches_at_least(conn, org_id, ranges, _FEW_MATCHES):
+            # Many runs match: walk the organization's runs newest first (the listing index holds
+            # the search columns), which soon fills a page.
+            tests = ["views.run_id = ?", *(f"(views.{c} >= ? AND views.{c} < ?)" for c, _, _ in ranges)]
+            where.append(f"({' OR '.join(tests)})")
+            params += [run_id, *(bound for _, low, high in ranges for bound in (low, high))]
+            source = "views INDEXED BY views_listing"
+        elif prefix or run_id:
+            # Few match: gather them from the title and prompt indexes and the id, then order
+            # only those.
+            branches = ["SELECT run_id FROM views WHERE run_id = ? AND org_id = ?"]
+            found: list[object] = [run_id, org_id]
+            for column, low, high in ranges:
+                branches.append(
                     f"SELECT run_id FROM views WHERE org_id = ? AND {column} >= ? AND {column} < ?"
                 )
-                params += [org_id, prefix, prefix + _LAST_CHAR]
-            where.append(f"run_id IN ({' UNION '.join(matches)})")
+                found += [org_id, low, high]
+            matched = f"WITH matched (run_id) AS MATERIALIZED ({' UNION '.join(branches)}) "
+            source = "matched CROSS JOIN views ON views.run_id = matched.run_id"
+            params = found + params
         sql = (
-            f"SELECT summary FROM views WHERE {' AND '.join(where)}"
-            " ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?"
+            f"{matched}SELECT views.summary FROM {source} WHERE {' AND '.join(where)}"
+            " ORDER BY views.created_at DESC, views.run_id DESC LIMIT ? OFFSET ?"
         )
         # One row more than the page says whether another page follows.
-        rows = self._db.connection().execute(sql, [*params, query.page_size + 1, query.offset]).fetchall()
+        rows = conn.execute(sql, [*params, query.page_size + 1, query.offset]).fetchall()
         runs = tuple(RunSummary.model_validate_json(r[0]) for r in rows[: query.page_size])
         more = len(rows) > query.page_size
         return RunPage(runs=runs, next_cursor=ListPosition.of(runs[-1]).encode() if more else None)
+
+    @staticmethod
+    def _matches_at_least(
+        conn: sqlite3.Connection, org_id: str, ranges: list[tuple[str, str, str]], enough: int
+    ) -> bool:
+        """Whether the prefix ranges hold `enough` runs, counting no further (index only)."""
+        count = 0
+        for column, low, high in ranges:
+            sql = (
+                "SELECT COUNT(*) FROM (SELECT 1 FROM views"
+                f" WHERE org_id = ? AND {column} >= ? AND {column} < ? LIMIT ?)"
+            )
+            count += conn.execute(sql, (org_id, low, high, enough - count)).fetchone()[0]
+            if count >= enough:
+                return True
+        return False
 
     def unfinished_runs(self) -> list[tuple[str, RunStatus, str | None]]:
         """Every organization's runs that have not ended, oldest first, with their checkpoint."""
