@@ -91,17 +91,19 @@ class RunLifecycle:
 
     def start(self, event: dict[str, Any]) -> dict[str, Any]:
         view = _view(self.event_log, event["run_id"])
-        waiting = {"admitted": True, "wait_seconds": self.admission.retry_seconds}
+        admitted = {"admitted": True, "wait_seconds": self.admission.retry_seconds}
         if view.is_terminal:
-            self.admission.release(view.org_id, view.run_id)  # canceled while it waited
-            return {**_result(view.run_id, more=False, slice_no=0), **waiting}
+            self.admission.release(view.org_id, view.run_id, view.created_at)  # canceled while it waited
+            return {**_result(view.run_id, more=False, slice_no=0), **admitted}
         try:
-            admitted = self.admission.admit(view.org_id, view.run_id)
+            answer = self.admission.admit(view.org_id, view.run_id, view.created_at)
         except StoreUnavailableError as exc:
             raise TransientStepError("the run slots were unavailable") from exc
         if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
-            if not admitted:
-                return {**_result(view.run_id, more=False, slice_no=0), **waiting, "admitted": False}
+            if not answer.admitted:
+                wait = self.admission.wait_seconds(answer, view.created_at)
+                refused = {"admitted": False, "wait_seconds": wait}
+                return {**_result(view.run_id, more=False, slice_no=0), **refused}
             draft = ev.Draft(data=ev.RunStarted(executor="state-machine"), event_id=f"{view.run_id}:started")
         else:
             # Already running (a restarted execution): it goes on even if its slot was taken.
@@ -110,7 +112,7 @@ class RunLifecycle:
             )
             draft = ev.Draft(data=resumed)
         self.event_log.append(view.run_id, [draft])
-        return {**_result(view.run_id, more=True, slice_no=0), **waiting}
+        return {**_result(view.run_id, more=True, slice_no=0), **admitted}
 
     def finish(self, event: dict[str, Any]) -> dict[str, Any]:
         run_id = event["run_id"]
@@ -122,7 +124,7 @@ class RunLifecycle:
             view = finish_run(
                 self.event_log, run_id, Outcome.failed("The agent stopped without reporting a result.")
             )
-        self.admission.release(view.org_id, run_id)
+        self.admission.release(view.org_id, run_id, view.created_at)
         return {"run_id": run_id, "status": view.status.value}
 
     def failed(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +136,7 @@ class RunLifecycle:
         if self.event_log.get_view(run_id) is None:
             return {"run_id": run_id, "status": None}
         view = finish_run(self.event_log, run_id, Outcome.failed(reason))
-        self.admission.release(view.org_id, run_id)
+        self.admission.release(view.org_id, run_id, view.created_at)
         return {"run_id": run_id, "status": view.status.value}
 
 
@@ -160,7 +162,7 @@ class AgentSlices:
         view = _view(self.agent.event_log, run_id)
         if view.is_terminal:
             return _result(run_id, more=False, slice_no=slice_no)
-        self.admission.renew(view.org_id, run_id)
+        self.admission.renew(view.org_id, run_id, view.created_at)
         budget = self.budget.slice_seconds
         if remaining_s is not None:
             budget = min(budget, remaining_s() - self.budget.safety_margin_s)

@@ -133,8 +133,9 @@ def _event_log(settings: Settings) -> DynamoDBEventLog:
 
 
 def _admission(settings: Settings) -> Admission:
-    slots = DynamoDBRunSlots(boto3.client("dynamodb"), state_table=settings.state_table, clock=SystemClock())
-    return build_admission(settings, slots)
+    clock = SystemClock()
+    slots = DynamoDBRunSlots(boto3.client("dynamodb"), state_table=settings.state_table, clock=clock)
+    return build_admission(settings, slots, clock)
 
 
 @cache

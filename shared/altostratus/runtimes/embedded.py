@@ -33,7 +33,7 @@ class EmbeddedService:
             api_key=key,
         )
         assert self.runtime.run_slots is not None
-        admission = build_admission(settings, self.runtime.run_slots)
+        admission = build_admission(settings, self.runtime.run_slots, self.runtime.clock)
         lifecycle = RunLifecycle(self.runtime.event_log, admission)
         slices = AgentSlices(
             agent=deps,

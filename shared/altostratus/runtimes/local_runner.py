@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ class LocalRunner:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a run arrived or ended, or stopping
         self._waiting: list[str] = []  # runs not executing yet, in submission order
-        self._orgs: dict[str, str] = {}  # run -> organization, of the runs known
+        self._orgs: dict[str, tuple[str, datetime]] = {}  # run -> organization, submitted at
         self._known: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._pending = 0  # waiting or executing
@@ -104,7 +105,7 @@ class LocalRunner:
         for run_id, status, checkpoint in self._unfinished():
             if status is RunStatus.RUNNING and checkpoint is None:
                 view = finish_run(self._log, run_id, Outcome.failed(LOST_PROGRESS))
-                self._admission.release(view.org_id, run_id)
+                self._admission.release(view.org_id, run_id, view.created_at)
                 continue
             self.start(run_id)
 
@@ -137,7 +138,8 @@ class LocalRunner:
             finally:
                 # Whatever the execution did, its slot is free now (ends release it too).
                 if run_id in self._orgs:
-                    self._admission.release(self._orgs[run_id], run_id)
+                    org_id, since = self._orgs[run_id]
+                    self._admission.release(org_id, run_id, since)
                 with self._changed:
                     self._pending -= 1
                     self._known.discard(run_id)
@@ -162,23 +164,25 @@ class LocalRunner:
             return self._waiting[0] if self._waiting else None
         full: set[str] = set()  # organizations refused in this pass: their later runs wait too
         for run_id in self._waiting:
-            org_id = self._org(run_id)
+            org_id, since = self._org(run_id)
             if org_id in full:
                 continue
             try:
-                if self._admission.admit(org_id, run_id):
+                if self._admission.admit(org_id, run_id, since).admitted:
                     return run_id
             except StoreUnavailableError:
                 logger.warning("could not take a slot for %s; trying again shortly", run_id, exc_info=True)
             full.add(org_id)
         return None
 
-    def _org(self, run_id: str) -> str:
-        org_id = self._orgs.get(run_id)
-        if org_id is None:
+    def _org(self, run_id: str) -> tuple[str, datetime]:
+        """The run's organization and submission time (its place in the organization's line)."""
+        known = self._orgs.get(run_id)
+        if known is None:
             view = self._log.get_view(run_id)
-            org_id = self._orgs[run_id] = view.org_id if view is not None else ""
-        return org_id
+            known = (view.org_id, view.created_at) if view is not None else ("", datetime.now(UTC))
+            self._orgs[run_id] = known
+        return known
 
     def execute(self, run_id: str) -> list[str]:
         """Runs one execution to its end; returns the states it went through."""
