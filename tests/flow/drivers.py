@@ -52,14 +52,6 @@ class Played:
         return [e.type for e in self.events]
 
 
-def _wait(read_status: Callable[[], str], timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while read_status() not in TERMINAL:
-        if time.monotonic() > deadline:
-            raise AssertionError("the run did not end in time")
-        time.sleep(0.05)
-
-
 def _watch(
     read_status: Callable[[str], str], run_ids: list[str], timeout_s: float = 180
 ) -> list[dict[str, str]]:
