@@ -1,4 +1,5 @@
-"""State machine task "Start run": the run is marked started (or found already ended)."""
+"""State machine task "Start run": the run is marked started once admitted under its
+organization's cap (or found already ended)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ metrics = Metrics(namespace="Altostratus", service="altostratus-run-start")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event.get("run_id"))
     result = lifecycle().start(event)
-    metrics.add_metric(
-        name="RunsStarted" if result["continue"] else "RunsEndedBeforeStart", unit=MetricUnit.Count, value=1
-    )
+    if not result["admitted"]:
+        name = "RunsWaitingForSlot"  # the organization's runs hold every slot; it asks again later
+    else:
+        name = "RunsStarted" if result["continue"] else "RunsEndedBeforeStart"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     return result

@@ -161,6 +161,48 @@ def test_runs_are_listed_newest_first_with_filters(client: ApiClient) -> None:
     assert client.get("/v1/runs", query={"status": ["sleeping"]}).status == 422
 
 
+def test_the_next_pages_cursor_comes_in_a_header_and_resumes_the_listing(client: ApiClient) -> None:
+    ids = [_submit(client, title=f"Batch {n}") for n in range(5)]
+    first = client.get("/v1/runs", query={"page_size": "2", "search_key": "batch"})
+    assert [r["run_id"] for r in first.json()] == ids[::-1][:2]
+    assert set(first.json()[0]) == {
+        "task_run_id",
+        "run_id",
+        "task_run_type",
+        "status",
+        "title",
+        "created_at",
+        "modified_at",
+        "started_at",
+        "finished_at",
+        "workflow_permanent_id",
+        "script_run",
+        "step_count",
+        "failure_reason",
+    }
+    seen = [r["run_id"] for r in first.json()]
+    cursor = first.headers.get("x-next-cursor")
+    while cursor:
+        reply = client.get("/v1/runs", query={"page_size": "2", "search_key": "batch", "cursor": cursor})
+        assert reply.status == 200
+        seen += [r["run_id"] for r in reply.json()]
+        cursor = reply.headers.get("x-next-cursor")
+    assert seen == ids[::-1]
+    last = client.get("/v1/runs", query={"page": "3", "page_size": "2"})
+    assert [r["run_id"] for r in last.json()] == [ids[0]] and "x-next-cursor" not in last.headers
+
+
+def test_a_bad_cursor_is_a_400_that_says_why(client: ApiClient) -> None:
+    _submit(client)
+    _submit(client)
+    reply = client.get("/v1/runs", query={"cursor": "not-a-cursor"})
+    assert reply.status == 400
+    assert reply.json() == {"detail": "The cursor is not one this server returned; start again without it."}
+    cursor = client.get("/v1/runs", query={"page_size": "1"}).headers["x-next-cursor"]
+    both = client.get("/v1/runs", query={"cursor": cursor, "page": "2"})
+    assert both.status == 400 and "either page or cursor" in both.json()["detail"]
+
+
 def test_retry_webhook_explains_why_it_cannot_send(client: ApiClient) -> None:
     run_id = _submit(client)
     reply = client.post(f"/v1/runs/{run_id}/retry_webhook")

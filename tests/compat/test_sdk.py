@@ -40,7 +40,7 @@ def _play_executor(compat: Compat, prompt: str) -> None:
     assert org is not None
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        found = compat.store.event_log.list_views(org.org_id, RunQuery(page_size=1, search=prompt))
+        found = compat.store.event_log.list_runs(org.org_id, RunQuery(page_size=1, search=prompt)).runs
         if found:
             _finish(
                 compat,
@@ -174,6 +174,28 @@ def test_timeline_and_artifacts_with_a_type_filter(compat: Compat) -> None:
     )
     assert keyed.content == b"<h1>$3</h1>" and keyed.headers["content-type"] == "text/html"
     _assert_view_is_fold(compat, run.run_id)
+
+
+def test_get_runs_v2_parses_the_listing_and_its_cursor_header_pages_on(compat: Compat) -> None:
+    client = compat.client()
+    ids = [client.run_task(prompt=f"Compare plans {n}", title=f"Listing compat {n}").run_id for n in range(3)]
+    client.cancel_run(ids[0])
+    runs = client.get_runs_v2(search_key="LISTING COMPAT", page_size=2)
+    assert [r.run_id for r in runs] == [ids[2], ids[1]]
+    assert (runs[0].status, runs[0].title, runs[0].task_run_type) == ("queued", "Listing compat 2", "task_v2")
+    raw = client.with_raw_response.get_runs_v2(search_key="listing compat", page_size=2)
+    cursor = raw.headers["x-next-cursor"]
+    rest = httpx.get(
+        f"{compat.server.base_url}/v1/runs",
+        params={"search_key": "listing compat", "page_size": 2, "cursor": cursor},
+        headers={"x-api-key": compat.key},
+        timeout=10,
+    )
+    assert rest.status_code == 200 and "x-next-cursor" not in rest.headers
+    assert [(r["run_id"], r["status"]) for r in rest.json()] == [(ids[0], "canceled")]
+    assert [r.run_id for r in client.get_runs_v2(search_key="compare PLANS 1")] == [ids[1]]
+    assert [r.run_id for r in client.get_runs_v2(search_key=ids[2])] == [ids[2]]
+    assert compat.client(key=compat.other_key).get_runs_v2(search_key="listing compat") == []
 
 
 def test_retry_run_webhook_without_a_url_is_a_400(compat: Compat) -> None:

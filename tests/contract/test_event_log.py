@@ -179,19 +179,22 @@ def test_a_cancel_racing_a_completion_ends_with_exactly_one_terminal_status(even
         assert view.status.value == {"RunCompleted": "completed", "RunCanceled": "canceled"}[terminal[0].type]
 
 
+def _ids(log: EventLog, org_id: str, query: RunQuery) -> list[str]:
+    return [r.run_id for r in log.list_runs(org_id, query).runs]
+
+
 def test_runs_are_listed_per_organization_newest_first_with_filters_and_pages(event_log: EventLog) -> None:
     for n in range(5):
         event_log.append(f"tsk_v2_{n}", [created("o_1", title=f"run {n}"), d(ev.RunQueued())])
     event_log.append("tsk_other", [created("o_2")])
     event_log.append("tsk_v2_3", [d(ev.RunCanceled())])
-    page1 = event_log.list_views("o_1", RunQuery(page=1, page_size=2))
-    page2 = event_log.list_views("o_1", RunQuery(page=2, page_size=2))
-    assert [v.run_id for v in page1 + page2] == ["tsk_v2_4", "tsk_v2_3", "tsk_v2_2", "tsk_v2_1"]
-    canceled = event_log.list_views("o_1", RunQuery(statuses=frozenset({RunStatus.CANCELED})))
-    assert [v.run_id for v in canceled] == ["tsk_v2_3"]
-    assert event_log.list_views("o_1", RunQuery(run_types=frozenset({RunType.TASK_V1}))) == []
-    assert [v.run_id for v in event_log.list_views("o_1", RunQuery(search="RUN 2"))] == ["tsk_v2_2"]
-    assert [v.run_id for v in event_log.list_views("o_2", RunQuery())] == ["tsk_other"]
+    page1 = _ids(event_log, "o_1", RunQuery(page=1, page_size=2))
+    page2 = _ids(event_log, "o_1", RunQuery(page=2, page_size=2))
+    assert page1 + page2 == ["tsk_v2_4", "tsk_v2_3", "tsk_v2_2", "tsk_v2_1"]
+    assert _ids(event_log, "o_1", RunQuery(statuses=frozenset({RunStatus.CANCELED}))) == ["tsk_v2_3"]
+    assert _ids(event_log, "o_1", RunQuery(run_types=frozenset({RunType.TASK_V1}))) == []
+    assert _ids(event_log, "o_1", RunQuery(search="RUN 2")) == ["tsk_v2_2"]
+    assert _ids(event_log, "o_2", RunQuery()) == ["tsk_other"]
 
 
 def test_artifacts_are_indexed_by_id_and_by_run(event_log: EventLog) -> None:

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +40,38 @@ class Played:
     view: RunView
     events: list[ev.Event]
     published: list[str] = field(default_factory=list)  # detail-types seen on the bus
+    # The scenario's other runs, in submission order (when it submits more than one).
+    others: list[Played] = field(default_factory=list)
+    # Every run's status, as read each time the driver looked while they executed.
+    snapshots: list[dict[str, str]] = field(default_factory=list)
+    # Per run: how many times its execution waited for a slot (AWS: the execution history).
+    slot_waits: dict[str, int] = field(default_factory=dict)
 
     @property
     def types(self) -> list[str]:
         return [e.type for e in self.events]
 
 
-def _wait(read_status: Callable[[], str], timeout_s: float = 120) -> None:
+def _watch(
+    read_status: Callable[[str], str], run_ids: list[str], timeout_s: float = 180
+) -> list[dict[str, str]]:
+    """Reads every run's status until all have ended; the statuses seen at each look."""
     deadline = time.monotonic() + timeout_s
-    while read_status() not in TERMINAL:
+    snapshots = []
+    while True:
+        snapshot = {run_id: read_status(run_id) for run_id in run_ids}
+        snapshots.append(snapshot)
+        if all(status in TERMINAL for status in snapshot.values()):
+            return snapshots
         if time.monotonic() > deadline:
-            raise AssertionError("the run did not end in time")
+            raise AssertionError(f"the runs did not end in time: {snapshot}")
         time.sleep(0.05)
+
+
+def _settings_for(scenario: FlowScenario) -> dict[str, Any]:
+    if scenario.max_running_per_org is None:
+        return {}
+    return {"max_running_per_org": scenario.max_running_per_org}
 
 
 def play_embedded(scenario: FlowScenario, tmp: Path, site: FixtureSite, model: FakeAnthropicServer) -> Played:
@@ -60,7 +80,9 @@ def play_embedded(scenario: FlowScenario, tmp: Path, site: FixtureSite, model: F
         port=0,
         anthropic_api_key=model.api_key,
         anthropic_base_url=model.base_url,
-        max_browsers=1,
+        # More workers than the cap lets, so the cap is what holds a run back, not the pool.
+        max_browsers=scenario.runs,
+        **_settings_for(scenario),
     )
     browsers = scenario.faults(browser_provider(settings, embedded=True))
     service = EmbeddedService(settings, browsers=browsers)
@@ -71,14 +93,22 @@ def play_embedded(scenario: FlowScenario, tmp: Path, site: FixtureSite, model: F
         model.set_policy(
             scenario.policy(lambda: http.post(f"/v1/runs/{submitted['id']}/cancel").raise_for_status())
         )
-        reply = http.post("/v1/run/tasks", json=scenario.request(site))
-        assert reply.status_code == 200, reply.text
-        submitted["id"] = run_id = reply.json()["run_id"]
-        _wait(lambda: str(http.get(f"/v1/runs/{run_id}").json()["status"]))
+        run_ids = []
+        for _ in range(scenario.runs):
+            reply = http.post("/v1/run/tasks", json=scenario.request(site))
+            assert reply.status_code == 200, reply.text
+            run_ids.append(reply.json()["run_id"])
+            submitted.setdefault("id", run_ids[0])
+        snapshots = _watch(lambda run_id: str(http.get(f"/v1/runs/{run_id}").json()["status"]), run_ids)
         assert service.runner.wait_idle(timeout=60)
-        view = service.runtime.event_log.get_view(run_id)
-        assert view is not None
-        return Played(view, service.runtime.event_log.read(run_id))
+        log = service.runtime.event_log
+        played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
+        return replace(played[0], others=played[1:], snapshots=snapshots)
+
+
+def _played(view: RunView | None, events: list[ev.Event]) -> Played:
+    assert view is not None
+    return Played(view, events)
 
 
 @dataclass
@@ -110,11 +140,14 @@ class AwsStack:
 
 
 @contextmanager
-def aws_stack(monkeypatch: pytest.MonkeyPatch, model: FakeAnthropicServer) -> Iterator[AwsStack]:
+def aws_stack(
+    monkeypatch: pytest.MonkeyPatch, model: FakeAnthropicServer, scenario: FlowScenario | None = None
+) -> Iterator[AwsStack]:
     """moto running the real template pieces: tables, bucket, the run state machine (the same
     ASL file, executed), the four task functions and the api and publisher functions, with
     their invocations routed in process."""
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    limits = {f"ALTO_{k.upper()}": str(v) for k, v in _settings_for(scenario).items()} if scenario else {}
     with moto_aws(config=config) as aws, InProcessLambdas() as lambdas:
         env = {
             **aws.environment(),
@@ -123,6 +156,9 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch, model: FakeAnthropicServer) -> It
             # The fixture site is on loopback, which the AWS runtime refuses unless allowed.
             "ALTO_ALLOWED_TARGETS": "127.0.0.1",
             "ALTO_EVENT_BUS_NAME": "altostratus-flow",
+            # moto's Wait states really sleep: a run over its cap asks again after a second.
+            "ALTO_ADMISSION_RETRY_SECONDS": "1",
+            **limits,
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -181,7 +217,7 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch, model: FakeAnthropicServer) -> It
 def play_aws(
     scenario: FlowScenario, monkeypatch: pytest.MonkeyPatch, site: FixtureSite, model: FakeAnthropicServer
 ) -> Played:
-    with aws_stack(monkeypatch, model) as stack:
+    with aws_stack(monkeypatch, model, scenario) as stack:
         # The agent_step function's slices, with the scenario's browser faults around the real
         # Chromium provider (functions/agent_step/app.py calls this `agent_slices`).
         real = aws_runtime.agent_slices()
@@ -198,24 +234,44 @@ def play_aws(
         model.set_policy(
             scenario.policy(lambda: stack.call_api("POST", f"/v1/runs/{submitted['id']}/cancel"))
         )
-        reply = stack.call_api("POST", "/v1/run/tasks", scenario.request(site))
-        assert reply["statusCode"] == 200, reply["body"]
-        submitted["id"] = run_id = json.loads(reply["body"])["run_id"]
+        run_ids = []
+        for _ in range(scenario.runs):
+            reply = stack.call_api("POST", "/v1/run/tasks", scenario.request(site))
+            assert reply["statusCode"] == 200, reply["body"]
+            run_ids.append(json.loads(reply["body"])["run_id"])
+            submitted.setdefault("id", run_ids[0])
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        execution = next(iter(sfn.list_executions(stateMachineArn=_machine_arn())["executions"]))
-        assert execution["name"] == run_id
-        _wait(
-            lambda: (
-                "completed"
-                if sfn.describe_execution(executionArn=execution["executionArn"])["status"] != "RUNNING"
-                else "running"
-            )
-        )
-        stack.lambdas.drain()
+        executions = {
+            e["name"]: e["executionArn"]
+            for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
+        }
+        assert set(executions) == set(run_ids)  # one execution per run, named by it
         log = aws_runtime.runtime().event_log
-        view = log.get_view(run_id)
-        assert view is not None
-        return Played(view, log.read(run_id), stack.published())
+
+        def status(run_id: str) -> str:
+            # A run's status, but "ended" only once its execution has too (it records the end last).
+            view = log.get_view(run_id)
+            assert view is not None
+            if sfn.describe_execution(executionArn=executions[run_id])["status"] == "RUNNING":
+                return "executing" if view.status.is_terminal else view.status.value
+            return view.status.value
+
+        snapshots = _watch(status, run_ids)
+        stack.lambdas.drain()
+        waits = {run_id: _slot_waits(sfn, executions[run_id]) for run_id in run_ids}
+        played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
+        first = replace(played[0], published=stack.published())
+        return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits)
+
+
+def _slot_waits(sfn: Any, execution_arn: str) -> int:
+    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return sum(
+        1
+        for event in history
+        if event["type"] == "WaitStateEntered"
+        and event["stateEnteredEventDetails"]["name"] == "Wait for a slot"
+    )
 
 
 def _machine_arn() -> str:

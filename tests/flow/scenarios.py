@@ -54,6 +54,10 @@ class FlowScenario:
     # The user cancels (through the API) when the model is asked for its Nth turn.
     cancel_on_turn: int | None = None
     reason_contains: str | None = None
+    # How many runs of the request are submitted one after the other, and the organization's
+    # cap on runs executing at once (None: the default cap).
+    runs: int = 1
+    max_running_per_org: int | None = None
 
     def request(self, site: FixtureSite) -> dict[str, Any]:
         return {
@@ -99,6 +103,13 @@ SCENARIOS = [
         "timed_out",
         extra_request={"max_steps": 1},
         reason_contains="maximum steps (1)",
+    ),
+    FlowScenario(
+        "organization cap 1: the second run waits queued until the first ends",
+        EXTRACTION,
+        "completed",
+        runs=2,
+        max_running_per_org=1,
     ),
 ]
 SCENARIO_IDS = [s.name for s in SCENARIOS]

@@ -23,7 +23,30 @@ def model() -> Iterator[FakeAnthropicServer]:
         yield server
 
 
+def _check_cap(played: Played, scenario: FlowScenario) -> None:
+    """No more runs executed at once than the cap; each waiting run started only once a slot
+    was free, i.e. after an earlier run ended."""
+    cap = scenario.max_running_per_org
+    if cap is None:
+        return
+    for snapshot in played.snapshots:
+        assert list(snapshot.values()).count("running") <= cap, snapshot
+    views = sorted((p.view for p in [played, *played.others]), key=lambda v: v.started_at or v.created_at)
+    for n, view in enumerate(views[cap:], start=cap):
+        assert view.started_at is not None
+        ended = sorted(v.finished_at for v in views[:n] if v.finished_at is not None)
+        assert len(ended) >= n - cap + 1 and view.started_at >= ended[n - cap], (
+            view.run_id,
+            view.started_at,
+            ended,
+        )
+    # While the first ran, the API showed the others queued.
+    assert any(list(s.values()).count("queued") == len(views) - cap for s in played.snapshots)
+
+
 def _check(played: Played, scenario: FlowScenario) -> None:
+    for other in played.others:
+        _check(other, scenario)
     view = played.view
     assert view.status.value == scenario.expected_status, view.failure_reason
     assert view == fold(played.events)
@@ -49,8 +72,14 @@ def test_the_same_scenario_ends_the_same_way_with_the_same_events_on_both_runtim
 ) -> None:
     embedded = play_embedded(scenario, tmp_path, site, model)
     _check(embedded, scenario)
+    _check_cap(embedded, scenario)
     aws = play_aws(scenario, monkeypatch, site, model)
     _check(aws, scenario)
+    _check_cap(aws, scenario)
     assert aws.types == embedded.types
-    # On AWS every event of the run also reached the bus (read from the rule's SQS target).
-    assert sorted(aws.published) == sorted(aws.types)
+    assert [p.types for p in aws.others] == [p.types for p in embedded.others]
+    # On AWS every event of the runs also reached the bus (read from the rule's SQS target).
+    assert sorted(aws.published) == sorted(t for p in [aws, *aws.others] for t in p.types)
+    if scenario.max_running_per_org is not None and scenario.runs > scenario.max_running_per_org:
+        # The state machine held the later run in its Wait state until a slot was free.
+        assert sum(aws.slot_waits.values()) > 0, aws.slot_waits

@@ -32,7 +32,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededServer]:
 
 
 def _runs(served: SeededServer) -> int:
-    return len(served.store.event_log.list_views(served.run.org_id, RunQuery(page_size=100)))
+    return len(served.store.event_log.list_runs(served.run.org_id, RunQuery(page_size=100)).runs)
 
 
 def _post(served: SeededServer, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:

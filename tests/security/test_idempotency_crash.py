@@ -131,7 +131,7 @@ def test_a_submission_that_died_after_writing_its_run_is_found_again_embedded(tm
         assert again.json()["run_id"] == run_id
         org = runtime.keys.org_by_name("default")
         assert org is not None
-        assert [v.run_id for v in runtime.event_log.list_views(org.org_id, RunQuery())] == [run_id]
+        assert [r.run_id for r in runtime.event_log.list_runs(org.org_id, RunQuery()).runs] == [run_id]
         # AND the same key with another body is refused, naming the problem
         other = client.post("/v1/run/tasks", json_body=_body(8), headers=headers)
         assert other.status == 409 and "different request body" in other.json()["detail"]

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from altostratus.orchestration.asl import ExecutionFailedError, Interpreter, load_definition
+from altostratus.orchestration.asl import (
+    DefinitionError,
+    ExecutionFailedError,
+    Interpreter,
+    load_definition,
+    validate,
+)
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.runtimes.local_runner import FUNCTIONS, STATE_MACHINE
 
@@ -15,15 +21,25 @@ from altostratus.runtimes.local_runner import FUNCTIONS, STATE_MACHINE
 class Script:
     """Handlers that answer from a script and record what they were given."""
 
-    def __init__(self, steps: list[Any]) -> None:
+    def __init__(self, steps: list[Any], *, refusals: int = 0) -> None:
         self.steps = steps
+        self.refusals = refusals  # how many times run_start finds the organization at its cap
         self.calls: list[tuple[str, Any]] = []
         self.sleeps: list[float] = []
 
     def invoke(self, function: str, payload: Any) -> Any:
         self.calls.append((function, payload))
         if function == "run_start":
-            return {"run_id": payload["run_id"], "continue": True, "slice": 0, "outcome": None}
+            admitted = self.refusals == 0
+            self.refusals = max(0, self.refusals - 1)
+            return {
+                "run_id": payload["run_id"],
+                "continue": admitted,
+                "slice": 0,
+                "outcome": None,
+                "admitted": admitted,
+                "wait_seconds": 7,
+            }
         if function == "agent_step":
             step = self.steps.pop(0)
             if isinstance(step, BaseException):
@@ -51,6 +67,7 @@ def test_slices_loop_until_the_run_ends_then_finish_gets_the_outcome() -> None:
     interpreter, result = script.run()
     assert interpreter.trace == [
         "Start run",
+        "Admitted?",
         "More steps?",
         "Run agent steps",
         "More steps?",
@@ -96,3 +113,54 @@ def test_an_unexpected_error_is_caught_without_retries() -> None:
         script.run()
     assert [f for f, _ in script.calls] == ["run_start", "agent_step", "run_failed"]
     assert script.sleeps == []
+
+
+def test_a_run_over_its_organizations_cap_waits_and_asks_again_until_admitted() -> None:
+    script = Script([(False, {"status": "completed"})], refusals=2)
+    interpreter, result = script.run()
+    assert interpreter.trace[:7] == [
+        "Start run",
+        "Admitted?",
+        "Wait for a slot",
+        "Start run",
+        "Admitted?",
+        "Wait for a slot",
+        "Start run",
+    ]
+    assert script.sleeps == [7, 7]  # the seconds run_start asked for, through the injected sleep
+    assert [f for f, _ in script.calls] == ["run_start"] * 3 + ["agent_step", "run_finish"]
+    assert all(p == {"run_id": "tsk_1"} for f, p in script.calls if f == "run_start")
+    assert result["status"] == "completed"
+
+
+def test_wait_states_sleep_fixed_or_given_seconds_and_refuse_bad_ones() -> None:
+    definition = {
+        "StartAt": "Fixed",
+        "States": {
+            "Fixed": {"Type": "Wait", "Seconds": 3, "Next": "Given"},
+            "Given": {
+                "Type": "Wait",
+                "InputPath": "$.wait",
+                "SecondsPath": "$.s",
+                "OutputPath": "$",
+                "End": True,
+            },
+        },
+    }
+    validate(definition)
+    sleeps: list[float] = []
+    out = Interpreter(definition, invoke=lambda f, p: None, sleep=sleeps.append).run({"wait": {"s": 2}})
+    assert sleeps == [3, 2] and out == {"s": 2}
+    with pytest.raises(ExecutionFailedError) as failed:
+        Interpreter(definition, invoke=lambda f, p: None, sleep=sleeps.append).run({"wait": {"s": "soon"}})
+    assert failed.value.error == "States.Runtime"
+    for bad in ({"Type": "Wait", "End": True}, {"Type": "Wait", "Seconds": -1, "End": True}):
+        with pytest.raises(DefinitionError):
+            validate({"StartAt": "W", "States": {"W": bad}})
+    with pytest.raises(DefinitionError, match="not supported"):
+        validate(
+            {
+                "StartAt": "W",
+                "States": {"W": {"Type": "Wait", "Timestamp": "2026-01-01T00:00:00Z", "End": True}},
+            }
+        )

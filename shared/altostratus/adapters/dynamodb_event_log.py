@@ -3,7 +3,10 @@
 Tables (see template.yaml):
 - events: `run_id` (S) + `seq` (N) -> the event JSON in `body`; the stream feeds the publisher.
 - state: `pk` (S) + `sk` (S), shared by every derived record:
-    run#<run_id> / view              the run view (GSI `by_org`: org_id + created_key)
+    run#<run_id> / view              the run view; the GSI `runs_by_org` (org_id + created_key)
+                                     projects only what listing reads: `summary` (a
+                                     RunSummary), status, run_type and the normalized title
+                                     and prompt prefix `search_title` / `search_prompt`
     run#<run_id> / artifact#<id>     the run's artifact index, oldest first (ids are time-ordered)
     artifact#<id> / ref              artifact lookup by id
     run#<run_id> / event#<event_id>  marker of a caller-given event id (idempotent appends)
@@ -18,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.domain.run_summary import RunSummary, search_keys
 from altostratus.domain.view import RunView
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import (
@@ -26,13 +30,27 @@ from altostratus.ports.errors import (
     SequenceConflictError,
     StoreUnavailableError,
 )
-from altostratus.ports.event_log import ClaimRecord, DuplicateEventError, EventLog, PreparedAppend, RunQuery
+from altostratus.ports.event_log import (
+    ClaimRecord,
+    DuplicateEventError,
+    EventLog,
+    ListPosition,
+    PreparedAppend,
+    RunPage,
+    RunQuery,
+    created_sort_key,
+)
 
 # boto3 ships no type hints and the stubs for this botocore line are not published.
 DynamoDBClient = Any
 
-BY_ORG_INDEX = "by_org"
+# Named apart from the earlier `by_org` (which projected whole views): DynamoDB cannot change
+# an index's projection in place.
+BY_ORG_INDEX = "runs_by_org"
+LISTING_ATTRIBUTES = ("summary", "status", "run_type", "search_title", "search_prompt")
 _MAX_TRANSACT_ITEMS = 100
+# Index items a filtered listing asks for at a time (DynamoDB's Limit counts items read).
+_FILTERED_BATCH = 200
 
 
 def view_key(run_id: str) -> dict[str, Any]:
@@ -41,6 +59,16 @@ def view_key(run_id: str) -> dict[str, Any]:
 
 def claim_key(key: str) -> dict[str, Any]:
     return {"pk": {"S": f"claim#{key}"}, "sk": {"S": "claim"}}
+
+
+def _listing_attributes(view: RunView) -> dict[str, Any]:
+    title, prompt = search_keys(view)
+    attributes: dict[str, Any] = {"summary": {"S": RunSummary.of(view).model_dump_json()}}
+    if title:
+        attributes["search_title"] = {"S": title}
+    if prompt:
+        attributes["search_prompt"] = {"S": prompt}
+    return attributes
 
 
 class DynamoDBEventLog(EventLog):
@@ -79,11 +107,12 @@ class DynamoDBEventLog(EventLog):
             "Item": {
                 **view_key(view.run_id),
                 "org_id": {"S": view.org_id},
-                "created_key": {"S": f"{view.created_at.isoformat()}#{view.run_id}"},
+                "created_key": {"S": created_sort_key(view.created_at, view.run_id)},
                 "status": {"S": view.status.value},
                 "run_type": {"S": view.run_type.value},
                 "version": {"N": str(view.version)},
                 "body": {"S": view.model_dump_json()},
+                **_listing_attributes(view),
             },
         }
         if prepared.expected_version == 0:
@@ -207,50 +236,98 @@ class DynamoDBEventLog(EventLog):
         ).get("Item")
         return RunView.model_validate_json(item["body"]["S"]) if item else None
 
-    def list_views(self, org_id: str, query: RunQuery) -> list[RunView]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._state,
-            "IndexName": BY_ORG_INDEX,
-            "KeyConditionExpression": "org_id = :o",
-            "ExpressionAttributeValues": {":o": {"S": org_id}},
-            "ScanIndexForward": False,
-        }
-        filters: list[str] = []
+    def list_runs(self, org_id: str, query: RunQuery) -> RunPage:
+        after = query.after
+        values: dict[str, Any] = {":o": {"S": org_id}}
         names: dict[str, str] = {}
+        filters: list[str] = []
         if query.statuses:
             keys = [f":st{i}" for i in range(len(query.statuses))]
             filters.append(f"#status IN ({', '.join(keys)})")
             names["#status"] = "status"
-            kwargs["ExpressionAttributeValues"].update(
-                {k: {"S": s.value} for k, s in zip(keys, sorted(query.statuses), strict=True)}
-            )
+            values |= {k: {"S": s.value} for k, s in zip(keys, sorted(query.statuses), strict=True)}
         if query.run_types:
             keys = [f":rt{i}" for i in range(len(query.run_types))]
             filters.append(f"run_type IN ({', '.join(keys)})")
-            kwargs["ExpressionAttributeValues"].update(
-                {k: {"S": t.value} for k, t in zip(keys, sorted(query.run_types), strict=True)}
+            values |= {k: {"S": t.value} for k, t in zip(keys, sorted(query.run_types), strict=True)}
+        prefix, run_id = query.search_prefix, query.search_id
+        if prefix or run_id:
+            matches = ["pk = :run"]
+            values[":run"] = {"S": f"run#{run_id}"}
+            if prefix:
+                matches += ["begins_with(search_title, :q)", "begins_with(search_prompt, :q)"]
+                values[":q"] = {"S": prefix}
+            filters.append(f"({' OR '.join(matches)})")
+
+        def query_from(start: str | None, projection: tuple[str, ...]) -> dict[str, Any]:
+            # Attribute names go through placeholders: some (status) are reserved words.
+            call: dict[str, Any] = {
+                "TableName": self._state,
+                "IndexName": BY_ORG_INDEX,
+                "KeyConditionExpression": "org_id = :o",
+                "ExpressionAttributeValues": dict(values),
+                "ExpressionAttributeNames": {**names, **{f"#{a}": a for a in projection}},
+                "ProjectionExpression": ", ".join(f"#{a}" for a in projection),
+                "ScanIndexForward": False,
+            }
+            if start is not None:
+                call["KeyConditionExpression"] += " AND created_key < :start"
+                call["ExpressionAttributeValues"][":start"] = {"S": start}
+            if filters:
+                call["FilterExpression"] = " AND ".join(filters)
+            return call
+
+        start = after.created_key if after is not None else None
+        filtered = bool(filters)
+        # Skipping to a deep page reads only keys; the page itself reads summaries, one more
+        # than it shows to tell whether another page follows.
+        if query.offset:
+            skipped = self._index_items(
+                query_from(start, ("pk", "created_key")), query.offset, filtered=filtered
             )
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        skip = (query.page - 1) * query.page_size
-        result: list[RunView] = []
+            if len(skipped) < query.offset:
+                return RunPage(runs=())
+            start = skipped[-1]["created_key"]["S"]
+        listed = query_from(start, ("pk", "created_key", "summary"))
+        items = self._index_items(listed, query.page_size + 1, filtered=filtered)
+        runs = self._summaries(items[: query.page_size])
+        more = len(items) > query.page_size
+        return RunPage(runs=runs, next_cursor=ListPosition.of(runs[-1]).encode() if more else None)
+
+    def _index_items(self, kwargs: dict[str, Any], wanted: int, *, filtered: bool) -> list[dict[str, Any]]:
+        """Up to `wanted` matching index items from the start of the query, in its order."""
+        if wanted <= 0:
+            return []
+        call = dict(kwargs)
+        out: list[dict[str, Any]] = []
         while True:
-            page = self._call(self._ddb.query, **kwargs)
-            for item in page.get("Items", []):
-                view = RunView.model_validate_json(item["body"]["S"])
-                if not query.matches(view):
-                    continue
-                if skip:
-                    skip -= 1
-                    continue
-                result.append(view)
-                if len(result) >= query.page_size:
-                    return result
+            call["Limit"] = _FILTERED_BATCH if filtered else wanted - len(out)
+            page = self._call(self._ddb.query, **call)
+            out += page.get("Items", [])
+            if len(out) >= wanted:
+                return out[:wanted]
             if "LastEvaluatedKey" not in page:
-                return result
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+                return out
+            call["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _summaries(self, items: list[dict[str, Any]]) -> tuple[RunSummary, ...]:
+        """The items' summaries; a view written before summaries existed is read whole once."""
+        old = [item["pk"] for item in items if "summary" not in item]
+        bodies: dict[str, str] = {}
+        for start in range(0, len(old), 100):
+            keys = [{"pk": pk, "sk": {"S": "view"}} for pk in old[start : start + 100]]
+            request: dict[str, Any] = {self._state: {"Keys": keys, "ProjectionExpression": "pk, body"}}
+            while request:
+                answer = self._call(self._ddb.batch_get_item, RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._state, []):
+                    bodies[item["pk"]["S"]] = item["body"]["S"]
+                request = answer.get("UnprocessedKeys") or {}
+        return tuple(
+            RunSummary.model_validate_json(item["summary"]["S"])
+            if "summary" in item
+            else RunSummary.of(RunView.model_validate_json(bodies[item["pk"]["S"]]))
+            for item in items
+        )
 
     def claim_owner(self, key: str) -> ClaimRecord | None:
         item = self._call(
@@ -330,7 +407,7 @@ def create_tables(client: DynamoDBClient, *, events_table: str, state_table: str
                     {"AttributeName": "org_id", "KeyType": "HASH"},
                     {"AttributeName": "created_key", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(LISTING_ATTRIBUTES)},
             }
         ],
         BillingMode="PAY_PER_REQUEST",

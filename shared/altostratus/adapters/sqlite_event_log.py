@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus
+from altostratus.domain.run_summary import RunSummary, search_keys
 from altostratus.domain.view import RunView
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import ClaimTakenError, SequenceConflictError
@@ -17,7 +19,9 @@ from altostratus.ports.event_log import (
     ClaimRecord,
     DuplicateEventError,
     EventLog,
+    ListPosition,
     PreparedAppend,
+    RunPage,
     RunQuery,
 )
 
@@ -39,9 +43,11 @@ CREATE TABLE IF NOT EXISTS views (
     status TEXT NOT NULL,
     run_type TEXT NOT NULL,
     version INTEGER NOT NULL,
+    title_key TEXT NOT NULL DEFAULT '',
+    prompt_key TEXT NOT NULL DEFAULT '',
+    summary TEXT,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS views_by_org ON views (org_id, created_at DESC, run_id DESC);
 CREATE TABLE IF NOT EXISTS artifacts (
     artifact_id TEXT PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -52,8 +58,40 @@ CREATE TABLE IF NOT EXISTS claims (
     claim TEXT PRIMARY KEY,
     run_id TEXT NOT NULL,
     fingerprint TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)
 """
+
+# Listing reads these indexes only, up to the page's rows: the filter columns are in the
+# index, so neither skipping to a deep page nor filtering touches a view's body.
+_LISTING_INDEXES = """
+DROP INDEX IF EXISTS views_by_org;
+CREATE INDEX IF NOT EXISTS views_listing
+    ON views (org_id, created_at DESC, run_id DESC, status, run_type, title_key, prompt_key);
+CREATE INDEX IF NOT EXISTS views_by_status ON views (org_id, status, created_at DESC, run_id DESC);
+CREATE INDEX IF NOT EXISTS views_by_title ON views (org_id, title_key);
+CREATE INDEX IF NOT EXISTS views_by_prompt ON views (org_id, prompt_key)
+"""
+# Databases written before listing had its own columns get them, filled from each view.
+_LISTING_COLUMNS = {
+    "title_key": "TEXT NOT NULL DEFAULT ''",
+    "prompt_key": "TEXT NOT NULL DEFAULT ''",
+    "summary": "TEXT",
+}
+_LISTING_MIGRATION = "views.listing_columns"
+
+# Greater than any character a normalized title or prompt continues a prefix with.
+_LAST_CHAR = "\U0010ffff"
+# A search matching fewer runs than this sorts its matches; one matching more walks the
+# organization's runs in order, testing each, since matches are then dense enough to soon
+# fill a page.
+_FEW_MATCHES = 500
+
+
+def _listing_columns(view: RunView) -> tuple[str, str, str, str]:
+    """title_key, prompt_key, summary and run_id of a view's row."""
+    title_key, prompt_key = search_keys(view)
+    return title_key, prompt_key, RunSummary.of(view).model_dump_json(), view.run_id
 
 
 class SQLiteEventLog(EventLog):
@@ -64,6 +102,31 @@ class SQLiteEventLog(EventLog):
         super().__init__(clock)
         self._db = db
         db.ensure_schema("event_log", _SCHEMA)
+        self._migrate_listing()
+        db.ensure_schema("event_log.listing", _LISTING_INDEXES)
+
+    def _migrate_listing(self) -> None:
+        """Add the listing columns to an older database and fill them from the stored views."""
+        done = "SELECT 1 FROM schema_migrations WHERE name = ?"
+        if self._db.connection().execute(done, (_LISTING_MIGRATION,)).fetchone():
+            return
+        with self._db.write() as conn:
+            if conn.execute(done, (_LISTING_MIGRATION,)).fetchone():
+                return  # another process migrated while this one waited for the lock
+            have = {row[1] for row in conn.execute("PRAGMA table_info(views)")}
+            for name, declaration in _LISTING_COLUMNS.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE views ADD COLUMN {name} {declaration}")
+            missing = [r[0] for r in conn.execute("SELECT run_id FROM views WHERE summary IS NULL")]
+            for start in range(0, len(missing), 500):
+                batch = missing[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                rows = conn.execute(f"SELECT body FROM views WHERE run_id IN ({marks})", batch).fetchall()
+                conn.executemany(
+                    "UPDATE views SET title_key = ?, prompt_key = ?, summary = ? WHERE run_id = ?",
+                    [_listing_columns(RunView.model_validate_json(body)) for (body,) in rows],
+                )
+            conn.execute("INSERT INTO schema_migrations (name) VALUES (?)", (_LISTING_MIGRATION,))
 
     def append(
         self,
@@ -101,11 +164,12 @@ class SQLiteEventLog(EventLog):
             [(e.run_id, e.seq, e.event_id, e.type, ev.encode_event(e)) for e in prepared.events],
         )
         view = prepared.view
+        title_key, prompt_key, summary, _ = _listing_columns(view)
         conn.execute(
-            "INSERT INTO views (run_id, org_id, created_at, status, run_type, version, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO views (run_id, org_id, created_at, status, run_type, version, title_key,"
+            " prompt_key, summary, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, version = excluded.version,"
-            " body = excluded.body",
+            " summary = excluded.summary, body = excluded.body",
             (
                 view.run_id,
                 view.org_id,
@@ -113,6 +177,9 @@ class SQLiteEventLog(EventLog):
                 view.status.value,
                 view.run_type.value,
                 view.version,
+                title_key,
+                prompt_key,
+                summary,
                 view.model_dump_json(),
             ),
         )
@@ -143,31 +210,68 @@ class SQLiteEventLog(EventLog):
         row = self._db.fetchone("SELECT run_id, fingerprint FROM claims WHERE claim = ?", (key,))
         return ClaimRecord(key=key, run_id=row[0], fingerprint=row[1]) if row else None
 
-    def list_views(self, org_id: str, query: RunQuery) -> list[RunView]:
-        sql = "SELECT body FROM views WHERE org_id = ?"
+    def list_runs(self, org_id: str, query: RunQuery) -> RunPage:
+        conn = self._db.connection()
+        where = ["views.org_id = ?"]
         params: list[object] = [org_id]
         if query.statuses:
-            sql += f" AND status IN ({','.join('?' * len(query.statuses))})"
+            where.append(f"views.status IN ({','.join('?' * len(query.statuses))})")
             params += [s.value for s in query.statuses]
         if query.run_types:
-            sql += f" AND run_type IN ({','.join('?' * len(query.run_types))})"
+            where.append(f"views.run_type IN ({','.join('?' * len(query.run_types))})")
             params += [t.value for t in query.run_types]
-        sql += " ORDER BY created_at DESC, run_id DESC"
-        cursor = self._db.connection().execute(sql, params)
-        skip = (query.page - 1) * query.page_size
-        page: list[RunView] = []
-        for (body,) in cursor:
-            view = RunView.model_validate_json(body)
-            if not query.matches(view):
-                continue
-            if skip:
-                skip -= 1
-                continue
-            page.append(view)
-            if len(page) >= query.page_size:
-                break
-        cursor.close()
-        return page
+        after = query.after
+        if after is not None:
+            where.append("(views.created_at, views.run_id) < (?, ?)")
+            params += [after.created_at.isoformat(), after.run_id]
+        source, matched = "views", ""
+        prefix, run_id = query.search_prefix, query.search_id
+        ranges = [(column, prefix, prefix + _LAST_CHAR) for column in ("title_key", "prompt_key") if prefix]
+        if ranges and self._matches_at_least(conn, org_id, ranges, _FEW_MATCHES):
+            # Many runs match: walk the organization's runs newest first (the listing index holds
+            # the search columns), which soon fills a page.
+            tests = ["views.run_id = ?", *(f"(views.{c} >= ? AND views.{c} < ?)" for c, _, _ in ranges)]
+            where.append(f"({' OR '.join(tests)})")
+            params += [run_id, *(bound for _, low, high in ranges for bound in (low, high))]
+            source = "views INDEXED BY views_listing"
+        elif prefix or run_id:
+            # Few match: gather them from the title and prompt indexes and the id, then order
+            # only those.
+            branches = ["SELECT run_id FROM views WHERE run_id = ? AND org_id = ?"]
+            found: list[object] = [run_id, org_id]
+            for column, low, high in ranges:
+                branches.append(
+                    f"SELECT run_id FROM views WHERE org_id = ? AND {column} >= ? AND {column} < ?"
+                )
+                found += [org_id, low, high]
+            matched = f"WITH matched (run_id) AS MATERIALIZED ({' UNION '.join(branches)}) "
+            source = "matched CROSS JOIN views ON views.run_id = matched.run_id"
+            params = found + params
+        sql = (
+            f"{matched}SELECT views.summary FROM {source} WHERE {' AND '.join(where)}"
+            " ORDER BY views.created_at DESC, views.run_id DESC LIMIT ? OFFSET ?"
+        )
+        # One row more than the page says whether another page follows.
+        rows = conn.execute(sql, [*params, query.page_size + 1, query.offset]).fetchall()
+        runs = tuple(RunSummary.model_validate_json(r[0]) for r in rows[: query.page_size])
+        more = len(rows) > query.page_size
+        return RunPage(runs=runs, next_cursor=ListPosition.of(runs[-1]).encode() if more else None)
+
+    @staticmethod
+    def _matches_at_least(
+        conn: sqlite3.Connection, org_id: str, ranges: list[tuple[str, str, str]], enough: int
+    ) -> bool:
+        """Whether the prefix ranges hold `enough` runs, counting no further (index only)."""
+        count = 0
+        for column, low, high in ranges:
+            sql = (
+                "SELECT COUNT(*) FROM (SELECT 1 FROM views"
+                f" WHERE org_id = ? AND {column} >= ? AND {column} < ? LIMIT ?)"
+            )
+            count += conn.execute(sql, (org_id, low, high, enough - count)).fetchone()[0]
+            if count >= enough:
+                return True
+        return False
 
     def unfinished_runs(self) -> list[tuple[str, RunStatus, str | None]]:
         """Every organization's runs that have not ended, oldest first, with their checkpoint."""

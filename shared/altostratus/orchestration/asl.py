@@ -2,10 +2,11 @@
 
 The embedded runtime executes the very file Step Functions runs on AWS, so both take the same
 transitions, retries and catches. Supported: Task (`arn:aws:states:::lambda:invoke`), Choice,
-Pass, Succeed, Fail; InputPath, Parameters (with `.$` paths), ResultSelector, ResultPath,
-OutputPath; Retry (ErrorEquals, IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds)
-and Catch (ErrorEquals, ResultPath, Next). JSONPath is the `$.a.b[0]` subset. Anything else in
-a definition is refused when it is loaded, not half-executed.
+Pass, Wait (`Seconds` or `SecondsPath`, slept through the injectable `sleep`), Succeed, Fail;
+InputPath, Parameters (with `.$` paths), ResultSelector, ResultPath, OutputPath; Retry
+(ErrorEquals, IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds) and Catch
+(ErrorEquals, ResultPath, Next). JSONPath is the `$.a.b[0]` subset. Anything else in a
+definition is refused when it is loaded, not half-executed.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-_SUPPORTED_TYPES = {"Task", "Choice", "Pass", "Succeed", "Fail"}
+_SUPPORTED_TYPES = {"Task", "Choice", "Pass", "Wait", "Succeed", "Fail"}
 _STATE_FIELDS = {
     "Type", "Comment", "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector",
     "ResultPath", "Retry", "Catch", "Resource", "Choices", "Default", "Error", "Cause", "Result",
-    "TimeoutSeconds",
+    "TimeoutSeconds", "Seconds", "SecondsPath",
 }  # fmt: skip
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "BooleanEquals": lambda a, b: isinstance(a, bool) and a == b,
@@ -90,9 +91,17 @@ def validate(definition: Mapping[str, Any]) -> None:
             raise DefinitionError(f"state {name!r}: fields {sorted(unknown)} are not supported")
         if kind == "Task" and state.get("Resource") != LAMBDA_INVOKE:
             raise DefinitionError(f"state {name!r}: only {LAMBDA_INVOKE} tasks are supported")
+        if kind == "Wait" and len({"Seconds", "SecondsPath"} & set(state)) != 1:
+            raise DefinitionError(f"state {name!r}: a Wait needs exactly one of Seconds and SecondsPath")
+        if kind == "Wait" and not _whole_seconds(state.get("Seconds", 0)):
+            raise DefinitionError(f"state {name!r}: Seconds must be a whole number >= 0")
         for choice in state.get("Choices", []):
             if not set(choice) & set(_COMPARISONS):
                 raise DefinitionError(f"state {name!r}: unsupported choice rule {choice}")
+
+
+def _whole_seconds(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def read_path(data: Any, path: str) -> Any:
@@ -167,7 +176,7 @@ class Interpreter:
                 name = self._choose(state, data)
                 continue
             try:
-                data = self._task_or_pass(state, data)
+                data = self._wait(state, data) if kind == "Wait" else self._task_or_pass(state, data)
             except TaskError as exc:
                 catcher = next(
                     (c for c in state.get("Catch", []) if _matches(exc.error, c["ErrorEquals"])), None
@@ -195,6 +204,16 @@ class Interpreter:
         if "Default" not in state:
             raise TaskError("States.NoChoiceMatched", "no choice rule matched and there is no Default")
         return str(state["Default"])
+
+    def _wait(self, state: Mapping[str, Any], data: Any) -> Any:
+        effective = read_path(data, state.get("InputPath", "$"))
+        seconds = state["Seconds"] if "Seconds" in state else read_path(effective, state["SecondsPath"])
+        if not _whole_seconds(seconds):
+            raise TaskError(
+                "States.Runtime", f"a Wait's seconds must be a whole number >= 0, not {seconds!r}"
+            )
+        self.sleep(seconds)
+        return read_path(effective, state.get("OutputPath", "$"))
 
     def _task_or_pass(self, state: Mapping[str, Any], data: Any) -> Any:
         effective = read_path(data, state.get("InputPath", "$"))

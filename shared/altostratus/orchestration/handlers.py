@@ -28,6 +28,7 @@ from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.outcome import Outcome, finish_run
 from altostratus.engine.agent.runner import run_slice
 from altostratus.engine.agent.state import AgentState
+from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError, UnknownRunError
 from altostratus.orchestration.failure import failure_reason
 from altostratus.ports.errors import StoreUnavailableError
@@ -88,23 +89,35 @@ def _result(run_id: str, *, more: bool, slice_no: int, outcome: Outcome | None =
 
 @dataclass
 class RunLifecycle:
-    """Start run, Finish run, Record failure."""
+    """Start run (once admitted under the organization's cap), Finish run, Record failure."""
 
     event_log: EventLog
+    admission: Admission = field(default_factory=Admission)
 
     def start(self, event: dict[str, Any]) -> dict[str, Any]:
         view = _view(self.event_log, event["run_id"])
+        admitted = {"admitted": True, "wait_seconds": self.admission.retry_seconds}
         if view.is_terminal:
-            return _result(view.run_id, more=False, slice_no=0)
+            self.admission.release(view.org_id, view.run_id, view.created_at)  # canceled while it waited
+            return {**_result(view.run_id, more=False, slice_no=0), **admitted}
+        try:
+            answer = self.admission.admit(view.org_id, view.run_id, view.created_at)
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the run slots were unavailable") from exc
         if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
+            if not answer.admitted:
+                wait = self.admission.wait_seconds(answer, view.created_at)
+                refused = {"admitted": False, "wait_seconds": wait}
+                return {**_result(view.run_id, more=False, slice_no=0), **refused}
             draft = ev.Draft(data=ev.RunStarted(executor="state-machine"), event_id=f"{view.run_id}:started")
         else:
+            # Already running (a restarted execution): it goes on even if its slot was taken.
             resumed = ev.RunResumed(
                 reason="the run's execution started again", from_checkpoint=view.checkpoint_uri
             )
             draft = ev.Draft(data=resumed)
         self.event_log.append(view.run_id, [draft])
-        return _result(view.run_id, more=True, slice_no=0)
+        return {**_result(view.run_id, more=True, slice_no=0), **admitted}
 
     def finish(self, event: dict[str, Any]) -> dict[str, Any]:
         run_id = event["run_id"]
@@ -116,6 +129,7 @@ class RunLifecycle:
             view = finish_run(
                 self.event_log, run_id, Outcome.failed("The agent stopped without reporting a result.")
             )
+        self.admission.release(view.org_id, run_id, view.created_at)
         return {"run_id": run_id, "status": view.status.value}
 
     def failed(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -127,6 +141,7 @@ class RunLifecycle:
         if self.event_log.get_view(run_id) is None:
             return {"run_id": run_id, "status": None}
         view = finish_run(self.event_log, run_id, Outcome.failed(reason))
+        self.admission.release(view.org_id, run_id, view.created_at)
         return {"run_id": run_id, "status": view.status.value}
 
 
@@ -142,6 +157,7 @@ class AgentSlices:
     # Embedded workers run every slice on their own long-lived event loop, so a browser the
     # provider keeps survives from one slice (and run) to the next; Lambda uses a fresh loop.
     persistent_loop: bool = False
+    admission: Admission = field(default_factory=Admission)
     _threads: threading.local = field(default_factory=threading.local)
 
     def step(
@@ -151,6 +167,7 @@ class AgentSlices:
         view = _view(self.agent.event_log, run_id)
         if view.is_terminal:
             return _result(run_id, more=False, slice_no=slice_no)
+        self.admission.renew(view.org_id, run_id, view.created_at)
         budget = self.budget.slice_seconds
         if remaining_s is not None:
             budget = min(budget, remaining_s() - self.budget.safety_margin_s)

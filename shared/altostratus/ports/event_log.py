@@ -16,20 +16,26 @@ Contract (every adapter passes `tests/contract/test_event_log.py`):
 - Storage failures surface as the port's errors only: StoreUnavailableError (retry later),
   IntegrityError (a unique record would be duplicated; never retry), never a driver's own.
 - `read` returns events in seq order; `get_view` is O(1) whatever the log's length.
+- `list_runs` pages an organization's runs newest first (ties by id) from summaries stored with
+  each view, never decoding whole views; a cursor resumes exactly after the page it ends.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus, RunType
+from altostratus.domain.run_summary import RunSummary, search_text
 from altostratus.domain.view import RunView, apply
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import SequenceConflictError
@@ -60,27 +66,83 @@ class ClaimRecord:
 
 @dataclass(frozen=True)
 class RunQuery:
-    """Filters for listing an organization's runs, newest first."""
+    """Filters and position of one page of an organization's runs, newest first.
+
+    `search` matches a run whose id is exactly it, or whose title or prompt starts with it
+    (compared as `search_text` normalizes them). A page starts after `cursor` (from the
+    previous page's `next_cursor`) when one is given, else after `(page - 1) * page_size`
+    matching runs."""
 
     page: int = 1
     page_size: int = 10
     statuses: frozenset[RunStatus] = frozenset()
     run_types: frozenset[RunType] = frozenset()
     search: str | None = None
+    cursor: str | None = None
 
-    def matches(self, view: RunView) -> bool:
-        if self.statuses and view.status not in self.statuses:
-            return False
-        if self.run_types and view.run_type not in self.run_types:
-            return False
-        if self.search:
-            needle = self.search.lower()
-            haystack = " ".join(
-                filter(None, [view.run_id, view.title, str(view.request_echo.get("prompt") or "")])
-            )
-            if needle not in haystack.lower():
-                return False
-        return True
+    @property
+    def offset(self) -> int:
+        return 0 if self.cursor else (self.page - 1) * self.page_size
+
+    @property
+    def after(self) -> ListPosition | None:
+        return ListPosition.decode(self.cursor) if self.cursor else None
+
+    @property
+    def search_prefix(self) -> str:
+        return search_text(self.search)
+
+    @property
+    def search_id(self) -> str:
+        return (self.search or "").strip()
+
+
+class InvalidCursorError(ValueError):
+    """The cursor is not one a listing returned."""
+
+
+@dataclass(frozen=True)
+class ListPosition:
+    """Where a listing stopped: its last run's creation time and id (the listing's order)."""
+
+    created_at: datetime
+    run_id: str
+
+    @classmethod
+    def of(cls, summary: RunSummary) -> ListPosition:
+        return cls(summary.created_at, summary.run_id)
+
+    @property
+    def created_key(self) -> str:
+        """The sort key both stores order runs by: creation time, then id."""
+        return created_sort_key(self.created_at, self.run_id)
+
+    def encode(self) -> str:
+        raw = json.dumps([self.created_at.isoformat(), self.run_id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> ListPosition:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            created, run_id = json.loads(raw)
+            at = datetime.fromisoformat(created)
+        except (ValueError, TypeError) as exc:
+            raise InvalidCursorError("the cursor is not one this server returned") from exc
+        if not isinstance(run_id, str) or at.tzinfo is None:
+            raise InvalidCursorError("the cursor is not one this server returned")
+        return cls(at, run_id)
+
+
+def created_sort_key(created_at: datetime, run_id: str) -> str:
+    return f"{created_at.isoformat()}#{run_id}"
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: tuple[RunSummary, ...]
+    # Where the next page starts; None when this page holds the last matching run.
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,8 +223,10 @@ class EventLog(ABC):
         """The stored view (the fold of the whole log), or None for an unknown run."""
 
     @abstractmethod
-    def list_views(self, org_id: str, query: RunQuery) -> list[RunView]:
-        """One page of the organization's runs matching the query, newest first."""
+    def list_runs(self, org_id: str, query: RunQuery) -> RunPage:
+        """One page of the organization's runs matching the query, newest first, read from an
+        index of summaries: the cost depends on the page, not on the organization's history.
+        Raises InvalidCursorError for a cursor no listing returned."""
 
     @abstractmethod
     def claim_owner(self, key: str) -> ClaimRecord | None:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
+from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
@@ -24,8 +25,10 @@ from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
+from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
 from altostratus.ports.clock import Clock, SystemClock
+from altostratus.runtimes.admission import build_admission
 from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
 from altostratus.runtimes.integrations import (
     build_deliverer,
@@ -139,10 +142,17 @@ def _event_log(settings: Settings) -> DynamoDBEventLog:
     )
 
 
+def _admission(settings: Settings) -> Admission:
+    clock = SystemClock()
+    slots = DynamoDBRunSlots(boto3.client("dynamodb"), state_table=settings.state_table, clock=clock)
+    return build_admission(settings, slots, clock)
+
+
 @cache
 def lifecycle() -> RunLifecycle:
-    """Start run, Finish run and Record failure need only the event log."""
-    return RunLifecycle(_event_log(Settings(runtime="aws")))
+    """Start run, Finish run and Record failure need only the event log and the run slots."""
+    settings = Settings(runtime="aws")
+    return RunLifecycle(_event_log(settings), _admission(settings))
 
 
 @cache
@@ -168,6 +178,7 @@ def agent_slices() -> AgentSlices:
         browsers=browser_provider(settings, embedded=False),
         budget=SliceBudget(slice_seconds=settings.slice_seconds),
         browser_gone=BROWSER_GONE,
+        admission=_admission(settings),
     )
 
 

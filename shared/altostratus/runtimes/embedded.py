@@ -15,6 +15,7 @@ import uvicorn
 from altostratus.domain.view import RunView
 from altostratus.orchestration.handlers import AgentSlices, BrowserProvider, RunLifecycle, SliceBudget
 from altostratus.runtimes import data_dir
+from altostratus.runtimes.admission import build_admission
 from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
 from altostratus.runtimes.engine import agent_deps
 from altostratus.runtimes.http_server import ApiAsgiApp
@@ -57,13 +58,16 @@ class EmbeddedService:
         )
         if secrets is not None:
             deps = replace(deps, secrets=secrets)
-        lifecycle = RunLifecycle(self.runtime.event_log)
+        assert self.runtime.run_slots is not None
+        admission = build_admission(settings, self.runtime.run_slots, self.runtime.clock)
+        lifecycle = RunLifecycle(self.runtime.event_log, admission)
         slices = AgentSlices(
             agent=deps,
             browsers=browsers or browser_provider(settings, embedded=True),
             budget=SliceBudget(slice_seconds=settings.slice_seconds),
             browser_gone=BROWSER_GONE,
             persistent_loop=True,
+            admission=admission,
         )
         self.runner = LocalRunner(
             handlers={
@@ -76,6 +80,7 @@ class EmbeddedService:
             unfinished=self.runtime.event_log.unfinished_runs,
             workers=settings.max_browsers,
             on_worker_exit=slices.close_worker,
+            admission=admission,
         )
         if settings.execute_runs:
             self.runtime.services.orchestrator = self.runner

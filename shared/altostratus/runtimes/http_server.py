@@ -2,14 +2,23 @@
 
 Each request becomes an API Gateway HTTP API event and is resolved on a worker thread, so a
 slow request (a webhook replay waiting on a receiver) does not hold up the others.
+
+Listing runs gives way to everything else. All requests share one interpreter lock, so clients
+paging through runs back to back would otherwise slow every get_run several times over: listings
+are resolved one at a time on a thread of their own, each starts only once no other request is
+being resolved (or after a short wait, so listing slows under load but never stops), and
+listing takes at most LISTING_SHARE of the time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable, MutableMapping
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from altostratus.api.gateway_event import http_api_event
@@ -31,12 +40,67 @@ class _LocalLambdaContext:
         return 30_000
 
 
+# Requests that give way to the others: (method, path ending).
+LISTING_ROUTES = (("GET", "/v1/runs"),)
+# The longest a listing waits for other requests to finish, and the most of the time listings
+# take when clients list back to back.
+LISTING_MAX_WAIT_S = 0.1
+LISTING_SHARE = 0.5
+
+
+class ListingTurns:
+    """When a listing may start: no other request is being resolved (or it waited
+    LISTING_MAX_WAIT_S), and it rested after the last one in proportion to how long that took."""
+
+    def __init__(self) -> None:
+        self._others = 0
+        self._idle = threading.Condition()
+        self._rest_until = 0.0
+
+    @contextmanager
+    def other_request(self) -> Iterator[None]:
+        with self._idle:
+            self._others += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._others -= 1
+                if not self._others:
+                    self._idle.notify_all()
+
+    @contextmanager
+    def listing(self) -> Iterator[None]:
+        rest = self._rest_until - time.monotonic()
+        if rest > 0:
+            time.sleep(rest)
+        with self._idle:
+            self._idle.wait_for(lambda: not self._others, timeout=LISTING_MAX_WAIT_S)
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            took = time.monotonic() - start
+            self._rest_until = time.monotonic() + took * (1 / LISTING_SHARE - 1)
+
+
 class ApiAsgiApp:
     def __init__(self, resolver: AltoResolver, *, max_body_bytes: int, workers: int = 16) -> None:
         self._resolver = resolver
         self._max_body = max_body_bytes
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="api")
+        # One thread: the turns below are taken by one listing at a time.
+        self._listing_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-list")
+        self._turns = ListingTurns()
         self._context = _LocalLambdaContext()
+
+    def _resolve(self, event: dict[str, Any]) -> dict[str, Any]:
+        with self._turns.other_request():
+            return self._resolver.resolve(event, self._context)
+
+    def _resolve_listing(self, event: dict[str, Any]) -> dict[str, Any]:
+        with self._turns.listing():
+            return self._resolver.resolve(event, self._context)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -46,6 +110,7 @@ class ApiAsgiApp:
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._listing_pool.shutdown(wait=False, cancel_futures=True)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -71,7 +136,11 @@ class ApiAsgiApp:
             source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
         )
         loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self._pool, self._resolver.resolve, event, self._context)
+        path = scope["path"].rstrip("/")
+        if any(scope["method"] == method and path.endswith(end) for method, end in LISTING_ROUTES):
+            response = await loop.run_in_executor(self._listing_pool, self._resolve_listing, event)
+        else:
+            response = await loop.run_in_executor(self._pool, self._resolve, event)
         await self._send(send, response)
 
     @staticmethod

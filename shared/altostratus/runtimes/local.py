@@ -16,6 +16,7 @@ from altostratus.adapters.sealing import Sealer, decode_master_key
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
+from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
@@ -64,6 +65,7 @@ class LocalRuntime:
     clock: Clock
     # Issue 6: the outbox publisher and webhook delivery worker (threads once started).
     integrations: LocalIntegrations | None = None
+    run_slots: SQLiteRunSlots | None = None  # leases of the per-organization cap
 
     def api(self) -> AltoResolver:
         return build_api(self.services)
@@ -145,4 +147,5 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         ids=ids,
         clock=clock,
         integrations=integrations,
+        run_slots=SQLiteRunSlots(db, clock),
     )

@@ -1,24 +1,29 @@
 """The embedded orchestrator: the run state machine (statemachine/run.asl.json) executed
 in-process by the ASL interpreter, on a bounded pool of workers (one browser each).
 
-Queued runs start in submission order. On start-up, runs left `queued` are queued again and
-runs left `running` by a stopped server are resumed from their last checkpoint, or ended with
-a reason when they have none — none is left running forever.
+Queued runs start in submission order, except that a run whose organization already has its
+cap of runs executing waits — without holding a worker — and the next run of another
+organization starts instead; a waiting run starts, oldest of its organization first, when one
+of them ends. On start-up, runs left `queued` are queued again and runs left `running` by a
+stopped server are resumed from their last checkpoint, or ended with a reason when they have
+none — none is left running forever.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from altostratus.domain import commands
 from altostratus.domain.enums import RunStatus
 from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.asl import ExecutionFailedError, Interpreter, load_definition
+from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import EventLog
 
 logger = logging.getLogger("altostratus.runner")
@@ -50,6 +55,7 @@ class LocalRunner:
         definition_path: Path = STATE_MACHINE,
         sleep: Callable[[float], None] | None = None,
         on_worker_exit: Callable[[], None] | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._definition = load_definition(definition_path, FUNCTIONS)
         missing = set(FUNCTIONS.values()) - set(handlers)
@@ -61,22 +67,26 @@ class LocalRunner:
         self._workers = workers
         self._sleep = sleep
         self._on_worker_exit = on_worker_exit
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._known: set[str] = set()
+        self._admission = admission or Admission()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a run arrived or ended, or stopping
+        self._waiting: list[str] = []  # runs not executing yet, in submission order
+        self._orgs: dict[str, tuple[str, datetime]] = {}  # run -> organization, submitted at
+        self._known: set[str] = set()
         self._threads: list[threading.Thread] = []
-        self._idle = threading.Condition(self._lock)
-        self._pending = 0  # queued or executing
+        self._pending = 0  # waiting or executing
+        self._stopping = False
 
     # -- the Orchestrator port --
 
     def start(self, run_id: str) -> None:
-        with self._lock:
+        with self._changed:
             if run_id in self._known:
                 return  # a repeated start is harmless, like a named execution on AWS
             self._known.add(run_id)
             self._pending += 1
-        self._queue.put(run_id)
+            self._waiting.append(run_id)
+            self._changed.notify()
 
     def stop(self, run_id: str) -> None:
         """Nothing to do: the cancel is in the run's log, and its slice ends between actions."""
@@ -85,6 +95,7 @@ class LocalRunner:
 
     def start_workers(self) -> None:
         """Execute queued runs in the background (after `recover`, at start-up)."""
+        self._stopping = False
         for n in range(self._workers):
             thread = threading.Thread(target=self._work, name=f"runner-{n}", daemon=True)
             thread.start()
@@ -98,43 +109,85 @@ class LocalRunner:
                 interrupted = commands.close_interrupted_step(view) if view is not None else []
                 if interrupted:
                     self._log.append(run_id, interrupted)
-                finish_run(self._log, run_id, Outcome.failed(LOST_PROGRESS))
+                view = finish_run(self._log, run_id, Outcome.failed(LOST_PROGRESS))
+                self._admission.release(view.org_id, run_id, view.created_at)
                 continue
             self.start(run_id)
 
     def shutdown(self, *, timeout: float | None = None) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once nothing is queued or executing (tests and the demo)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        with self._changed:
+            return self._changed.wait_for(lambda: self._pending == 0, timeout)
 
     # -- workers --
 
     def _work(self) -> None:
         try:
-            self._serve_queue()
+            self._serve()
         finally:
             if self._on_worker_exit is not None:
                 self._on_worker_exit()
 
-    def _serve_queue(self) -> None:
-        while True:
-            run_id = self._queue.get()
-            if run_id is None:
-                return
+    def _serve(self) -> None:
+        while (run_id := self._next()) is not None:
             try:
                 self.execute(run_id)
             finally:
-                with self._idle:
+                # Whatever the execution did, its slot is free now (ends release it too).
+                if run_id in self._orgs:
+                    org_id, since = self._orgs[run_id]
+                    self._admission.release(org_id, run_id, since)
+                with self._changed:
                     self._pending -= 1
                     self._known.discard(run_id)
-                    self._idle.notify_all()
+                    self._orgs.pop(run_id, None)
+                    self._changed.notify_all()
+
+    def _next(self) -> str | None:
+        """The oldest waiting run that may execute now; blocks until there is one (None: stop)."""
+        with self._changed:
+            while not self._stopping:
+                run_id = self._admissible()
+                if run_id is not None:
+                    self._waiting.remove(run_id)
+                    return run_id
+                # Nothing admissible: wait for a run to arrive or end; slots held by runs this
+                # process does not execute free themselves when their leases expire.
+                self._changed.wait(timeout=self._admission.retry_seconds if self._waiting else None)
+            return None
+
+    def _admissible(self) -> str | None:
+        if not self._admission.capped:
+            return self._waiting[0] if self._waiting else None
+        full: set[str] = set()  # organizations refused in this pass: their later runs wait too
+        for run_id in self._waiting:
+            org_id, since = self._org(run_id)
+            if org_id in full:
+                continue
+            try:
+                if self._admission.admit(org_id, run_id, since).admitted:
+                    return run_id
+            except StoreUnavailableError:
+                logger.warning("could not take a slot for %s; trying again shortly", run_id, exc_info=True)
+            full.add(org_id)
+        return None
+
+    def _org(self, run_id: str) -> tuple[str, datetime]:
+        """The run's organization and submission time (its place in the organization's line)."""
+        known = self._orgs.get(run_id)
+        if known is None:
+            view = self._log.get_view(run_id)
+            known = (view.org_id, view.created_at) if view is not None else ("", datetime.now(UTC))
+            self._orgs[run_id] = known
+        return known
 
     def execute(self, run_id: str) -> list[str]:
         """Runs one execution to its end; returns the states it went through."""

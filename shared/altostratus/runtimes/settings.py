@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     # time after which a run ends timed out.
     max_steps_limit: int = Field(default=100, ge=1)
     max_run_seconds: float = Field(default=3600.0, gt=0)
+    # Runs of one organization executing at once; the others stay queued and start, oldest
+    # first, as those end (0: no cap).
+    max_running_per_org: int = Field(default=5, ge=0)
+    # AWS: how long a run over its organization's cap waits in the state machine before it
+    # asks again (each ask is a few state transitions, which Step Functions bills).
+    admission_retry_seconds: int = Field(default=10, ge=1)
     anthropic_api_key_secret_arn: str | None = None
 
     @model_validator(mode="after")
@@ -105,6 +111,12 @@ class Settings(BaseSettings):
                 "is left, so it would never run one"
             )
         return self
+
+    @property
+    def run_slot_lease_seconds(self) -> float:
+        """How long a run's slot outlives its last renewal (every slice renews it): a whole
+        slice, its last step, and room for the state machine's retries in between."""
+        return self.slice_seconds + self.step_reserve_seconds + 240.0
 
     @property
     def database_path(self) -> Path:

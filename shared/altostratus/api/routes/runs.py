@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -39,7 +40,7 @@ from altostratus.domain.run_request import RunTaskRequest, check_http_url
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
-from altostratus.ports.event_log import Claim, ClaimRecord, RunQuery
+from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,6 +48,11 @@ if TYPE_CHECKING:
 IDEMPOTENCY_WINDOW_S = 24 * 3600
 NOT_STARTED = "The run could not be started: the orchestration service was unavailable. Submit it again."
 KEY_REUSED = "This x-idempotency-key was already used with a different request body."
+NEXT_CURSOR_HEADER = "x-next-cursor"
+CURSOR_HELP = (
+    "Where to start: the x-next-cursor header of the previous page. Pages read this way do not "
+    "shift when new runs are submitted meanwhile."
+)
 
 
 _RUN = TypeAdapter[RunResponse](RunResponse)
@@ -212,7 +218,7 @@ def runs_router(services: ApiServices) -> Router:
         summary="List runs, newest first",
         tags=["runs"],
         operation_id="list_runs",
-        responses=responses("One page of the organization's runs.", *AUTH_ERRORS, 422),
+        responses=responses("One page of the organization's runs.", 400, *AUTH_ERRORS, 422),
     )
     def list_runs(
         page: Annotated[int, Query(ge=1)] = 1,
@@ -220,33 +226,52 @@ def runs_router(services: ApiServices) -> Router:
         status: Annotated[list[RunStatus] | None, Query()] = None,
         run_type: Annotated[list[RunType] | None, Query()] = None,
         search_key: Annotated[str | None, Query()] = None,
-    ) -> list[RunListItem]:
+        cursor: Annotated[str | None, Query(description=CURSOR_HELP)] = None,
+    ) -> Response[list[RunListItem]]:
+        if cursor and page != 1:
+            raise BadRequestError(
+                "Pass either page or cursor, not both: a cursor already says where to start."
+            )
         query = RunQuery(
             page=page,
             page_size=page_size,
             statuses=frozenset(status or ()),
             run_types=frozenset(run_type or ()),
             search=search_key or None,
+            cursor=cursor or None,
         )
+        try:
+            listed = log.list_runs(caller(router).org_id, query)
+        except InvalidCursorError as exc:
+            raise BadRequestError(
+                "The cursor is not one this server returned; start again without it."
+            ) from exc
         rows = [
             {
-                "task_run_id": view.run_id,
-                "run_id": view.run_id,
-                "task_run_type": view.run_type.value,
-                "status": view.status.value,
-                "title": view.title,
-                "created_at": wire_time(view.created_at),
-                "modified_at": wire_time(view.modified_at),
-                "started_at": wire_time(view.started_at),
-                "finished_at": wire_time(view.finished_at),
-                "workflow_permanent_id": view.workflow_id,
+                "task_run_id": run.run_id,
+                "run_id": run.run_id,
+                "task_run_type": run.run_type.value,
+                "status": run.status.value,
+                "title": run.title,
+                "created_at": wire_time(run.created_at),
+                "modified_at": wire_time(run.modified_at),
+                "started_at": wire_time(run.started_at),
+                "finished_at": wire_time(run.finished_at),
+                "workflow_permanent_id": run.workflow_id,
                 "script_run": False,
-                "step_count": view.step_count,
-                "failure_reason": view.failure_reason,
+                "step_count": run.step_count,
+                "failure_reason": run.failure_reason,
             }
-            for view in log.list_views(caller(router).org_id, query)
+            for run in listed.runs
         ]
-        return [RunListItem.model_validate(row) for row in rows]
+        # The body stays the plain list the SDK parses; the next page's cursor rides in a header.
+        headers = {NEXT_CURSOR_HEADER: listed.next_cursor} if listed.next_cursor else {}
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body=[RunListItem.model_validate(row) for row in rows],
+            headers=headers,
+        )
 
     @router.get(
         "/v1/runs/<run_id>",
