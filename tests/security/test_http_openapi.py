@@ -27,7 +27,7 @@ BODY = {"400", "413", "415", "422"}
 # (method, path) -> (operationId, statuses besides 200)
 OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("post", "/v1/run/tasks"): ("run_task", AUTH | BODY | {"409"}),
-    ("get", "/v1/runs"): ("list_runs", AUTH | {"422"}),
+    ("get", "/v1/runs"): ("list_runs", AUTH | {"400", "422"}),  # 400: a cursor it did not issue
     ("get", "/v1/runs/{run_id}"): ("get_run", AUTH | {"404", "422"}),
     ("post", "/v1/runs/{run_id}/cancel"): ("cancel_run", AUTH | {"404", "409", "422"}),
     ("get", "/v1/runs/{run_id}/timeline"): ("get_run_timeline", AUTH | {"404", "422"}),
