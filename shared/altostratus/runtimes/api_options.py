@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from altostratus.api.errors import BadRequestError
 from altostratus.api.services import ApiConfig
+from altostratus.domain.enums import Engine
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, is_known_model
 from altostratus.domain.proxies import ProxyLocationNotConfiguredError, resolve_proxy
 from altostratus.domain.rate_limit import RateLimit
@@ -32,6 +33,17 @@ def proxy_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
             reason = policy.url_refusal(request.proxy_location.url, schemes=PROXY_SCHEMES)
             if reason is not None:
                 raise BadRequestError(f"proxy_location.url is not allowed: {reason}.")
+
+    return check
+
+
+def check_model_for(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """`check_model` for the Claude engines; openai-cua and ui-tars name their provider's models."""
+
+    def check(request: RunTaskRequest) -> None:
+        if request.engine in (Engine.OPENAI_CUA, Engine.UI_TARS):
+            return
+        check_model(request)
 
     return check
 
@@ -75,5 +87,30 @@ def rate_limit(settings: Settings) -> RateLimit | None:
     return RateLimit(per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
 
 
+def engine_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """A computer-use engine runs only where its provider is configured: the 400 names the
+    setting to set."""
+    missing = {
+        Engine.OPENAI_CUA: None if settings.openai_api_key else "ALTO_OPENAI_API_KEY",
+        Engine.UI_TARS: None if settings.ui_tars_base_url else "ALTO_UI_TARS_BASE_URL",
+    }
+
+    def check(request: RunTaskRequest) -> None:
+        setting = missing.get(request.engine)
+        if setting is not None:
+            raise BadRequestError(
+                f"The engine {request.engine.value!r} is not configured on this deployment: set {setting}."
+            )
+        if request.engine.is_cua and request.browser_session_id:
+            raise BadRequestError(f"The engine {request.engine.value!r} does not support browser sessions.")
+
+    return check
+
+
 def submission_checks(settings: Settings) -> list[Callable[[RunTaskRequest], None]]:
-    return [check_model, proxy_check(settings), max_steps_check(settings)]
+    return [
+        engine_check(settings),
+        check_model_for(settings),
+        proxy_check(settings),
+        max_steps_check(settings),
+    ]

@@ -43,6 +43,10 @@ class RunContext:
     prefetched: tuple[Observation, str | None] | None = None
     # The run's view as the last step's final append left it.
     last_view: RunView | None = None
+    # The model the request names (None: the engine's configured one).
+    requested_model: str | None = None
+    # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
+    screen: bytes | None = None
 
     @property
     def checklist_enabled(self) -> bool:
@@ -96,6 +100,7 @@ class RunContext:
             tag=tag,
             system=system,
             tools=tools,
+            requested_model=request.model.model_name if request.model else None,
         )
 
 

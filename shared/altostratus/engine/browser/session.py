@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from playwright.async_api import Error as PlaywrightError
 
 from altostratus.engine.browser.act import ActContext, execute
+from altostratus.engine.browser.act.pixels import PixelAction, execute_pixels
 from altostratus.engine.browser.actions import Action, Navigate, parse_action
 from altostratus.engine.browser.config import SessionConfig
 from altostratus.engine.browser.downloads import DownloadTracker
@@ -103,6 +104,8 @@ class BrowserSession:
         download_dir = config.download_dir or Path(tempfile.mkdtemp(prefix="alto-downloads-", dir=root))
         options: dict[str, Any] = {
             "viewport": {"width": config.viewport.width, "height": config.viewport.height},
+            # Screenshots are exactly the viewport's size: what screenshot-driven models are told.
+            "device_scale_factor": 1,
             "accept_downloads": True,
             # Service-worker fetches would skip the page's request handling; pages work without.
             "service_workers": "block",
@@ -302,6 +305,20 @@ class BrowserSession:
 
     async def goto(self, url: str) -> EffectReport:
         return await self.act(Navigate(url=url))
+
+    async def act_pixels(self, action: PixelAction) -> tuple[EffectReport, dict[str, Any] | None]:
+        """Run one action at screen coordinates; its report and the element its point hit."""
+        self._check()
+        return await self._watch(execute_pixels(self._ctx, action, on_browser_error=self._check))
+
+    def viewport(self) -> tuple[int, int]:
+        """The viewport's size in CSS pixels (screenshots are this size: device scale 1)."""
+        return self.config.viewport.width, self.config.viewport.height
+
+    async def location(self) -> tuple[str, str]:
+        """The active tab's URL and title."""
+        page = self._tab().page
+        return page.url, await self._watch(page.title())
 
     # -- downloads --
 

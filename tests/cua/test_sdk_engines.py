@@ -1,0 +1,114 @@
+"""Each computer-use engine end to end: the official Skyvern SDK against the embedded server,
+real Chromium on a fixture page, and the engine's real model SDK against a fake server that
+validates requests as the provider does and plays a scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from skyvern import Skyvern
+from skyvern.schemas.run_enums import RunEngine
+
+from altostratus.devtools import cua_script as cs
+from altostratus.devtools.fake_anthropic.computer import computer_policy
+from altostratus.devtools.fake_anthropic.policies import agent_policy, extract_with
+from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
+from altostratus.domain.view import RunView
+from altostratus.engine.browser import BrowserRuntime
+from altostratus.runtimes.embedded import EmbeddedService
+from altostratus.runtimes.settings import Settings
+from tests.cua import scenario as sc
+from tests.support.fixture_site import FixtureSite
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def layout(browser_loop: asyncio.AbstractEventLoop, runtime: BrowserRuntime, site: FixtureSite) -> cs.Layout:
+    return sc.measure(browser_loop, runtime, site.url(sc.ORDER_PAGE))
+
+
+def _secrets(view: RunView) -> dict[str, str]:
+    return {"password": sc.PASSWORD}
+
+
+def _extractor(request: Any) -> Any:
+    return extract_with(sc.read_confirmation)(request)
+
+
+class Deployment:
+    def __init__(self, tmp: Path, script: cs.Script) -> None:
+        self.stack = ExitStack()
+        self.anthropic = self.stack.enter_context(
+            FakeAnthropicServer(computer_policy(script, agent_policy(lambda page: None, extractor=_extractor)))  # type: ignore[arg-type, return-value]
+        )
+        self.settings = Settings(
+            data_dir=tmp / "data",
+            port=0,
+            anthropic_api_key=self.anthropic.api_key,
+            anthropic_base_url=self.anthropic.base_url,
+            max_browsers=1,
+            llm_retry_base_seconds=0.0,
+        )
+
+    def start(self) -> tuple[EmbeddedService, str]:
+        service = EmbeddedService(self.settings, secrets=_secrets)
+        key = service.runtime.ensure_dev_key()
+        assert key is not None
+        self.stack.enter_context(service)
+        return service, key
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, layout: cs.Layout) -> Iterator[Deployment]:
+    d = Deployment(tmp_path, sc.order_script(layout))
+    yield d
+    d.close()
+
+
+def _run(service: EmbeddedService, key: str, url: str, engine: RunEngine, **extra: Any) -> Any:
+    async def go() -> Any:
+        client = Skyvern(base_url=service.base_url, api_key=key)
+        run = await client.run_task(
+            prompt="Sign in as alice with the password secret, order the Team plan with the newsletter, "
+            "unlock the order, drop the chip in the bin and place the order.",
+            url=url,
+            engine=engine,
+            wait_for_completion=True,
+            timeout=120,
+            **extra,
+        )
+        timeline = await client.get_run_timeline(run.run_id)
+        return run, timeline
+
+    return asyncio.run(go())
+
+
+def test_anthropic_cua_runs_the_order_scenario_through_the_sdk(deployment: Deployment, site: FixtureSite) -> None:
+    service, key = deployment.start()
+    run, timeline = _run(
+        service, key, site.url(sc.ORDER_PAGE), RunEngine.anthropic_cua,
+        max_steps=20, data_extraction_schema=sc.ORDER_SCHEMA,
+    )
+    assert run.status == "completed", run.failure_reason
+    assert run.run_type == "anthropic_cua"
+    assert run.output == sc.EXPECTED_OUTPUT
+    calls = [e.body for e in deployment.anthropic.successful() if any(t.get("name") == "computer" for t in e.body.get("tools", []))]
+    assert calls and calls[0]["tools"][0]["type"] == "computer_20251124"
+    headers = [e.headers for e in deployment.anthropic.successful() if "computer" in json.dumps(e.body.get("tools", []))]
+    assert all("computer-use-2025-11-24" in h.get("anthropic-beta", "") for h in headers)
+    # The secret's value never reached the model; its placeholder did.
+    sent = "\n".join(deployment.anthropic.requests_text())
+    assert sc.PASSWORD not in sent and "{{secret:password}}" in sent
+    actions = [a for entry in timeline if entry.block for a in entry.block.actions]
+    kinds = [a.action_type for a in actions]
+    assert {"click", "input_text", "drag", "scroll"} <= set(kinds)
