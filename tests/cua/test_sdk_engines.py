@@ -19,6 +19,7 @@ from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.devtools.fake_anthropic.policies import agent_policy, extract_with
 from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
+from altostratus.devtools.fake_openai.server import FakeOpenAIServer
 from altostratus.domain.view import RunView
 from altostratus.engine.browser import BrowserRuntime
 from altostratus.runtimes.embedded import EmbeddedService
@@ -43,8 +44,9 @@ def _extractor(request: Any) -> Any:
 
 
 class Deployment:
-    def __init__(self, tmp: Path, script: cs.Script) -> None:
+    def __init__(self, tmp: Path, script: cs.Script, **settings: Any) -> None:
         self.stack = ExitStack()
+        self.openai = self.stack.enter_context(FakeOpenAIServer(script, coordinates=settings.pop("coordinates", "doubao")))
         self.anthropic = self.stack.enter_context(
             FakeAnthropicServer(computer_policy(script, agent_policy(lambda page: None, extractor=_extractor)))  # type: ignore[arg-type, return-value]
         )
@@ -55,6 +57,11 @@ class Deployment:
             anthropic_base_url=self.anthropic.base_url,
             max_browsers=1,
             llm_retry_base_seconds=0.0,
+            openai_api_key=self.openai.api_key,
+            openai_base_url=self.openai.base_url,
+            ui_tars_base_url=self.openai.base_url,
+            ui_tars_api_key=self.openai.api_key,
+            **settings,
         )
 
     def start(self) -> tuple[EmbeddedService, str]:
@@ -112,3 +119,56 @@ def test_anthropic_cua_runs_the_order_scenario_through_the_sdk(deployment: Deplo
     actions = [a for entry in timeline if entry.block for a in entry.block.actions]
     kinds = [a.action_type for a in actions]
     assert {"click", "input_text", "drag", "scroll"} <= set(kinds)
+
+
+def test_openai_cua_preview_runs_the_order_scenario_and_retries_a_500(
+    deployment: Deployment, site: FixtureSite
+) -> None:
+    deployment.openai.fail_next(500, 429)
+    service, key = deployment.start()
+    run, timeline = _run(
+        service, key, site.url(sc.ORDER_PAGE), RunEngine.openai_cua,
+        max_steps=20, data_extraction_schema=sc.ORDER_SCHEMA,
+    )
+    assert run.status == "completed", run.failure_reason
+    assert run.run_type == "openai_cua"
+    assert run.output == sc.EXPECTED_OUTPUT
+    statuses = [e.status for e in deployment.openai.exchanges]
+    assert statuses[:3] == [500, 429, 200] and set(statuses[3:]) == {200}
+    first = deployment.openai.successful()[0].body
+    assert first["tools"][0]["type"] == "computer_use_preview" and first["truncation"] == "auto"
+    assert all(e.body.get("previous_response_id") for e in deployment.openai.successful()[1:])
+    sent = deployment.openai.requests_text()
+    assert sc.PASSWORD not in sent and "{{secret:password}}" in sent
+    kinds = {a.action_type for entry in timeline if entry.block for a in entry.block.actions}
+    assert {"click", "input_text", "drag", "scroll"} <= kinds
+
+
+def test_openai_cua_refuses_a_safety_check_by_default(deployment: Deployment, site: FixtureSite) -> None:
+    deployment.openai.safety_check_at = 1
+    service, key = deployment.start()
+    run, _timeline = _run(service, key, site.url(sc.ORDER_PAGE), RunEngine.openai_cua, max_steps=20)
+    assert run.status == "terminated"
+    assert "instructions the user did not give" in (run.failure_reason or "")
+
+
+@pytest.mark.parametrize("coordinates", ["doubao", "qwen25vl"])
+def test_ui_tars_runs_the_order_scenario_in_both_coordinate_conventions(
+    tmp_path: Path, layout: cs.Layout, site: FixtureSite, coordinates: str
+) -> None:
+    deployment = Deployment(tmp_path, sc.order_script(layout), coordinates=coordinates, ui_tars_coordinates=coordinates)
+    try:
+        service, key = deployment.start()
+        run, timeline = _run(
+            service, key, site.url(sc.ORDER_PAGE), RunEngine.ui_tars,
+            max_steps=20, data_extraction_schema=sc.ORDER_SCHEMA,
+        )
+        assert run.status == "completed", run.failure_reason
+        assert run.run_type == "ui_tars"
+        assert run.output == sc.EXPECTED_OUTPUT
+        chats = [e.body for e in deployment.openai.successful() if e.path == "/v1/chat/completions"]
+        assert chats and max(sum(1 for m in c["messages"] if isinstance(m["content"], list)) for c in chats) <= 5
+        sent = deployment.openai.requests_text()
+        assert sc.PASSWORD not in sent
+    finally:
+        deployment.close()
