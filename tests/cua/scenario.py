@@ -57,7 +57,7 @@ def order_script(layout: cs.Layout) -> cs.Script:
             cs.Click("news"),
             cs.Click("dbl", count=2),
             cs.Drag("chip", "bin"),
-            cs.Scroll("user", dy=1200),
+            cs.Scroll("user", dy=1800),
             cs.Click("submit"),
             cs.Done("The order is confirmed."),
         ],

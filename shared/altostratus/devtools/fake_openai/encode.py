@@ -53,8 +53,10 @@ def ui_tars_answer(script: cs.Script, turn: int, width: int, height: int, mode: 
     elif isinstance(intent, cs.Key):
         action = f"hotkey(key='{' '.join(cs.keys_for(intent.keys, cs.UI_TARS_KEYS))}')"
     elif isinstance(intent, cs.Scroll):
+        # A UI-TARS scroll has no amount: the engine moves half a screen per scroll.
         direction = "down" if intent.dy > 0 else "up"
-        action = f"scroll(point='{pt(intent.target)}', direction='{direction}')"
+        times = max(1, round(abs(intent.dy) / (height / 2)))
+        action = "\n\n".join([f"scroll(point='{pt(intent.target)}', direction='{direction}')"] * times)
     elif isinstance(intent, cs.Drag):
         action = f"drag(start_point='{pt(intent.source)}', end_point='{pt(intent.target)}')"
     elif isinstance(intent, cs.Done):
