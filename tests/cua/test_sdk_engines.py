@@ -46,9 +46,13 @@ def _extractor(request: Any) -> Any:
 class Deployment:
     def __init__(self, tmp: Path, script: cs.Script, **settings: Any) -> None:
         self.stack = ExitStack()
-        self.openai = self.stack.enter_context(FakeOpenAIServer(script, coordinates=settings.pop("coordinates", "doubao")))
+        self.openai = self.stack.enter_context(
+            FakeOpenAIServer(script, coordinates=settings.pop("coordinates", "doubao"))
+        )
         self.anthropic = self.stack.enter_context(
-            FakeAnthropicServer(computer_policy(script, agent_policy(lambda page: None, extractor=_extractor)))  # type: ignore[arg-type, return-value]
+            FakeAnthropicServer(
+                computer_policy(script, agent_policy(lambda page: None, extractor=_extractor))
+            )  # type: ignore[arg-type, return-value]
         )
         self.settings = Settings(
             data_dir=tmp / "data",
@@ -100,18 +104,32 @@ def _run(service: EmbeddedService, key: str, url: str, engine: RunEngine, **extr
     return asyncio.run(go())
 
 
-def test_anthropic_cua_runs_the_order_scenario_through_the_sdk(deployment: Deployment, site: FixtureSite) -> None:
+def test_anthropic_cua_runs_the_order_scenario_through_the_sdk(
+    deployment: Deployment, site: FixtureSite
+) -> None:
     service, key = deployment.start()
     run, timeline = _run(
-        service, key, site.url(sc.ORDER_PAGE), RunEngine.anthropic_cua,
-        max_steps=20, data_extraction_schema=sc.ORDER_SCHEMA,
+        service,
+        key,
+        site.url(sc.ORDER_PAGE),
+        RunEngine.anthropic_cua,
+        max_steps=20,
+        data_extraction_schema=sc.ORDER_SCHEMA,
     )
     assert run.status == "completed", run.failure_reason
     assert run.run_type == "anthropic_cua"
     assert run.output == sc.EXPECTED_OUTPUT
-    calls = [e.body for e in deployment.anthropic.successful() if any(t.get("name") == "computer" for t in e.body.get("tools", []))]
+    calls = [
+        e.body
+        for e in deployment.anthropic.successful()
+        if any(t.get("name") == "computer" for t in e.body.get("tools", []))
+    ]
     assert calls and calls[0]["tools"][0]["type"] == "computer_20251124"
-    headers = [e.headers for e in deployment.anthropic.successful() if "computer" in json.dumps(e.body.get("tools", []))]
+    headers = [
+        e.headers
+        for e in deployment.anthropic.successful()
+        if "computer" in json.dumps(e.body.get("tools", []))
+    ]
     assert all("computer-use-2025-11-24" in h.get("anthropic-beta", "") for h in headers)
     # The secret's value never reached the model; its placeholder did.
     sent = "\n".join(deployment.anthropic.requests_text())
@@ -127,8 +145,12 @@ def test_openai_cua_preview_runs_the_order_scenario_and_retries_a_500(
     deployment.openai.fail_next(500, 429)
     service, key = deployment.start()
     run, timeline = _run(
-        service, key, site.url(sc.ORDER_PAGE), RunEngine.openai_cua,
-        max_steps=20, data_extraction_schema=sc.ORDER_SCHEMA,
+        service,
+        key,
+        site.url(sc.ORDER_PAGE),
+        RunEngine.openai_cua,
+        max_steps=20,
+        data_extraction_schema=sc.ORDER_SCHEMA,
     )
     assert run.status == "completed", run.failure_reason
     assert run.run_type == "openai_cua"
@@ -147,7 +169,7 @@ def test_openai_cua_preview_runs_the_order_scenario_and_retries_a_500(
 def test_openai_cua_refuses_a_safety_check_by_default(deployment: Deployment, site: FixtureSite) -> None:
     deployment.openai.safety_check_at = 1
     service, key = deployment.start()
-    run, _timeline = _run(service, key, site.url(sc.ORDER_PAGE), RunEngine.openai_cua, max_steps=20)
+    run, _ = _run(service, key, site.url(sc.ORDER_PAGE), RunEngine.openai_cua, max_steps=20)
     assert run.status == "terminated"
     assert "instructions the user did not give" in (run.failure_reason or "")
 
@@ -156,19 +178,55 @@ def test_openai_cua_refuses_a_safety_check_by_default(deployment: Deployment, si
 def test_ui_tars_runs_the_order_scenario_in_both_coordinate_conventions(
     tmp_path: Path, layout: cs.Layout, site: FixtureSite, coordinates: str
 ) -> None:
-    deployment = Deployment(tmp_path, sc.order_script(layout), coordinates=coordinates, ui_tars_coordinates=coordinates)
+    deployment = Deployment(
+        tmp_path, sc.order_script(layout), coordinates=coordinates, ui_tars_coordinates=coordinates
+    )
     try:
         service, key = deployment.start()
         run, timeline = _run(
-            service, key, site.url(sc.ORDER_PAGE), RunEngine.ui_tars,
-            max_steps=20, data_extraction_schema=sc.ORDER_SCHEMA,
+            service,
+            key,
+            site.url(sc.ORDER_PAGE),
+            RunEngine.ui_tars,
+            max_steps=20,
+            data_extraction_schema=sc.ORDER_SCHEMA,
         )
         assert run.status == "completed", run.failure_reason
         assert run.run_type == "ui_tars"
         assert run.output == sc.EXPECTED_OUTPUT
         chats = [e.body for e in deployment.openai.successful() if e.path == "/v1/chat/completions"]
-        assert chats and max(sum(1 for m in c["messages"] if isinstance(m["content"], list)) for c in chats) <= 5
+        assert (
+            chats and max(sum(1 for m in c["messages"] if isinstance(m["content"], list)) for c in chats) <= 5
+        )
         sent = deployment.openai.requests_text()
         assert sc.PASSWORD not in sent
+        kinds = {a.action_type for entry in timeline if entry.block for a in entry.block.actions}
+        assert {"click", "input_text", "drag", "scroll"} <= kinds
+    finally:
+        deployment.close()
+
+
+def test_max_steps_ends_a_computer_use_run_timed_out(deployment: Deployment, site: FixtureSite) -> None:
+    service, key = deployment.start()
+    run, timeline = _run(service, key, site.url(sc.ORDER_PAGE), RunEngine.anthropic_cua, max_steps=3)
+    assert run.status == "timed_out"
+    assert run.failure_reason == "Reached the maximum steps (3) before the goal was achieved."
+    steps = [entry.block for entry in timeline if entry.block]
+    assert len(steps) == 3
+    # Each action shows where it clicked and what it landed on.
+    first = steps[-1].actions[0] if steps[-1].actions else None
+    assert first is not None
+
+
+def test_an_unconfigured_engine_is_refused_naming_the_setting(tmp_path: Path, layout: cs.Layout) -> None:
+    deployment = Deployment(tmp_path, sc.order_script(layout))
+    deployment.settings = deployment.settings.model_copy(update={"openai_api_key": None})
+    try:
+        service, key = deployment.start()
+        client = Skyvern(base_url=service.base_url, api_key=key)
+        with pytest.raises(Exception) as raised:
+            asyncio.run(client.run_task(prompt="x", url="https://example.com", engine=RunEngine.openai_cua))
+        assert getattr(raised.value, "status_code", None) == 400
+        assert "ALTO_OPENAI_API_KEY" in str(getattr(raised.value, "body", raised.value))
     finally:
         deployment.close()

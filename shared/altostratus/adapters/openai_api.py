@@ -101,7 +101,8 @@ class OpenAIApi:
                     raise error from exc
                 if attempt >= self._retry.max_attempts:
                     raise LLMUnavailableError(
-                        f"{self._name} kept failing with HTTP {exc.status_code}; gave up after {attempt} attempts"
+                        f"{self._name} kept failing with HTTP {exc.status_code}; "
+                        f"gave up after {attempt} attempts"
                     ) from exc
                 await self._sleep(self._retry.delay(attempt, _retry_after(exc), rand=random.random()))
             except openai.APIConnectionError as exc:

@@ -108,7 +108,13 @@ class Script:
 
 # Generic key names to each protocol's.
 OPENAI_KEYS = {"Enter": "ENTER", "Tab": "TAB", "Control": "CTRL", "PageDown": "PAGEDOWN", "Escape": "ESC"}
-XDOTOOL_KEYS = {"Enter": "Return", "Tab": "Tab", "Control": "ctrl", "PageDown": "Page_Down", "Escape": "Escape"}
+XDOTOOL_KEYS = {
+    "Enter": "Return",
+    "Tab": "Tab",
+    "Control": "ctrl",
+    "PageDown": "Page_Down",
+    "Escape": "Escape",
+}
 UI_TARS_KEYS = {"Enter": "enter", "Tab": "tab", "Control": "ctrl", "PageDown": "pagedown", "Escape": "esc"}
 
 
@@ -123,8 +129,13 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return int(width), int(height)
 
 
-def smart_resize(height: int, width: int, factor: int = 28, min_pixels: int = 100 * 28 * 28,
-                 max_pixels: int = 16384 * 28 * 28) -> tuple[int, int]:
+def smart_resize(
+    height: int,
+    width: int,
+    factor: int = 28,
+    min_pixels: int = 100 * 28 * 28,
+    max_pixels: int = 16384 * 28 * 28,
+) -> tuple[int, int]:
     """Qwen2.5-VL's resize (UI-TARS-1.5's coordinate space), written from the model's spec."""
     import math
 

@@ -25,25 +25,34 @@ def encode(script: cs.Script, turn: int) -> Reply:
     if isinstance(intent, cs.Click):
         x, y = script.point(turn, intent.target)
         names = {1: f"{intent.button}_click", 2: "double_click", 3: "triple_click"}
-        return Reply.of(Text(f"Clicking {intent.target}."), _computer(names[intent.count], coordinate=[round(x), round(y)]))
+        return Reply.of(
+            Text(f"Clicking {intent.target}."),
+            _computer(names[intent.count], coordinate=[round(x), round(y)]),
+        )
     if isinstance(intent, cs.Type):
         return Reply.of(Text("Typing."), _computer("type", text=intent.text))
     if isinstance(intent, cs.Key):
-        return Reply.of(Text("Pressing keys."), _computer("key", text="+".join(cs.keys_for(intent.keys, cs.XDOTOOL_KEYS))))
+        return Reply.of(
+            Text("Pressing keys."), _computer("key", text="+".join(cs.keys_for(intent.keys, cs.XDOTOOL_KEYS)))
+        )
     if isinstance(intent, cs.Scroll):
         x, y = script.point(turn, intent.target)
         clicks = abs(intent.dy) // SCROLL_CLICK_PX
         direction = "down" if intent.dy > 0 else "up"
         return Reply.of(
             Text("Scrolling."),
-            _computer("scroll", coordinate=[round(x), round(y)], scroll_direction=direction, scroll_amount=clicks),
+            _computer(
+                "scroll", coordinate=[round(x), round(y)], scroll_direction=direction, scroll_amount=clicks
+            ),
         )
     if isinstance(intent, cs.Drag):
         sx, sy = script.point(turn, intent.source)
         tx, ty = script.point(turn, intent.target)
         return Reply.of(
             Text("Dragging."),
-            _computer("left_click_drag", start_coordinate=[round(sx), round(sy)], coordinate=[round(tx), round(ty)]),
+            _computer(
+                "left_click_drag", start_coordinate=[round(sx), round(sy)], coordinate=[round(tx), round(ty)]
+            ),
         )
     if isinstance(intent, cs.Done):
         return Reply.of(Text("The goal is achieved."), ToolUse("done", {"answer": intent.answer}))

@@ -110,7 +110,9 @@ NEWEST_TOOL_MODELS = ("opus-4-5", "opus-4-6", "opus-4-7", "sonnet-4-6")
 TOOLSET_ONLY_MODELS = ("opus-4-8", "-opus-5", "-sonnet-5", "-haiku-5")
 
 
-def _check_computer_tool(tool: dict[str, Any], where: str, model: str, betas: frozenset[str]) -> tuple[int, int]:
+def _check_computer_tool(
+    tool: dict[str, Any], where: str, model: str, betas: frozenset[str]
+) -> tuple[int, int]:
     kind = str(tool.get("type"))
     if kind not in COMPUTER_TOOLS:
         _fail(f"{where}.type: unknown tool type {kind!r}")
@@ -151,7 +153,9 @@ def _check_screenshots(messages: list[dict[str, Any]], display: tuple[int, int])
         if message.get("role") != "user":
             continue
         for block in content_blocks(message.get("content")):
-            inner = content_blocks(block.get("content", "")) if block.get("type") == "tool_result" else [block]
+            inner = (
+                content_blocks(block.get("content", "")) if block.get("type") == "tool_result" else [block]
+            )
             for sub in inner:
                 if sub.get("type") != "image":
                     continue

@@ -27,7 +27,14 @@ def computer_action(script: cs.Script, turn: int, intent: cs.Intent) -> dict[str
     if isinstance(intent, cs.Drag):
         sx, sy = script.point(turn, intent.source)
         tx, ty = script.point(turn, intent.target)
-        return {"type": "drag", "path": [{"x": round(sx), "y": round(sy)}, {"x": round((sx + tx) / 2), "y": round((sy + ty) / 2)}, {"x": round(tx), "y": round(ty)}]}
+        return {
+            "type": "drag",
+            "path": [
+                {"x": round(sx), "y": round(sy)},
+                {"x": round((sx + tx) / 2), "y": round((sy + ty) / 2)},
+                {"x": round(tx), "y": round(ty)},
+            ],
+        }
     return None
 
 

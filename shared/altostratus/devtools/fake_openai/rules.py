@@ -44,7 +44,7 @@ def decode_image(url: Any, where: str) -> bytes:
     except (binascii.Error, ValueError):
         _fail(f"Invalid base64 image data in {where}.", where)
         return b""
-    if not (raw.startswith(b"\x89PNG") or raw.startswith(b"\xff\xd8")):
+    if not raw.startswith((b"\x89PNG", b"\xff\xd8")):
         _fail(f"The image in {where} is not a PNG or JPEG.", where)
     return raw
 
@@ -53,7 +53,9 @@ def computer_tool(body: dict[str, Any]) -> dict[str, Any]:
     model = str(body.get("model", ""))
     preview = model.startswith("computer-use-preview")
     tools = body.get("tools") or []
-    computers = [t for t in tools if t.get("type") in ("computer_use_preview", "computer-preview", "computer")]
+    computers = [
+        t for t in tools if t.get("type") in ("computer_use_preview", "computer-preview", "computer")
+    ]
     if len(computers) != 1:
         _fail("Exactly one computer tool is required for computer use.", "tools")
     tool = computers[0]
@@ -75,7 +77,7 @@ def computer_tool(body: dict[str, Any]) -> dict[str, Any]:
             params = other.get("parameters")
             if not isinstance(other.get("name"), str) or not isinstance(params, dict):
                 _fail(f"Invalid function tool at tools[{i}].", f"tools[{i}]")
-    return tool
+    return dict(tool)
 
 
 def check_responses(body: Any, store: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[bytes]]:
@@ -106,7 +108,10 @@ def check_responses(body: Any, store: dict[str, dict[str, Any]]) -> tuple[dict[s
             for j, part in enumerate(content if isinstance(content, list) else []):
                 if part.get("type") == "input_image":
                     if body.get("previous_response_id"):
-                        _fail("A user input_image cannot be combined with previous_response_id for computer use.")
+                        _fail(
+                            "A user input_image cannot be combined with previous_response_id "
+                            "for computer use."
+                        )
                     images.append(decode_image(part.get("image_url"), f"{where}.content[{j}]"))
                 elif part.get("type") != "input_text":
                     _fail(f"Invalid content type at {where}.content[{j}].", where)
@@ -176,7 +181,9 @@ def check_chat(body: Any, image_limit: int) -> list[bytes]:
         if isinstance(content, list):
             for j, part in enumerate(content):
                 if part.get("type") == "image_url":
-                    images.append(decode_image((part.get("image_url") or {}).get("url"), f"messages[{i}].content[{j}]"))
+                    images.append(
+                        decode_image((part.get("image_url") or {}).get("url"), f"messages[{i}].content[{j}]")
+                    )
                 elif part.get("type") != "text":
                     _fail(f"messages[{i}].content[{j}].type is invalid")
         elif not isinstance(content, str):

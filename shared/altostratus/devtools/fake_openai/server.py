@@ -34,8 +34,14 @@ class Exchange:
     response: dict[str, Any]
 
 
-def _error(status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None,
-           code: str | None = None) -> tuple[int, dict[str, Any]]:
+def _error(
+    status: int,
+    message: str,
+    *,
+    kind: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
@@ -64,7 +70,9 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         self._httpd = _Quiet(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -104,16 +112,24 @@ class FakeOpenAIServer:
         except ValueError:
             return self._record(path, None, *_error(400, "We could not parse the JSON body of your request."))
         if headers.get("authorization", "") != f"Bearer {self.api_key}":
-            return self._record(path, body, *_error(401, "Incorrect API key provided.", code="invalid_api_key"))
+            return self._record(
+                path, body, *_error(401, "Incorrect API key provided.", code="invalid_api_key")
+            )
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
             kind = "rate_limit_error" if failure == 429 else "server_error"
             return self._record(path, body, *_error(failure, "simulated error", kind=kind))
         if not any(str(body.get("model", "")).startswith(m) for m in KNOWN_MODELS):
-            return self._record(path, body, *_error(
-                404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
-                code="model_not_found"))
+            return self._record(
+                path,
+                body,
+                *_error(
+                    404,
+                    f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                    code="model_not_found",
+                ),
+            )
         try:
             if path == "/v1/responses":
                 return self._record(path, body, 200, self._responses(body))
@@ -130,34 +146,69 @@ class FakeOpenAIServer:
             turn = self._depth[previous] + 1 if previous else 0
         intent = self.script.intent(turn)
         output: list[dict[str, Any]] = [
-            {"type": "reasoning", "id": self._id("rs"), "summary": [{"type": "summary_text", "text": f"Turn {turn}."}]}
+            {
+                "type": "reasoning",
+                "id": self._id("rs"),
+                "summary": [{"type": "summary_text", "text": f"Turn {turn}."}],
+            }
         ]
         action = computer_action(self.script, turn, intent)
         if action is not None:
-            call: dict[str, Any] = {"type": "computer_call", "id": self._id("cu"), "call_id": self._id("call"),
-                                    "status": "completed", "pending_safety_checks": []}
+            call: dict[str, Any] = {
+                "type": "computer_call",
+                "id": self._id("cu"),
+                "call_id": self._id("call"),
+                "status": "completed",
+                "pending_safety_checks": [],
+            }
             if tool["type"] == "computer":
                 call["actions"] = [action]
             else:
                 call["action"] = action
             if self.safety_check_at == turn:
-                call["pending_safety_checks"] = [{"id": self._id("cu_sc"), "code": "malicious_instructions",
-                                                  "message": "The page contains instructions the user did not give."}]
+                call["pending_safety_checks"] = [
+                    {
+                        "id": self._id("cu_sc"),
+                        "code": "malicious_instructions",
+                        "message": "The page contains instructions the user did not give.",
+                    }
+                ]
             output.append(call)
         else:
-            text = intent.answer if isinstance(intent, cs.Done) else (
-                intent.question if isinstance(intent, cs.Ask) else getattr(intent, "reason", ""))
-            output.append({"type": "message", "id": self._id("msg"), "role": "assistant", "status": "completed",
-                           "content": [{"type": "output_text", "text": text, "annotations": []}]})
+            text = (
+                intent.answer
+                if isinstance(intent, cs.Done)
+                else (intent.question if isinstance(intent, cs.Ask) else getattr(intent, "reason", ""))
+            )
+            output.append(
+                {
+                    "type": "message",
+                    "id": self._id("msg"),
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            )
         text_len = len(json.dumps(body))
         response = {
-            "id": self._id("resp"), "object": "response", "created_at": int(time.time()), "status": "completed",
-            "model": body["model"], "output": output, "parallel_tool_calls": True, "tool_choice": "auto",
-            "tools": body["tools"], "truncation": body.get("truncation", "disabled"),
+            "id": self._id("resp"),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "model": body["model"],
+            "output": output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": body["tools"],
+            "truncation": body.get("truncation", "disabled"),
             "previous_response_id": body.get("previous_response_id"),
-            "usage": {"input_tokens": text_len // 40, "input_tokens_details": {"cached_tokens": 0},
-                      "output_tokens": 40, "output_tokens_details": {"reasoning_tokens": 0},
-                      "total_tokens": text_len // 40 + 40},
+            "usage": {
+                "input_tokens": text_len // 40,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 40,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": text_len // 40 + 40,
+            },
         }
         with self._lock:
             self._store[response["id"]] = response
@@ -171,14 +222,23 @@ class FakeOpenAIServer:
         width, height = size or (1280, 720)
         content = ui_tars_answer(self.script, turn, width, height, self.coordinates)
         return {
-            "id": self._id("chatcmpl"), "object": "chat.completion", "created": int(time.time()),
+            "id": self._id("chatcmpl"),
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": len(json.dumps(body)) // 40, "completion_tokens": 30,
-                      "total_tokens": len(json.dumps(body)) // 40 + 30},
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": len(json.dumps(body)) // 40,
+                "completion_tokens": 30,
+                "total_tokens": len(json.dumps(body)) // 40 + 30,
+            },
         }
 
-    def _record(self, path: str, body: Any, status: int, response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _record(
+        self, path: str, body: Any, status: int, response: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.exchanges.append(Exchange(path=path, body=body, status=status, response=response))
         return status, response

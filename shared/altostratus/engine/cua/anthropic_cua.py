@@ -45,7 +45,8 @@ def tool_version(model: str) -> tuple[str, str]:
         f"-{family}-5" in name for family in ("opus", "sonnet", "haiku", "fable", "mythos")
     ):
         raise LLMRequestRejectedError(
-            f"{model} supports computer use only through the computer toolset, which this engine does not speak yet"
+            f"{model} supports computer use only through the computer toolset, "
+            "which this engine does not speak yet"
         )
     if any(m in name for m in ("opus-4-5", "opus-4-6", "opus-4-7", "sonnet-4-6")):
         return "computer_20251124", "computer-use-2025-11-24"
@@ -252,7 +253,7 @@ class AnthropicComputer:
                 ActionType.CLICK,
                 params,
                 PixelClick(x=at[0], y=at[1], button=button, count=count, modifiers=held),
-            )  # type: ignore[arg-type]
+            )
         if action == "mouse_move":
             at = point()
             if isinstance(at, str):

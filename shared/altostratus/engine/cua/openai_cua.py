@@ -27,7 +27,14 @@ from altostratus.engine.browser.act.pixels import (
 from altostratus.engine.cua import keys
 from altostratus.engine.cua.common import FUNCTION_TOOLS, browser_call, failed, in_display, pixel
 from altostratus.engine.cua.model import Decision, Exchange, Feedback, Planned, SafetyCheck
-from altostratus.engine.cua.task import RULES, CuaTask, data_url, error_code_in, looks_like_question, strip_images
+from altostratus.engine.cua.task import (
+    RULES,
+    CuaTask,
+    data_url,
+    error_code_in,
+    looks_like_question,
+    strip_images,
+)
 from altostratus.ports.llm import LLMUsage
 from altostratus.ports.openai_api import ResponsesClient
 
@@ -46,8 +53,12 @@ class OpenAIComputer:
     def _tools(self) -> list[dict[str, Any]]:
         task = self.task
         computer: dict[str, Any] = (
-            {"type": "computer_use_preview", "display_width": task.width, "display_height": task.height,
-             "environment": "browser"}
+            {
+                "type": "computer_use_preview",
+                "display_width": task.width,
+                "display_height": task.height,
+                "environment": "browser",
+            }
             if is_preview(task.model)
             else {"type": "computer"}
         )
@@ -71,13 +82,15 @@ class OpenAIComputer:
             body["reasoning"] = {"summary": "concise"}
         previous = state.get("previous_response_id")
         if previous is None:
-            body["input"] = [{
-                "role": "user",
-                "content": [
-                    {"type": "input_text", "text": task.prompt()},
-                    {"type": "input_image", "image_url": data_url(feedback.screenshot)},
-                ],
-            }]
+            body["input"] = [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": task.prompt()},
+                        {"type": "input_image", "image_url": data_url(feedback.screenshot)},
+                    ],
+                }
+            ]
         else:
             body["previous_response_id"] = previous
             body["input"] = self._outputs(state, feedback)
@@ -93,8 +106,13 @@ class OpenAIComputer:
                 input_tokens=max(0, prompt - cached),
                 cache_read_tokens=cached,
                 output_tokens=out_tokens,
-                cost_usd=cost_usd(task.model, input_tokens=max(0, prompt - cached), cache_write_tokens=0,
-                                  cache_read_tokens=cached, output_tokens=out_tokens),
+                cost_usd=cost_usd(
+                    task.model,
+                    input_tokens=max(0, prompt - cached),
+                    cache_write_tokens=0,
+                    cache_read_tokens=cached,
+                    output_tokens=out_tokens,
+                ),
                 calls=1,
             ),
             latency_ms=reply.latency_ms,
@@ -108,13 +126,22 @@ class OpenAIComputer:
             if kind == "reasoning":
                 reasoning += [s.get("text", "") for s in item.get("summary") or []]
             elif kind == "message":
-                message += [c.get("text", "") for c in item.get("content") or [] if c.get("type") == "output_text"]
+                message += [
+                    c.get("text", "") for c in item.get("content") or [] if c.get("type") == "output_text"
+                ]
             elif kind == "computer_call":
-                calls.append({"call_id": item["call_id"], "kind": "computer",
-                              "checks": item.get("pending_safety_checks") or []})
+                calls.append(
+                    {
+                        "call_id": item["call_id"],
+                        "kind": "computer",
+                        "checks": item.get("pending_safety_checks") or [],
+                    }
+                )
                 for check in item.get("pending_safety_checks") or []:
                     decision.safety_checks.append(
-                        SafetyCheck(id=str(check.get("id")), code=check.get("code"), message=check.get("message"))
+                        SafetyCheck(
+                            id=str(check.get("id")), code=check.get("code"), message=check.get("message")
+                        )
                     )
                 batch = item.get("actions") or ([item["action"]] if item.get("action") else [])
                 for n, action in enumerate(batch):
@@ -126,7 +153,11 @@ class OpenAIComputer:
                     args = json.loads(item.get("arguments") or "{}")
                 except ValueError:
                     args = {}
-                decision.actions.append(browser_call(f"{item['call_id']}#0", str(item.get("name")), args if isinstance(args, dict) else {}))
+                decision.actions.append(
+                    browser_call(
+                        f"{item['call_id']}#0", str(item.get("name")), args if isinstance(args, dict) else {}
+                    )
+                )
         state["calls"] = calls
         text = "\n".join(t for t in message if t).strip()
         decision.reasoning = "\n".join(t for t in reasoning if t).strip() or (text if calls else None) or None
@@ -147,8 +178,11 @@ class OpenAIComputer:
             call_id = call["call_id"]
             mine = [r for r in feedback.results if r.call_id.split("#")[0] == call_id]
             if call["kind"] == "computer":
-                item: dict[str, Any] = {"type": "computer_call_output", "call_id": call_id,
-                                        "output": self._screenshot(feedback.screenshot)}
+                item: dict[str, Any] = {
+                    "type": "computer_call_output",
+                    "call_id": call_id,
+                    "output": self._screenshot(feedback.screenshot),
+                }
                 if call.get("checks"):
                     item["acknowledged_safety_checks"] = call["checks"]
                 items.append(item)
@@ -156,7 +190,9 @@ class OpenAIComputer:
                 text = "; ".join(r.summary for r in mine) or "Done."
                 items.append({"type": "function_call_output", "call_id": call_id, "output": text})
         if feedback.notes:
-            items.append({"role": "user", "content": [{"type": "input_text", "text": n} for n in feedback.notes]})
+            items.append(
+                {"role": "user", "content": [{"type": "input_text", "text": n} for n in feedback.notes]}
+            )
         return items
 
     def _action(self, cid: str, action: dict[str, Any]) -> Planned:
@@ -179,34 +215,64 @@ class OpenAIComputer:
                 return failed(cid, kind, ActionType.CLICK, action, point)
             button = str(action.get("button", "left"))
             if kind == "click" and button not in ("left", "right", "wheel"):
-                return failed(cid, kind, ActionType.CLICK, action, f"The {button} button is not supported in a browser.")
+                return failed(
+                    cid, kind, ActionType.CLICK, action, f"The {button} button is not supported in a browser."
+                )
             mapped = {"wheel": "middle"}.get(button, button) if kind == "click" else "left"
-            return pixel(cid, kind, ActionType.CLICK, action, PixelClick(
-                x=point[0], y=point[1], button=mapped, count=2 if kind == "double_click" else 1,  # type: ignore[arg-type]
-                modifiers=held))  # type: ignore[arg-type]
+            return pixel(
+                cid,
+                kind,
+                ActionType.CLICK,
+                action,
+                PixelClick(
+                    x=point[0],
+                    y=point[1],
+                    button=mapped,
+                    count=2 if kind == "double_click" else 1,
+                    modifiers=held,
+                ),
+            )
         if kind == "move":
             point = at()
             if isinstance(point, str):
                 return failed(cid, kind, ActionType.MOVE, action, point)
-            return pixel(cid, kind, ActionType.MOVE, action, PixelMove(x=point[0], y=point[1], modifiers=held))  # type: ignore[arg-type]
+            return pixel(
+                cid, kind, ActionType.MOVE, action, PixelMove(x=point[0], y=point[1], modifiers=held)
+            )
         if kind == "drag":
             path = action.get("path") or []
-            points = [(p.get("x"), p.get("y")) for p in path if isinstance(p, dict)]
-            if len(points) < 2 or not all(isinstance(v, int | float) for pt in points for v in pt):
+            raw = [(p.get("x"), p.get("y")) for p in path if isinstance(p, dict)]
+            if len(raw) < 2 or not all(isinstance(v, int | float) for pt in raw for v in pt):
                 return failed(cid, kind, ActionType.DRAG, action, "drag needs a path of at least two points.")
+            points = [(float(x), float(y)) for x, y in raw]  # type: ignore[arg-type]
             for x, y in points:
-                outside = in_display(float(x), float(y), task.width, task.height)  # type: ignore[arg-type]
+                outside = in_display(x, y, task.width, task.height)
                 if outside:
                     return failed(cid, kind, ActionType.DRAG, action, outside)
-            return pixel(cid, kind, ActionType.DRAG, action, PixelDrag(
-                path=tuple(Point(x=float(x), y=float(y)) for x, y in points), modifiers=held))  # type: ignore[arg-type]
+            return pixel(
+                cid,
+                kind,
+                ActionType.DRAG,
+                action,
+                PixelDrag(path=tuple(Point(x=float(x), y=float(y)) for x, y in points), modifiers=held),
+            )
         if kind == "scroll":
             point = at()
             if isinstance(point, str):
                 return failed(cid, kind, ActionType.SCROLL, action, point)
-            return pixel(cid, kind, ActionType.SCROLL, action, PixelScroll(
-                x=point[0], y=point[1], dx=float(action.get("scroll_x") or 0), dy=float(action.get("scroll_y") or 0),
-                modifiers=held))  # type: ignore[arg-type]
+            return pixel(
+                cid,
+                kind,
+                ActionType.SCROLL,
+                action,
+                PixelScroll(
+                    x=point[0],
+                    y=point[1],
+                    dx=float(action.get("scroll_x") or 0),
+                    dy=float(action.get("scroll_y") or 0),
+                    modifiers=held,
+                ),
+            )
         if kind == "type":
             text = action.get("text")
             if not isinstance(text, str):

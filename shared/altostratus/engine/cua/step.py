@@ -24,7 +24,7 @@ from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError
 from altostratus.engine.agent.stall import NUDGE_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import llm_usage
-from altostratus.engine.browser.act.pixels import PixelType
+from altostratus.engine.browser.act.pixels import PixelAction, PixelType
 from altostratus.engine.cua.model import ActionResult, CuaBrowser, CuaModel, Decision, Feedback, Planned
 from altostratus.engine.cua.png import png_size
 from altostratus.engine.cua.task import PROCEED_TEXT, CuaTask
@@ -263,7 +263,7 @@ async def _act(
             result = ActionResult(call_id=planned.call_id, ok=True, summary="Took a screenshot.")
             status = ActionStatus.COMPLETED
         else:
-            action = planned.action
+            action: PixelAction | None = planned.action
             if isinstance(action, PixelType) and PLACEHOLDER.search(action.text):
                 try:
                     action = PixelType(text=ctx.secrets.resolve(action.text), mask=True)
@@ -306,7 +306,8 @@ async def _act(
         )
         if status is not ActionStatus.SKIPPED:
             state.history.append(
-                f"step {state.steps_taken + 1}: {planned.name} {json.dumps(shown, default=str)[:200]} -> {result.summary[:300]}"
+                f"step {state.steps_taken + 1}: {planned.name} "
+                f"{json.dumps(shown, default=str)[:200]} -> {result.summary[:300]}"
             )
         results.append(result)
     state.pending_results = [r.model_dump(mode="json") for r in results]

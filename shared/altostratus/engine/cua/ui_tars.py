@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the prompt template is the model's own, verbatim
 """ui-tars: an OpenAI-compatible chat endpoint with the official prompt template.
 
 The conversation: the template as the first user message (a string), every assistant answer,
@@ -14,7 +15,15 @@ import re
 from typing import Any
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.browser.act.pixels import PixelClick, PixelDrag, PixelKeys, PixelScroll, PixelType, PixelWait, Point
+from altostratus.engine.browser.act.pixels import (
+    PixelClick,
+    PixelDrag,
+    PixelKeys,
+    PixelScroll,
+    PixelType,
+    PixelWait,
+    Point,
+)
 from altostratus.engine.cua import keys
 from altostratus.engine.cua.common import failed, in_display, pixel
 from altostratus.engine.cua.model import Decision, Exchange, Feedback, Planned
@@ -49,11 +58,18 @@ WAIT_S = 5.0
 MAX_TOKENS = 400
 THOUGHT = re.compile(r"(?:Thought|Reflection):\s*(.+?)(?=\s*Action:|$)", re.DOTALL)
 POINT = re.compile(r"<point>\s*(-?[\d.]+)[\s,]+(-?[\d.]+)\s*</point>")
-BOX = re.compile(r"<\|box_start\|>\s*\(?\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)(?:\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+))?\s*\)?\s*<\|box_end\|>")
+BOX = re.compile(
+    r"<\|box_start\|>\s*\(?\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)(?:\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+))?\s*\)?\s*<\|box_end\|>"
+)
 
 
-def smart_resize(height: int, width: int, factor: int = 28, min_pixels: int = 100 * 28 * 28,
-                 max_pixels: int = 16384 * 28 * 28) -> tuple[int, int]:
+def smart_resize(
+    height: int,
+    width: int,
+    factor: int = 28,
+    min_pixels: int = 100 * 28 * 28,
+    max_pixels: int = 16384 * 28 * 28,
+) -> tuple[int, int]:
     h_bar = max(factor, round(height / factor) * factor)
     w_bar = max(factor, round(width / factor) * factor)
     if h_bar * w_bar > max_pixels:
@@ -73,8 +89,14 @@ def parse(text: str) -> tuple[str | None, list[tuple[str, dict[str, Any]]]]:
         raise ValueError("no Action")
     body = text.split("Action:", 1)[1].strip()
     body = POINT.sub(lambda m: f"({m.group(1)},{m.group(2)})", body)
-    body = BOX.sub(lambda m: f"({m.group(1)},{m.group(2)})" if m.group(3) is None else
-                   f"({(float(m.group(1)) + float(m.group(3))) / 2},{(float(m.group(2)) + float(m.group(4))) / 2})", body)
+    body = BOX.sub(
+        lambda m: (
+            f"({m.group(1)},{m.group(2)})"
+            if m.group(3) is None
+            else f"({(float(m.group(1)) + float(m.group(3))) / 2},{(float(m.group(2)) + float(m.group(4))) / 2})"
+        ),
+        body,
+    )
     calls: list[tuple[str, dict[str, Any]]] = []
     for part in re.split(r"\)\s*\n\s*\n", body):
         source = part.strip()
@@ -124,16 +146,27 @@ class UiTars:
         history: list[dict[str, Any]] = state.setdefault("messages", [])
         if not history:
             instruction = task.prompt()
-            history.append({"role": "user", "content": PROMPT.format(language=task.settings.ui_tars_language,
-                                                                     instruction=instruction)})
-        content: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": data_url(feedback.screenshot)}}]
+            history.append(
+                {
+                    "role": "user",
+                    "content": PROMPT.format(
+                        language=task.settings.ui_tars_language, instruction=instruction
+                    ),
+                }
+            )
+        content: list[dict[str, Any]] = [
+            {"type": "image_url", "image_url": {"url": data_url(feedback.screenshot)}}
+        ]
         notes = [r.summary for r in feedback.results if not r.ok] + list(feedback.notes)
         if notes:
             content.insert(0, {"type": "text", "text": "\n".join(notes)})
         history.append({"role": "user", "content": content})
         keep = task.settings.ui_tars_history_images
-        images = [i for i, m in enumerate(history) if isinstance(m["content"], list)
-                  and any(p.get("type") == "image_url" for p in m["content"])]
+        images = [
+            i
+            for i, m in enumerate(history)
+            if isinstance(m["content"], list) and any(p.get("type") == "image_url" for p in m["content"])
+        ]
         for index in images[:-keep] if keep > 0 else images:
             texts = [p for p in history[index]["content"] if p.get("type") == "text"]
             history[index] = {"role": "user", "content": texts} if texts else {}
@@ -144,8 +177,11 @@ class UiTars:
         history.append({"role": "assistant", "content": answer})
         usage = reply.body.get("usage") or {}
         decision = Decision(
-            usage=LLMUsage(input_tokens=int(usage.get("prompt_tokens") or 0),
-                           output_tokens=int(usage.get("completion_tokens") or 0), calls=1),
+            usage=LLMUsage(
+                input_tokens=int(usage.get("prompt_tokens") or 0),
+                output_tokens=int(usage.get("completion_tokens") or 0),
+                calls=1,
+            ),
             latency_ms=reply.latency_ms,
             exchanges=[Exchange(request=strip_images(body), response=strip_images(reply.body))],
         )
@@ -156,8 +192,17 @@ class UiTars:
             state.setdefault("notes", [])
             decision.question = None
             decision.actions = []
-            history.append({"role": "user", "content": [{"type": "text", "text":
-                            f"Your answer could not be read ({exc}). Answer exactly `Thought: …\\nAction: …`."}]})
+            history.append(
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": f"Your answer could not be read ({exc}). Answer exactly `Thought: …\\nAction: …`.",
+                        }
+                    ],
+                }
+            )
             return decision
         decision.reasoning = thought
         turn = len([m for m in history if m["role"] == "assistant"])
@@ -179,14 +224,26 @@ class UiTars:
             if isinstance(at, str):
                 return failed(cid, name, ActionType.CLICK, shown, f"{name}: {at}")
             button = "right" if name == "right_single" else "left"
-            return pixel(cid, name, ActionType.CLICK, shown,
-                         PixelClick(x=at[0], y=at[1], button=button, count=2 if name == "left_double" else 1))
+            return pixel(
+                cid,
+                name,
+                ActionType.CLICK,
+                shown,
+                PixelClick(x=at[0], y=at[1], button=button, count=2 if name == "left_double" else 1),
+            )
         if name in ("drag", "select"):
             start, end = self.to_viewport(args.get("start_point")), self.to_viewport(args.get("end_point"))
             if isinstance(start, str) or isinstance(end, str):
-                return failed(cid, name, ActionType.DRAG, shown, f"drag: {start if isinstance(start, str) else end}")
-            return pixel(cid, name, ActionType.DRAG, shown,
-                         PixelDrag(path=(Point(x=start[0], y=start[1]), Point(x=end[0], y=end[1]))))
+                return failed(
+                    cid, name, ActionType.DRAG, shown, f"drag: {start if isinstance(start, str) else end}"
+                )
+            return pixel(
+                cid,
+                name,
+                ActionType.DRAG,
+                shown,
+                PixelDrag(path=(Point(x=start[0], y=start[1]), Point(x=end[0], y=end[1]))),
+            )
         if name == "type":
             text = str(args.get("content", ""))
             submit = text.endswith("\n")
@@ -207,8 +264,12 @@ class UiTars:
             if isinstance(at, str):
                 return failed(cid, name, ActionType.SCROLL, shown, f"scroll: {at}")
             half_w, half_h = task.width / 2, task.height / 2
-            dx, dy = {"up": (0, -half_h), "down": (0, half_h), "left": (-half_w, 0), "right": (half_w, 0)}.get(
-                str(args.get("direction", "down")).strip(), (0, half_h))
+            dx, dy = {
+                "up": (0, -half_h),
+                "down": (0, half_h),
+                "left": (-half_w, 0),
+                "right": (half_w, 0),
+            }.get(str(args.get("direction", "down")).strip(), (0, half_h))
             return pixel(cid, name, ActionType.SCROLL, shown, PixelScroll(x=at[0], y=at[1], dx=dx, dy=dy))
         if name == "wait":
             return pixel(cid, name, ActionType.WAIT, shown, PixelWait(seconds=WAIT_S))

@@ -126,7 +126,8 @@ HIT_TEST = """(x, y) => {
   }
   if (!el) return null;
   const label = el.closest('a,button,label,[role],input,select,textarea,summary') || el;
-  const text = (label.getAttribute('aria-label') || label.innerText || label.value || el.getAttribute('alt') ||
+  const text = (label.getAttribute('aria-label') || label.innerText || label.value ||
+                el.getAttribute('alt') ||
                 el.getAttribute('placeholder') || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
   return {tag: el.tagName.toLowerCase(), id: el.id || null, role: label.getAttribute('role') || null,
           name: el.getAttribute('name') || null, type: el.getAttribute('type') || null,
