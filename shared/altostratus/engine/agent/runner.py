@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from altostratus.domain import commands
 from altostratus.domain import events as ev
@@ -19,9 +19,10 @@ from altostratus.engine.agent.outcome import Outcome, finish_run
 from altostratus.engine.agent.recorder import Recorder, RunEndedElsewhereError
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import llm_usage, run_step
-from altostratus.engine.cua.model import CuaBrowser
-from altostratus.engine.cua.step import run_cua_step
 from altostratus.ports.llm import LLMError
+
+if TYPE_CHECKING:
+    from altostratus.engine.cua.model import CuaBrowser
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,11 @@ async def _steps(
             if deadline - deps.monotonic() < deps.settings.step_time_reserve_s:
                 return SliceResult(continue_=True, outcome=None, state=state)
             if ctx.engine.is_cua:
-                outcome = await run_cua_step(ctx, state, cast(CuaBrowser, browser))
+                # Imported here: the computer-use step needs the browser layer (Playwright),
+                # which only the executor's image has, not the API's.
+                from altostratus.engine.cua.step import run_cua_step
+
+                outcome = await run_cua_step(ctx, state, cast("CuaBrowser", browser))
             else:
                 outcome = await run_step(ctx, state, browser)
             if outcome is not None:
