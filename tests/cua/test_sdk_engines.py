@@ -16,8 +16,8 @@ from skyvern import Skyvern
 from skyvern.schemas.run_enums import RunEngine
 
 from altostratus.devtools import cua_script as cs
-from altostratus.devtools.fake_anthropic.computer import computer_policy
-from altostratus.devtools.fake_anthropic.policies import agent_policy, extract_with
+from altostratus.devtools.fake_anthropic.computer import with_extraction
+from altostratus.devtools.fake_anthropic.policies import extract_with
 from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
 from altostratus.devtools.fake_openai.server import FakeOpenAIServer
 from altostratus.domain.view import RunView
@@ -49,11 +49,7 @@ class Deployment:
         self.openai = self.stack.enter_context(
             FakeOpenAIServer(script, coordinates=settings.pop("coordinates", "doubao"))
         )
-        self.anthropic = self.stack.enter_context(
-            FakeAnthropicServer(
-                computer_policy(script, agent_policy(lambda page: None, extractor=_extractor))
-            )  # type: ignore[arg-type, return-value]
-        )
+        self.anthropic = self.stack.enter_context(FakeAnthropicServer(with_extraction(script, _extractor)))
         self.settings = Settings(
             data_dir=tmp / "data",
             port=0,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from altostratus.devtools import cua_script as cs
-from altostratus.devtools.fake_anthropic.computer import computer_policy
-from altostratus.devtools.fake_anthropic.policies import agent_policy, extract_with
+from altostratus.devtools.fake_anthropic.computer import with_extraction
+from altostratus.devtools.fake_anthropic.policies import extract_with
 from altostratus.domain.view import fold
 from altostratus.engine.browser import BrowserRuntime
 from tests.agent.scenarios import EXTRACTION
@@ -46,9 +46,7 @@ class CuaFlow(FlowScenario):
         assert self.layout is not None
         script = sc.order_script(self.layout)
         script.intents[3] = cs.Type(sc.PASSWORD)
-        return computer_policy(
-            script, agent_policy(lambda page: None, extractor=extract_with(sc.read_confirmation))
-        )  # type: ignore[arg-type, return-value]
+        return with_extraction(script, extract_with(sc.read_confirmation))
 
 
 @pytest.fixture

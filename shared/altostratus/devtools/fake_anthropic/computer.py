@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from altostratus.devtools import cua_script as cs
+from altostratus.devtools.fake_anthropic.policies import Page, agent_policy
 from altostratus.devtools.fake_anthropic.server import HttpError, MessagesRequest, Reply, Text, ToolUse
 
 SCROLL_CLICK_PX = 100
@@ -72,3 +73,14 @@ def computer_policy(
         return encode(script, request.turn)
 
     return policy
+
+
+def _no_dom_agent(page: Page) -> HttpError:
+    return HttpError(500, "api_error", "a computer-use script got a DOM agent's request")
+
+
+def with_extraction(
+    script: cs.Script, extractor: Callable[[MessagesRequest], Reply]
+) -> Callable[[MessagesRequest], Reply | HttpError]:
+    """The script for computer-use calls; `extractor` answers the final extraction."""
+    return computer_policy(script, agent_policy(_no_dom_agent, extractor=extractor))
