@@ -7,6 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from altostratus.demo.site import PAGES
+from altostratus.devtools import cua_script as cs
+from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.devtools.fake_anthropic.policies import (
     Page,
     accept_all,
@@ -14,9 +17,6 @@ from altostratus.devtools.fake_anthropic.policies import (
     done,
     extract_with,
 )
-from altostratus.demo.site import PAGES
-from altostratus.devtools import cua_script as cs
-from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.devtools.fake_anthropic.server import MessagesRequest, Reply
 
 PRODUCT_SCHEMA: dict[str, Any] = {
