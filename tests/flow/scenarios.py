@@ -11,7 +11,7 @@ from typing import Any
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.engine.browser.errors import BrowserCrashedError, LaunchError
-from altostratus.orchestration.handlers import BrowserProvider, OpenBrowser
+from altostratus.ports.browser import BrowserProvider, OpenBrowser
 from tests.agent.scenarios import AGENT_PAGES, EXTRACTION, FORM, LINKS, Scenario
 from tests.fakes.anthropic_server import MessagesRequest, Reply
 from tests.support.fixture_site import FixtureSite

@@ -38,7 +38,7 @@ class ApiConfig:
     key_cache_seconds: float = 0.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApiServices:
     event_log: EventLog
     artifacts: ArtifactStore
@@ -53,7 +53,7 @@ class ApiServices:
     webhooks: WebhookReplayer | None = None
     # Checks of a valid request against what this deployment can run (model names, address
     # policy, ...); each raises BadRequestError with the reason.
-    submission_checks: list[Callable[[RunTaskRequest], None]] = field(default_factory=list)
+    submission_checks: tuple[Callable[[RunTaskRequest], None], ...] = ()
     # Verifies an artifact link's signature (embedded store); None where links go elsewhere (S3).
     link_verifier: Callable[[str, int, str], bool] | None = None
     # Per-key request rate, checked after authentication; None: no limit.

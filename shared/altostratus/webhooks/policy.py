@@ -20,7 +20,7 @@ RETRYABLE_STATUSES = frozenset({403, 408, 425, 429})
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class WebhookRetryPolicy:
     max_attempts: int = 10
     base_delay_s: float = 2.0
     max_delay_s: float = 900.0

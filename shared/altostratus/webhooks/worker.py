@@ -20,7 +20,7 @@ from typing import Protocol
 from altostratus.ports.bus import BusMessage
 from altostratus.ports.clock import Clock
 from altostratus.publishing.background import BackgroundLoop
-from altostratus.webhooks.delivery import Outcome, WebhookDeliverer, automatic_delivery_id
+from altostratus.webhooks.delivery import DeliveryOutcome, WebhookDeliverer, automatic_delivery_id
 
 logger = logging.getLogger("altostratus.webhooks")
 
@@ -111,7 +111,7 @@ class DeliveryWorker:
     def _attempt(self, pending: PendingDelivery) -> None:
         try:
             step = self._deliverer.deliver(pending.run_id, delivery_id=pending.delivery_id)
-            if step.outcome is Outcome.RETRY:
+            if step.outcome is DeliveryOutcome.RETRY:
                 self._queue.reschedule(pending.delivery_id, due_at=self._now() + step.delay_s)
             else:
                 self._queue.complete(pending.delivery_id)

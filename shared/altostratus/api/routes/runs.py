@@ -32,8 +32,7 @@ from altostratus.api.wire import (
     TimelineEntry,
     WebhookReplayReport,
 )
-from altostratus.domain import commands
-from altostratus.domain import events as ev
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.run_request import RunTaskRequest, check_http_url
@@ -131,7 +130,7 @@ def runs_router(services: ApiServices) -> Router:
         run_id = services.ids.new(request.engine.run_type.id_prefix)
         parts = request.secret_parts()
         sealed = services.secret_box.seal(json.dumps(parts), context=run_id) if parts else None
-        drafts = commands.create_task_run(
+        drafts = lifecycle.create_task_run(
             request, org_id=principal.org_id, api_key_id=principal.key_id, sealed_request=sealed
         )
         try:
@@ -147,8 +146,7 @@ def runs_router(services: ApiServices) -> Router:
                 services.orchestrator.start(run_id)
             except StoreUnavailableError:
                 # Never leave a run queued that nothing will execute: it ends now, with the reason.
-                failed = ev.RunFailed(reason=NOT_STARTED)
-                log.append(run_id, [ev.Draft(data=failed, event_id=f"{run_id}:finished")])
+                log.append(run_id, lifecycle.fail(run_id, NOT_STARTED))
         return run_id
 
     idempotency = IdempotencyConfig(
@@ -293,7 +291,7 @@ def runs_router(services: ApiServices) -> Router:
     )
     def cancel_run(run_id: str) -> None:
         view = own_view(run_id)
-        drafts = commands.cancel(view)
+        drafts = lifecycle.cancel(view)
         if drafts:
             try:
                 view = log.append(run_id, drafts).view

@@ -10,7 +10,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.agent.browser import Download, Effect, Observation
 from altostratus.engine.browser import (
     ACTION_TYPES,
     BrowserSession,
@@ -20,6 +19,7 @@ from altostratus.engine.browser import (
     parse_action,
 )
 from altostratus.engine.browser.effects import summarize
+from altostratus.ports.browser import Download, Effect, Observation
 
 # How the timeline names each browser action (Skyvern's vocabulary).
 ACTION_TYPE_OF = {

@@ -1,17 +1,22 @@
-"""What the agent needs from a browser, as a narrow port of its own.
+"""What the agent needs from a browser, and how a run gets one.
 
 The agent observes, acts through tools and reads pages only through `AgentBrowser`; the
-adapter over the browser layer's session (`session_adapter.py`) implements it, and unit tests
-use small fakes. Keeping the port here means the loop does not depend on the browser layer's
-internals, only on these few promises.
+adapter over the browser layer's session implements it, and unit tests use small fakes, so the
+loop depends on these few promises, not on the browser layer's internals. `BrowserProvider`
+opens one for a slice of a run (a local Chromium, a remote browser), restoring the state the
+previous slice exported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.view import RunView
 
 
 class Observation(BaseModel):
@@ -115,4 +120,29 @@ class AgentBrowser(Protocol):
 
     async def new_downloads(self) -> list[Download]:
         """Downloads finished since the last call (each reported once), oldest first."""
+        ...
+
+
+class OpenBrowser(Protocol):
+    """A browser opened for one slice."""
+
+    @property
+    def agent(self) -> AgentBrowser: ...
+
+    async def export_state(self) -> dict[str, Any]:
+        """Cookies, storage, open tabs and URLs, to restore in the next slice."""
+        ...
+
+
+class BrowserProvider(Protocol):
+    def open(
+        self, view: RunView, request: RunTaskRequest, restore: dict[str, Any] | None
+    ) -> AbstractAsyncContextManager[OpenBrowser]:
+        """Launch (or connect to the request's `browser_address`) with the request's browser
+        settings (headers, proxy), and restore `restore` if given.
+        Raises an error whose type says the browser is gone (crash, disconnect) when it is."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the provider keeps for the running event loop (a stopping worker)."""
         ...
