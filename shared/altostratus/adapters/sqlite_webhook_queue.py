@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from altostratus.adapters.sqlite_db import SQLiteDatabase
-from altostratus.webhooks.worker import PendingDelivery
+from altostratus.ports.webhook_queue import PendingDelivery
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_queue (

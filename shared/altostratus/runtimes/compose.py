@@ -151,8 +151,9 @@ def agent_slices(
     """The agent with its model client and a browser provider (Chromium unless `browsers` is
     given). `embedded`: slices share one long-lived event loop per worker, so a browser the
     provider keeps survives from one slice to the next; a Lambda uses a fresh loop."""
+    from altostratus.adapters.browser.provider import BROWSER_GONE
     from altostratus.orchestration.slices import AgentSlices, SliceBudget
-    from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
+    from altostratus.runtimes.browsers import browser_provider
     from altostratus.runtimes.engine import agent_deps
 
     deps = agent_deps(

@@ -15,10 +15,10 @@ from typing import Any
 from altostratus.adapters.eventbridge_bus import EventBridgeBus
 from altostratus.adapters.inprocess_bus import InProcessBus
 from altostratus.adapters.sqlite_db import SQLiteDatabase
-from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_outbox import SQLiteOutboxCursor
 from altostratus.adapters.sqlite_webhook_queue import SQLiteWebhookQueue
 from altostratus.ports.clock import Clock
+from altostratus.ports.event_feed import EventFeed
 from altostratus.ports.event_log import EventLog
 from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, StreamPublisher
 from altostratus.publishing.background import BackgroundLoop
@@ -69,7 +69,8 @@ def build_local_integrations(
     settings: Settings,
     *,
     db: SQLiteDatabase,
-    event_log: SQLiteEventLog,
+    event_log: EventLog,
+    feed: EventFeed,
     deliverer: WebhookDeliverer,
     clock: Clock,
 ) -> LocalIntegrations:
@@ -84,7 +85,7 @@ def build_local_integrations(
     )
     bus.subscribe("webhooks", TERMINAL_WITH_WEBHOOK, worker.on_terminal_event)
     outbox = OutboxPublisher(
-        read_after=lambda after, limit: event_log.read_global(after=after, limit=limit),
+        read_after=lambda after, limit: feed.read_global(after=after, limit=limit),
         get_view=event_log.get_view,
         cursor=SQLiteOutboxCursor(db),
         bus=bus,

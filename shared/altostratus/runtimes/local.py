@@ -185,6 +185,11 @@ def build_local(
         settings, local.stores, webhooks=deliverer, orchestrator=orchestrator, cache_keys=False
     )
     integrations = build_local_integrations(
-        settings, db=local.db, event_log=local.event_log, deliverer=deliverer, clock=local.stores.clock
+        settings,
+        db=local.db,
+        event_log=local.event_log,
+        feed=local.event_log,
+        deliverer=deliverer,
+        clock=local.stores.clock,
     )
     return LocalRuntime(local=local, services=services, deliverer=deliverer, integrations=integrations)

@@ -17,7 +17,7 @@ from altostratus.webhooks.policy import WebhookRetryPolicy
 from altostratus.webhooks.replay import WebhookReplayService
 from altostratus.webhooks.sender import AttemptResult, WebhookSender
 from altostratus.webhooks.sqs import QueueDelivery
-from altostratus.webhooks.worker import DeliveryWorker, PendingDelivery
+from altostratus.webhooks.worker import DeliveryWorker
 
 __all__ = [
     "AttemptResult",
@@ -25,7 +25,6 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryStep",
     "DeliveryWorker",
-    "PendingDelivery",
     "QueueDelivery",
     "WebhookDeliverer",
     "WebhookReplayService",

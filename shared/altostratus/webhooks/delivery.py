@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from altostratus.api.render import run_response
 from altostratus.domain import events as ev
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
@@ -32,6 +31,7 @@ from altostratus.ports.keys import KeyStore
 from altostratus.ports.secret_box import SecretBox, executor_request
 from altostratus.webhooks.policy import WebhookRetryPolicy
 from altostratus.webhooks.sender import AttemptResult, WebhookSender
+from altostratus.wire.render import run_response
 
 logger = logging.getLogger("altostratus.webhooks")
 

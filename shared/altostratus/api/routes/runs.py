@@ -21,17 +21,8 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
-from altostratus.api.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
-from altostratus.api.wire import (
-    Artifact,
-    RetryWebhookBody,
-    RunListItem,
-    RunResponse,
-    TimelineEntry,
-    WebhookReplayReport,
-)
 from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
@@ -40,6 +31,15 @@ from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
 from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
+from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
+from altostratus.wire.responses import (
+    Artifact,
+    RetryWebhookBody,
+    RunListItem,
+    RunResponse,
+    TimelineEntry,
+    WebhookReplayReport,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
