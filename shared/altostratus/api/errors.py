@@ -62,10 +62,6 @@ class ConflictError(HttpError):
     status = 409
 
 
-class PayloadTooLargeError(HttpError):
-    status = 413
-
-
 class UnsupportedMediaTypeError(HttpError):
     status = 415
 

@@ -24,10 +24,6 @@ class DeliveryQueue(Protocol):
         """Deliveries due at `now`, soonest first, leaving out `exclude` (those in flight)."""
         ...
 
-    def next_due_at(self) -> float | None:
-        """When the soonest delivery is due; None for an empty queue."""
-        ...
-
     def reschedule(self, delivery_id: str, *, due_at: float, error: bool = False) -> None:
         """Try again at `due_at`; `error`: the attempt itself failed (counted apart)."""
         ...

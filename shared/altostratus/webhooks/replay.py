@@ -1,5 +1,5 @@
 """`retry_run_webhook`: rebuild the run's webhook from its current state, sign it, POST it once
-and report what happened (api.md's replay report).
+and report what happened: the target, the status or error, and the time it took.
 
 The replay is a delivery of its own (a fresh `webhook-id`, since the user asks for it to be
 processed again), recorded in the run's log like any attempt: a successful replay turns the

@@ -23,7 +23,8 @@ __all__ = [
     "session_config_for_run",
 ]
 
-# What this network needs for headless Chromium (see the developers' brief).
+# Headless Chromium on a closed network: without the background-networking flags it keeps
+# trying to reach Google's services and floods the log with refused connections.
 BASE_FLAGS: tuple[str, ...] = (
     "--no-sandbox",
     "--disable-gpu",
@@ -34,8 +35,8 @@ BASE_FLAGS: tuple[str, ...] = (
     "--disable-component-update",
     "--disable-sync",
 )
-# Added inside the Lambda image. Not --single-process: Playwright loses pages with it
-# (aws-local.md §6); it stays an opt-in to measure on real Lambda.
+# Added inside the Lambda image. Not --single-process: Playwright loses track of pages in a
+# single-process Chromium; it stays an opt-in to measure on real Lambda.
 LAMBDA_FLAGS: tuple[str, ...] = ("--no-zygote", "--disable-extensions", "--mute-audio")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 # Chromium's flags that choose how it reaches the network (a proxy, or none).
