@@ -8,9 +8,9 @@ import altostratus
 from altostratus.api.auth import caller
 from altostratus.api.errors import ForbiddenError
 from altostratus.api.openapi import AUTH_ERRORS, responses
-from altostratus.api.render import wire_time
 from altostratus.api.services import ApiServices
-from altostratus.api.wire import OrganizationInfo, ServerVersion
+from altostratus.wire.render import wire_time
+from altostratus.wire.responses import OrganizationInfo, ServerVersion
 
 
 def server_router(services: ApiServices) -> Router:
