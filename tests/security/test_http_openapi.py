@@ -247,3 +247,13 @@ def test_the_docs_page_may_run_only_its_own_script(documented: Documented) -> No
         and "frame-ancestors 'none'" in policy
     )
     assert docs.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_success_answer_is_typed(documented: Documented) -> None:
+    for key, op in _operations(documented.spec).items():
+        content = op["responses"]["200"]["content"]
+        schema = next(iter(content.values()))["schema"]
+        # A model, a list of models, a union of them, bytes, or (cancel) an explicit null.
+        assert schema.get("$ref") or schema.get("anyOf") or schema.get("items") or schema.get("type"), key
+        if "items" in schema:
+            assert schema["items"]["$ref"].startswith("#/components/schemas/"), key
