@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from altostratus.adapters.browser import BrowserRuntime, SessionConfig  # noqa: E402
+from altostratus.adapters.browser.agent_browser import SessionBrowser  # noqa: E402
 from altostratus.adapters.openai_api import OpenAIApi  # noqa: E402
 from altostratus.devtools import cua_script as cs  # noqa: E402
 from altostratus.devtools.fake_anthropic.computer import with_extraction  # noqa: E402
@@ -35,9 +37,7 @@ from altostratus.devtools.fake_openai.server import FakeOpenAIServer  # noqa: E4
 from altostratus.domain import events as ev  # noqa: E402
 from altostratus.domain.enums import ArtifactType, Engine  # noqa: E402
 from altostratus.engine.agent import run_to_end  # noqa: E402
-from altostratus.engine.agent.session_adapter import SessionBrowser  # noqa: E402
-from altostratus.engine.browser import BrowserRuntime, SessionConfig  # noqa: E402
-from altostratus.engine.browser.act.pixels import PixelClick  # noqa: E402
+from altostratus.ports.computer import PixelClick  # noqa: E402
 from tests.agent.harness import make_harness  # noqa: E402
 from tests.cua import scenario as sc  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropicServer  # noqa: E402

@@ -6,8 +6,8 @@ import asyncio
 import re
 from typing import Any
 
+from altostratus.adapters.browser import BrowserRuntime, SessionConfig
 from altostratus.devtools import cua_script as cs
-from altostratus.engine.browser import BrowserRuntime, SessionConfig
 
 ORDER_PAGE = "/cua/order.html"
 PASSWORD = "s3cret-Pa55"

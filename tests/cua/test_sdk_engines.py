@@ -15,13 +15,13 @@ import pytest
 from skyvern import Skyvern
 from skyvern.schemas.run_enums import RunEngine
 
+from altostratus.adapters.browser import BrowserRuntime
 from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import with_extraction
 from altostratus.devtools.fake_anthropic.policies import extract_with
 from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
 from altostratus.devtools.fake_openai.server import FakeOpenAIServer
 from altostratus.domain.view import RunView
-from altostratus.engine.browser import BrowserRuntime
 from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.settings import Settings
 from tests.cua import scenario as sc

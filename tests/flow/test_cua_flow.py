@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from altostratus.adapters.browser import BrowserRuntime
 from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import with_extraction
 from altostratus.devtools.fake_anthropic.policies import extract_with
 from altostratus.domain.view import fold
-from altostratus.engine.browser import BrowserRuntime
 from tests.agent.scenarios import EXTRACTION
 from tests.cua import scenario as sc
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError, MessagesRequest

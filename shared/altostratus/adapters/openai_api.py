@@ -16,7 +16,7 @@ from typing import Any
 
 import openai
 
-from altostratus.adapters.anthropic_llm import RetryPolicy, is_retryable_status
+from altostratus.adapters.anthropic_llm import LLMRetryPolicy, is_retryable_status
 from altostratus.ports.llm import LLMAuthError, LLMError, LLMRequestRejectedError, LLMUnavailableError
 from altostratus.ports.openai_api import ApiReply
 
@@ -53,7 +53,7 @@ class OpenAIApi:
         name: str = "the OpenAI API",
         setting: str = "ALTO_OPENAI_API_KEY",
         timeout_s: float = 120.0,
-        retry: RetryPolicy | None = None,
+        retry: LLMRetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._api_key = api_key or None
@@ -61,7 +61,7 @@ class OpenAIApi:
         self._name = name
         self._setting = setting
         self._timeout_s = timeout_s
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or LLMRetryPolicy()
         self._sleep = sleep
         # One client per event loop (each slice may run on its own loop).
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (

@@ -14,7 +14,11 @@ import base64
 from typing import Any
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.browser.act.pixels import (
+from altostratus.engine.cua import keys
+from altostratus.engine.cua.common import FUNCTION_TOOLS, browser_call, failed, in_display, pixel
+from altostratus.engine.cua.model import CuaModel, Decision, Exchange, Feedback, Planned
+from altostratus.engine.cua.task import RULES, CuaTask, error_code_in, looks_like_question, strip_images
+from altostratus.ports.computer import (
     PixelClick,
     PixelDrag,
     PixelKeys,
@@ -25,10 +29,6 @@ from altostratus.engine.browser.act.pixels import (
     PixelWait,
     Point,
 )
-from altostratus.engine.cua import keys
-from altostratus.engine.cua.common import FUNCTION_TOOLS, browser_call, failed, in_display, pixel
-from altostratus.engine.cua.model import Decision, Exchange, Feedback, Planned
-from altostratus.engine.cua.task import RULES, CuaTask, error_code_in, looks_like_question, strip_images
 from altostratus.ports.llm import LLMClient, LLMRequest, LLMRequestRejectedError, ToolCall
 
 EPHEMERAL = {"type": "ephemeral"}
@@ -128,7 +128,7 @@ def _for_request(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-class AnthropicComputer:
+class AnthropicComputer(CuaModel):
     def __init__(self, llm: LLMClient, task: CuaTask) -> None:
         self.llm = llm
         self.task = task

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.browser.act.pixels import PixelAction
 from altostratus.engine.cua.model import Planned
 from altostratus.engine.cua.task import BACK_DESCRIPTION, GOTO_DESCRIPTION
+from altostratus.ports.computer import PixelAction
 
 GOTO, BACK = "goto", "back"
 GOTO_SCHEMA: dict[str, Any] = {

@@ -9,13 +9,13 @@ provider's conversation state in a JSON dict that is part of the run's checkpoin
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from abc import ABC, abstractmethod
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.agent.browser import AgentBrowser, Effect
-from altostratus.engine.browser.act.pixels import PixelAction
+from altostratus.ports.computer import PixelAction
 from altostratus.ports.llm import LLMUsage
 
 
@@ -90,32 +90,10 @@ class Decision(BaseModel):
     exchanges: list[Exchange] = Field(default_factory=list)
 
 
-class CuaModel(Protocol):
-    """One protocol (OpenAI Responses, Anthropic Messages, UI-TARS chat)."""
+class CuaModel(ABC):
+    """One protocol (OpenAI Responses, Anthropic Messages, UI-TARS chat) over its port: the
+    engine's own strategy, not a port (each talks to an LLM port)."""
 
+    @abstractmethod
     async def decide(self, state: dict[str, Any], feedback: Feedback) -> Decision:
         """Ask the model for the next actions; updates `state` (the checkpointed conversation)."""
-        ...
-
-
-class PixelEffect(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    effect: Effect
-    hit: str | None = None
-
-
-class CuaBrowser(AgentBrowser, Protocol):
-    """The agent's browser plus actions at coordinates."""
-
-    def viewport(self) -> tuple[int, int]:
-        """Width and height in CSS pixels; screenshots have exactly this size."""
-        ...
-
-    async def pixels(self, action: PixelAction) -> PixelEffect:
-        """Run one pixel action (secrets already resolved)."""
-        ...
-
-    async def location(self) -> tuple[str, str]:
-        """The current page's URL and title."""
-        ...

@@ -14,7 +14,18 @@ from typing import Any
 
 from altostratus.domain.enums import ActionType
 from altostratus.domain.models import cost_usd
-from altostratus.engine.browser.act.pixels import (
+from altostratus.engine.cua import keys
+from altostratus.engine.cua.common import FUNCTION_TOOLS, browser_call, failed, in_display, pixel
+from altostratus.engine.cua.model import CuaModel, Decision, Exchange, Feedback, Planned, SafetyCheck
+from altostratus.engine.cua.task import (
+    RULES,
+    CuaTask,
+    data_url,
+    error_code_in,
+    looks_like_question,
+    strip_images,
+)
+from altostratus.ports.computer import (
     PixelClick,
     PixelDrag,
     PixelKeys,
@@ -23,17 +34,6 @@ from altostratus.engine.browser.act.pixels import (
     PixelType,
     PixelWait,
     Point,
-)
-from altostratus.engine.cua import keys
-from altostratus.engine.cua.common import FUNCTION_TOOLS, browser_call, failed, in_display, pixel
-from altostratus.engine.cua.model import Decision, Exchange, Feedback, Planned, SafetyCheck
-from altostratus.engine.cua.task import (
-    RULES,
-    CuaTask,
-    data_url,
-    error_code_in,
-    looks_like_question,
-    strip_images,
 )
 from altostratus.ports.llm import LLMUsage
 from altostratus.ports.openai_api import ResponsesClient
@@ -45,7 +45,7 @@ def is_preview(model: str) -> bool:
     return model.startswith("computer-use-preview")
 
 
-class OpenAIComputer:
+class OpenAIComputer(CuaModel):
     def __init__(self, client: ResponsesClient, task: CuaTask) -> None:
         self.client = client
         self.task = task

@@ -14,20 +14,20 @@ from typing import Any, cast
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStatus, StepStatus
+from altostratus.domain.lifecycle import RunOutcome as Outcome
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, extract
-from altostratus.engine.agent.outcome import Outcome
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import record_exchanges
 from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError
 from altostratus.engine.agent.stall import NUDGE_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import llm_usage
-from altostratus.engine.browser.act.pixels import PixelAction, PixelType
-from altostratus.engine.cua.model import ActionResult, CuaBrowser, CuaModel, Decision, Feedback, Planned
+from altostratus.engine.cua.model import ActionResult, CuaModel, Decision, Feedback, Planned
 from altostratus.engine.cua.png import png_size
 from altostratus.engine.cua.task import PROCEED_TEXT, CuaTask
+from altostratus.ports.computer import ComputerBrowser, PixelAction, PixelType
 from altostratus.ports.llm import LLMError, LLMUsage
 
 FINAL_EXTRACTION = "Extract the information the user's goal asks for, as the schema describes."
@@ -36,7 +36,7 @@ MAX_QUESTIONS = 2
 STALL_GRID_PX = 16
 
 
-def cua_task(ctx: RunContext, browser: CuaBrowser) -> CuaTask:
+def cua_task(ctx: RunContext, browser: ComputerBrowser) -> CuaTask:
     width, height = browser.viewport()
     return CuaTask(
         goal=ctx.goal,
@@ -80,7 +80,7 @@ def model_for(ctx: RunContext, task: CuaTask) -> CuaModel:
     return AnthropicComputer(deps.llm, task)
 
 
-async def run_cua_step(ctx: RunContext, state: AgentState, browser: CuaBrowser) -> Outcome | None:
+async def run_cua_step(ctx: RunContext, state: AgentState, browser: ComputerBrowser) -> Outcome | None:
     """The next step of a computer-use run; the run's Outcome when it ended here, else None."""
     deps = ctx.deps
     started = deps.monotonic()
@@ -127,7 +127,7 @@ async def run_cua_step(ctx: RunContext, state: AgentState, browser: CuaBrowser) 
 async def _decide_and_act(
     ctx: RunContext,
     state: AgentState,
-    browser: CuaBrowser,
+    browser: ComputerBrowser,
     rec: Recorder,
     totals: StepTotals,
     url: str,
@@ -209,7 +209,7 @@ def _shown(ctx: RunContext, planned: Planned) -> dict[str, Any]:
 async def _act(
     ctx: RunContext,
     state: AgentState,
-    browser: CuaBrowser,
+    browser: ComputerBrowser,
     rec: Recorder,
     decision: Decision,
     reasoning: str | None,
@@ -352,7 +352,7 @@ def _stall(ctx: RunContext, state: AgentState, executed: list[tuple[str, Any]], 
 async def _signal(
     ctx: RunContext,
     state: AgentState,
-    browser: CuaBrowser,
+    browser: ComputerBrowser,
     rec: Recorder,
     totals: StepTotals,
     decision: Decision,
@@ -391,7 +391,7 @@ async def _signal(
 
 
 async def _complete(
-    ctx: RunContext, browser: CuaBrowser, rec: Recorder, totals: StepTotals, answer: str
+    ctx: RunContext, browser: ComputerBrowser, rec: Recorder, totals: StepTotals, answer: str
 ) -> Outcome:
     output: Any = answer
     if ctx.schema is not None:

@@ -15,7 +15,11 @@ import re
 from typing import Any
 
 from altostratus.domain.enums import ActionType
-from altostratus.engine.browser.act.pixels import (
+from altostratus.engine.cua import keys
+from altostratus.engine.cua.common import failed, in_display, pixel
+from altostratus.engine.cua.model import CuaModel, Decision, Exchange, Feedback, Planned
+from altostratus.engine.cua.task import CuaTask, data_url, strip_images
+from altostratus.ports.computer import (
     PixelClick,
     PixelDrag,
     PixelKeys,
@@ -24,10 +28,6 @@ from altostratus.engine.browser.act.pixels import (
     PixelWait,
     Point,
 )
-from altostratus.engine.cua import keys
-from altostratus.engine.cua.common import failed, in_display, pixel
-from altostratus.engine.cua.model import Decision, Exchange, Feedback, Planned
-from altostratus.engine.cua.task import CuaTask, data_url, strip_images
 from altostratus.ports.llm import LLMUsage
 from altostratus.ports.openai_api import ChatClient
 
@@ -124,7 +124,7 @@ def parse(text: str) -> tuple[str | None, list[tuple[str, dict[str, Any]]]]:
     return thought, calls
 
 
-class UiTars:
+class UiTars(CuaModel):
     def __init__(self, client: ChatClient, task: CuaTask) -> None:
         self.client = client
         self.task = task
