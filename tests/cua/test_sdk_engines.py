@@ -226,3 +226,27 @@ def test_an_unconfigured_engine_is_refused_naming_the_setting(tmp_path: Path, la
         assert "ALTO_OPENAI_API_KEY" in str(getattr(raised.value, "body", raised.value))
     finally:
         deployment.close()
+
+
+def test_openai_cua_ga_model_uses_the_ga_tool_with_batched_actions(
+    tmp_path: Path, layout: cs.Layout, site: FixtureSite
+) -> None:
+    deployment = Deployment(tmp_path, sc.order_script(layout), openai_cua_model="gpt-5.4")
+    try:
+        service, key = deployment.start()
+        run, _ = _run(
+            service,
+            key,
+            site.url(sc.ORDER_PAGE),
+            RunEngine.openai_cua,
+            max_steps=20,
+            data_extraction_schema=sc.ORDER_SCHEMA,
+        )
+        assert run.status == "completed", run.failure_reason
+        assert run.output == sc.EXPECTED_OUTPUT
+        bodies = [e.body for e in deployment.openai.successful()]
+        assert bodies[0]["tools"][0] == {"type": "computer"} and "truncation" not in bodies[0]
+        outputs = [i for b in bodies[1:] for i in b["input"] if i.get("type") == "computer_call_output"]
+        assert outputs and all(o["output"]["detail"] == "original" for o in outputs)
+    finally:
+        deployment.close()
