@@ -24,6 +24,7 @@ from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.session import configured_origins
 from altostratus.domain.ids import IdFactory
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
@@ -96,7 +97,14 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         ids=ids,
         clock=clock,
         secret_box=sealer,
-        config=api_config(settings, cache_keys=True),
+        # The viewer's pages show screenshots and recordings from the bucket's signed links.
+        config=api_config(
+            settings,
+            cache_keys=True,
+            media_origins=configured_origins(
+                artifacts.signed_url(f"s3://{settings.artifacts_bucket}/viewer-probe", artifact_id="probe")
+            ),
+        ),
         submission_checks=submission_checks(settings),
         # In the state table, so the limit holds across every instance of the api function.
         rate_limiter=(

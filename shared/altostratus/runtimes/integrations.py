@@ -60,6 +60,7 @@ def build_deliverer(
     artifacts: ArtifactStore,
     clock: Clock,
     secret_box: SecretBox,
+    default_app_url: str | None = None,
 ) -> WebhookDeliverer:
     """Raises ValueError when ALTO_ALLOWED_TARGETS has an entry that is neither host nor CIDR."""
     policy = retry_policy(settings)
@@ -71,7 +72,7 @@ def build_deliverer(
         sender=WebhookSender(targets, policy),
         policy=policy,
         clock=clock,
-        app_url=settings.app_url,
+        app_url=settings.app_url or default_app_url,
         secret_box=secret_box,
     )
 

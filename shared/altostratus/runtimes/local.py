@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.inprocess_rate_limiter import InProcessRateLimiter
@@ -87,6 +87,15 @@ class LocalRuntime:
         lock held)."""
         self.idempotency.release_in_progress()
 
+    def serve_at(self, base_url: str) -> None:
+        """The server listens at `base_url` (known once a port is bound): signed artifact links
+        and, unless ALTO_APP_URL says otherwise, the viewer's `app_url` point there."""
+        self.artifacts.public_base_url = base_url
+        if self.settings.app_url is None:
+            self.services.config = replace(self.services.config, app_url=base_url)
+            if self.integrations is not None:
+                self.integrations.deliverer.app_url = base_url
+
     def start_integrations(self) -> None:
         """Start publishing events and delivering webhooks in background threads (`alto serve`)."""
         if self.integrations is not None:
@@ -122,7 +131,8 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
         clock=clock,
         secret_box=sealer,
         # No key cache: `alto keys revoke` runs in another process and must take effect at once.
-        config=api_config(settings, cache_keys=False),
+        # The run viewer is served here too, so `app_url` points at this server by default.
+        config=api_config(settings, cache_keys=False, default_app_url=settings.base_url()),
         submission_checks=submission_checks(settings),
         link_verifier=artifacts.verify,
         # One server process per data directory, so its memory holds every key's bucket.
@@ -130,7 +140,13 @@ def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRunti
     )
     # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.
     deliverer = build_deliverer(
-        settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock, secret_box=sealer
+        settings,
+        event_log=event_log,
+        keys=keys,
+        artifacts=artifacts,
+        clock=clock,
+        secret_box=sealer,
+        default_app_url=settings.base_url(),
     )
     wire_api(services, deliverer)
     integrations = build_local_integrations(
