@@ -155,9 +155,10 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
         status: Annotated[list[RunStatus] | None, Query()] = None,
         search: Annotated[str | None, Query(max_length=200)] = None,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
+        page_size: Annotated[int, Query(ge=1, le=100)] = PAGE_SIZE,
     ) -> dict[str, Any]:
         query = RunQuery(
-            page_size=PAGE_SIZE,
+            page_size=page_size,
             statuses=frozenset(status or ()),
             search=(search or "").strip() or None,
             cursor=cursor or None,
@@ -226,6 +227,8 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
             "run": run_response(view, services.artifacts, app_url=app_url),
             "engine": view.engine.value if view.engine else None,
             "cancel_requested": view.cancel_requested,
+            # The artifacts behind run.screenshot_urls, in the same order (newest first).
+            "screenshot_ids": [ref.artifact_id for ref in view.screenshots],
             "usage": view.usage.model_dump(mode="json", exclude={"type"}),
             "webhook": view.webhook.model_dump(mode="json") if view.webhook else None,
             "webhook_url": redact_url(view.webhook_url) if view.webhook_url else None,

@@ -24,7 +24,7 @@
       else if (value === true) node.setAttribute(name, "");
       else node.setAttribute(name, String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -103,6 +103,10 @@
     return el("pre", { class: "json", tabindex: "0" }, JSON.stringify(value, null, 2));
   }
 
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   function announce(text) {
     live.textContent = text;
   }
@@ -170,7 +174,7 @@
         input.focus();
       }
     });
-    main.replaceChildren(form);
+    fill(main, form);
     input.focus();
   }
 
@@ -180,7 +184,12 @@
     document.title = "Runs — Altostratus";
     showAccount();
     const params = new URLSearchParams(location.search);
-    const state = { status: params.get("status") || "", search: params.get("search") || "", cursors: [null] };
+    const state = {
+      status: params.get("status") || "",
+      search: params.get("search") || "",
+      pageSize: params.get("page_size") || "",
+      cursors: [null],
+    };
 
     const statusSelect = el(
       "select",
@@ -208,7 +217,7 @@
     const next = el("button", { type: "button", id: "page-next", text: "Next page", disabled: true });
     const pager = el("nav", { class: "pager", "aria-label": "Pages of runs" }, prev, next);
     const error = el("p", { class: "error", role: "alert" });
-    main.replaceChildren(
+    fill(main, 
       el("h1", { text: "Runs" }),
       filters,
       error,
@@ -224,6 +233,7 @@
       const query = new URLSearchParams();
       if (state.status) query.append("status", state.status);
       if (state.search) query.set("search", state.search);
+      if (state.pageSize) query.set("page_size", state.pageSize);
       const cursor = state.cursors[state.cursors.length - 1];
       if (cursor) query.set("cursor", cursor);
       let page;
@@ -273,7 +283,7 @@
           el("td", { text: when(run.created_at) }),
         ),
       );
-      table.replaceChildren(el("caption", { class: "visually-hidden", text: "Runs, newest first" }), head, el("tbody", {}, rows));
+      fill(table, el("caption", { class: "visually-hidden", text: "Runs, newest first" }), head, el("tbody", {}, rows));
     }
 
     filters.addEventListener("submit", (event) => {
@@ -284,6 +294,7 @@
       const query = new URLSearchParams();
       if (state.status) query.set("status", state.status);
       if (state.search) query.set("search", state.search);
+      if (state.pageSize) query.set("page_size", state.pageSize);
       history.replaceState(null, "", `${location.pathname}${query.toString() ? "?" + query : ""}`);
       load();
     });
@@ -323,7 +334,7 @@
     const heading = el("h1", { id: "run-title", text: runId });
     const statusLine = el("p", { class: "status-line" });
     const sections = el("div", { class: "sections" });
-    main.replaceChildren(
+    fill(main, 
       el("nav", { "aria-label": "Breadcrumb", class: "crumbs" }, el("a", { href: `${BASE}/runs`, text: "All runs" })),
       heading,
       statusLine,
@@ -339,16 +350,20 @@
       return links.get(id);
     }
 
-    function screenshot(id, url, label) {
+    // Screenshot buttons are kept across redraws, so a redraw neither refetches nor flickers.
+    const shotNodes = new Map();
+    function screenshot(id, url, label, where) {
       const src = link(id, url);
       if (!src) return null;
-      const img = el("img", { src, alt: label, loading: "lazy", class: "shot" });
-      return el(
+      const key = `${where}:${id}`;
+      if (shotNodes.has(key)) return shotNodes.get(key);
+      const img = el("img", { src, alt: label, class: "shot" });
+      const node = el(
         "button",
         {
           type: "button",
           class: "thumb",
-          id: id ? `shot-${id}` : null,
+          id: `shot-${where}-${id}`,
           "aria-label": `Enlarge: ${label}`,
           onclick: () => {
             zoomImg.src = src;
@@ -358,6 +373,8 @@
         },
         img,
       );
+      shotNodes.set(key, node);
+      return node;
     }
 
     function section(id, title, ...content) {
@@ -392,7 +409,7 @@
     function step(entry, detail) {
       const block = entry.block;
       const shots = (block.screenshot_artifact_ids || []).map((id, i) =>
-        screenshot(id, detail.artifacts[id] && detail.artifacts[id].signed_url, `${block.label}, screenshot ${i + 1}`),
+        screenshot(id, detail.artifacts[id] && detail.artifacts[id].signed_url, `${block.label}, screenshot ${i + 1}`, "step"),
       );
       const acts = (block.actions || []).map((action) => {
         const effect = detail.effects[`${action.step_id}#${action.action_order}`];
@@ -423,6 +440,7 @@
                 action.screenshot_artifact_id,
                 detail.artifacts[action.screenshot_artifact_id] && detail.artifacts[action.screenshot_artifact_id].signed_url,
                 `${block.label}, after ${action.action_type}`,
+                "action",
               )
             : null,
         );
@@ -457,8 +475,8 @@
       const title = run.title || (run.run_request && run.run_request.prompt) || run.run_id;
       document.title = `${title} — Altostratus`;
       heading.textContent = title;
-      statusLine.replaceChildren(badge(run.status), ` ${run.run_id}`, detail.cancel_requested && !TERMINAL.has(run.status) ? " — stopping…" : "");
-      actions.replaceChildren(
+      fill(statusLine, badge(run.status), ` ${run.run_id}`, detail.cancel_requested && !TERMINAL.has(run.status) ? " — stopping…" : "");
+      fill(actions, 
         el("button", {
           type: "button",
           id: "cancel-run",
@@ -484,10 +502,13 @@
             return section("recording-section", "Recording", video);
           })()
         : null;
-      const finals = (run.screenshot_urls || []).map((url, i) => screenshot(null, url, `Screenshot ${i + 1} of the run (newest first)`));
+      const finals = (detail.screenshot_ids || []).map((id, i) =>
+        screenshot(id, run.screenshot_urls[i], `Screenshot ${i + 1} of the run (newest first)`, "latest"),
+      );
       const files = run.downloaded_files || [];
       const deliveries = detail.deliveries || [];
-      sections.replaceChildren(
+      fill(
+        sections,
         run.failure_reason ? section("failure", "Failure", el("p", { class: "error-text", text: run.failure_reason })) : null,
         section("summary", "Summary", summary(detail)),
         section(
