@@ -112,6 +112,8 @@ async def photograph(page: Page, viewer: Viewer, name: str) -> None:
         path = viewer.artifacts_dir / f"{name}-{size['width']}x{size['height']}.png"
         await page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 0
+        if size == DESKTOP:  # what a reader sees first, for the README
+            await page.screenshot(path=str(path.with_name(f"{name}-first-screen.png")))
         # Readable on both: nothing wider than the viewport but the scrollable tables and code.
         overflow = await page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
