@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page
 
-from altostratus.engine.browser import BrowserRuntime
+from altostratus.adapters.browser import BrowserRuntime
 from tests.viewer.conftest import TERMINAL, Viewer
 
 pytestmark = pytest.mark.browser

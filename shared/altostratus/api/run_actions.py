@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from altostratus.api.errors import BadRequestError
 from altostratus.api.services import ApiServices
-from altostratus.api.wire import WebhookReplayReport
-from altostratus.domain import commands
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import RunStatus
 from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.run_request import check_http_url
 from altostratus.domain.view import RunView
+from altostratus.wire.responses import WebhookReplayReport
 
 
 def cancel_run(services: ApiServices, view: RunView) -> None:
     """A queued run ends now; a running one is asked to stop; a finished one is left alone."""
-    drafts = commands.cancel(view)
+    drafts = lifecycle.cancel(view)
     if drafts:
         try:
             view = services.event_log.append(view.run_id, drafts).view

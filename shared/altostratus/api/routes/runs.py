@@ -22,12 +22,19 @@ from altostratus.api.errors import (
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
 from altostratus.api.public_base import public_base
-from altostratus.api.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run as cancel_run_now
 from altostratus.api.run_actions import replay_webhook
 from altostratus.api.services import ApiServices
-from altostratus.api.wire import (
+from altostratus.domain import lifecycle
+from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
+from altostratus.domain.run_request import RunTaskRequest
+from altostratus.domain.timeline import timeline
+from altostratus.domain.view import RunView
+from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
+from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
+from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
+from altostratus.wire.responses import (
     Artifact,
     RetryWebhookBody,
     RunListItem,
@@ -35,14 +42,6 @@ from altostratus.api.wire import (
     TimelineEntry,
     WebhookReplayReport,
 )
-from altostratus.domain import commands
-from altostratus.domain import events as ev
-from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
-from altostratus.domain.run_request import RunTaskRequest
-from altostratus.domain.timeline import timeline
-from altostratus.domain.view import RunView
-from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
-from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -133,7 +132,7 @@ def runs_router(services: ApiServices) -> Router:
         run_id = services.ids.new(request.engine.run_type.id_prefix)
         parts = request.secret_parts()
         sealed = services.secret_box.seal(json.dumps(parts), context=run_id) if parts else None
-        drafts = commands.create_task_run(
+        drafts = lifecycle.create_task_run(
             request, org_id=principal.org_id, api_key_id=principal.key_id, sealed_request=sealed
         )
         try:
@@ -149,8 +148,7 @@ def runs_router(services: ApiServices) -> Router:
                 services.orchestrator.start(run_id)
             except StoreUnavailableError:
                 # Never leave a run queued that nothing will execute: it ends now, with the reason.
-                failed = ev.RunFailed(reason=NOT_STARTED)
-                log.append(run_id, [ev.Draft(data=failed, event_id=f"{run_id}:finished")])
+                log.append(run_id, lifecycle.fail(run_id, NOT_STARTED))
         return run_id
 
     idempotency = IdempotencyConfig(

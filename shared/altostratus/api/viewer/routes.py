@@ -20,7 +20,6 @@ from altostratus.api.auth import caller
 from altostratus.api.errors import BadRequestError, NotFoundError, UnprocessableError, validation_details
 from altostratus.api.key_lookup import KeyLookup
 from altostratus.api.public_base import public_base, request_prefix
-from altostratus.api.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run, replay_webhook
 from altostratus.api.services import ApiServices
@@ -32,6 +31,7 @@ from altostratus.domain.redaction import redact_url
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.event_log import InvalidCursorError, RunQuery
+from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
 
 PAGE_SIZE = 20
 
