@@ -507,21 +507,20 @@
       );
       const files = run.downloaded_files || [];
       const deliveries = detail.deliveries || [];
-      fill(
-        sections,
-        run.failure_reason ? section("failure", "Failure", el("p", { class: "error-text", text: run.failure_reason })) : null,
-        section("summary", "Summary", summary(detail)),
-        section(
+      const failure = run.failure_reason
+        ? section("failure", "Failure", el("p", { class: "error-text", text: run.failure_reason }))
+        : null;
+      const about = section("summary", "Summary", summary(detail));
+      const request = section(
           "request",
           "Prompt and request",
           el("p", { class: "prompt-text", text: (run.run_request && run.run_request.prompt) || "" }),
           el("details", {}, el("summary", { text: "The request as submitted (secrets masked)" }), json(run.run_request || {})),
-        ),
-        recording,
-        section("timeline", "Timeline", timelineItems.length ? el("ol", { class: "timeline" }, timelineItems) : el("p", { class: "empty", text: "No steps yet." })),
-        finals.length ? section("screenshots", "Latest screenshots", el("div", { class: "shots" }, finals)) : null,
-        section("output", "Output", run.output === null || run.output === undefined ? el("p", { class: "empty", text: "No output yet." }) : json(run.output)),
-        section(
+        );
+      const steps = section("timeline", "Timeline", timelineItems.length ? el("ol", { class: "timeline" }, timelineItems) : el("p", { class: "empty", text: "No steps yet." }));
+      const latest = finals.length ? section("screenshots", "Latest screenshots", el("div", { class: "shots" }, finals)) : null;
+      const output = section("output", "Output", run.output === null || run.output === undefined ? el("p", { class: "empty", text: "No output yet." }) : json(run.output));
+      const downloads = section(
           "files",
           "Downloaded files",
           files.length
@@ -533,8 +532,8 @@
                 ),
               )
             : el("p", { class: "empty", text: "No files were downloaded." }),
-        ),
-        section(
+        );
+      const webhook = section(
           "webhook",
           "Webhook",
           detail.webhook_url
@@ -564,7 +563,12 @@
                   : el("p", { class: "empty", text: "No delivery attempts yet." }),
               )
             : el("p", { class: "empty", text: "This run has no webhook_url." }),
-        ),
+        );
+      // What the run is first (a side column on wide screens), then what it did.
+      fill(
+        sections,
+        el("div", { class: "col-side" }, failure, about, request, output, downloads, webhook),
+        el("div", { class: "col-main" }, recording, steps, latest),
       );
       if (focused) {
         const again = document.getElementById(focused);
