@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -15,6 +15,7 @@ from altostratus.api.gateway_event import http_api_event
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.settings import Settings
 from tests.support.api_client import ApiClient, Reply
+from tests.support.http_security import seed_run
 
 HOST = "127.0.0.1:8000"
 
@@ -208,3 +209,36 @@ def test_another_organizations_run_is_not_found_and_bad_input_is_a_4xx(env: Env)
     for query in ("status=bogus", "page_size=0", "page_size=101", "search=" + "x" * 300):
         assert env.call("GET", f"/viewer/api/runs?{query}", signed, **csrf).status in (400, 422), query
     assert env.call("GET", "/viewer/api/runs?cursor=zzz", signed, **csrf).status == 400
+
+
+def test_every_link_of_a_run_page_answers_its_bytes_without_a_key(env: Env) -> None:
+    # A finished run with every kind of artifact: screenshots, downloads, a recording, pages.
+    org = env.runtime.keys.org_by_name("default")
+    assert org is not None
+    seeded = seed_run(
+        env.runtime.event_log,
+        env.runtime.artifacts,
+        org_id=org.org_id,
+        run_id=f"tsk_v2_{env.runtime.ids.number()}",
+        number=env.runtime.ids.number,
+    )
+    signed = _signed(env)
+    reply = env.call("GET", f"/viewer/api/runs/{seeded.run_id}", signed, **{"x-alto-csrf": signed.csrf})
+    assert reply.status == 200
+    detail = reply.json()
+    run = detail["run"]
+    links = [
+        *run["screenshot_urls"],
+        *(f["url"] for f in run["downloaded_files"]),
+        *(a["signed_url"] for a in detail["artifacts"].values()),
+    ]
+    assert run["recording_url"] and run["downloaded_files"] and run["screenshot_urls"]
+    links.append(run["recording_url"])
+    assert len(detail["screenshot_ids"]) == len(run["screenshot_urls"])
+    records = {r.artifact_id: r for r in env.runtime.event_log.list_artifacts(seeded.run_id)}
+    for link in links:
+        parts = urlsplit(link)
+        artifact_id = parts.path.split("/")[3]
+        got = env.client.get(parts.path, query=dict(parse_qsl(parts.query)), key=None)
+        assert got.status == 200, link
+        assert got.body == env.runtime.artifacts.get(records[artifact_id].uri)  # byte for byte
