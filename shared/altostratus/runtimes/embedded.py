@@ -62,7 +62,7 @@ class EmbeddedService:
         self.runner = LocalRunner(
             handlers={
                 "run_start": lifecycle.start,
-                "agent_step": slices.step,
+                "agent_step": slices.run,
                 "run_finish": lifecycle.finish,
                 "run_failed": lifecycle.failed,
             },
