@@ -276,11 +276,11 @@
             run.title && run.prompt ? el("span", { class: "prompt", text: run.prompt }) : null,
             el("span", { class: "run-id", text: run.run_id }),
           ),
-          el("td", { text: run.engine || "—" }),
-          el("td", { text: run.step_count }),
-          el("td", { text: seconds(run.duration_s ?? between(run.started_at, run.finished_at)) }),
-          el("td", { text: dollars(run.cost_usd) }),
-          el("td", { text: when(run.created_at) }),
+          el("td", { "data-label": "Engine", text: run.engine || "—" }),
+          el("td", { "data-label": "Steps", text: run.step_count }),
+          el("td", { "data-label": "Duration", text: seconds(run.duration_s ?? between(run.started_at, run.finished_at)) }),
+          el("td", { "data-label": "Cost", text: dollars(run.cost_usd) }),
+          el("td", { "data-label": "Created", text: when(run.created_at) }),
         ),
       );
       fill(table, el("caption", { class: "visually-hidden", text: "Runs, newest first" }), head, el("tbody", {}, rows));
