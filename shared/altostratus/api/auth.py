@@ -19,7 +19,7 @@ from altostratus.domain.keys import Principal
 from altostratus.ports.rate_limit import RateLimiter
 
 INVALID_CREDENTIALS = {"detail": "Invalid credentials"}
-_PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+_PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/v1/version"})
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:

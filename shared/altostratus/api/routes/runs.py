@@ -221,7 +221,7 @@ def runs_router(services: ApiServices) -> Router:
         "/v1/runs",
         summary="List runs, newest first",
         tags=["runs"],
-        operation_id="list_runs",
+        operation_id="get_runs_v2",
         responses=responses("One page of the organization's runs.", 400, *AUTH_ERRORS, 422),
     )
     def list_runs(
