@@ -22,6 +22,8 @@ from altostratus.api.routes.not_implemented import not_implemented_router
 from altostratus.api.routes.runs import runs_router
 from altostratus.api.routes.server import server_router
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.routes import viewer_router
+from altostratus.api.viewer.session import Sessions
 
 TITLE = "Altostratus API"
 DESCRIPTION = (
@@ -47,9 +49,10 @@ def _docs_policy(app: AltoResolver, next_middleware: NextMiddleware) -> Response
 
 
 def build_api(services: ApiServices) -> AltoResolver:
+    sessions = Sessions(services.secret_box, services.keys, services.clock)
     app = AltoResolver(
         # The key first: a caller without one learns nothing about what its body would do.
-        preflight=chain(make_preflight(services), _body_check),
+        preflight=chain(make_preflight(services, sessions), _body_check),
         enable_validation=True,
         strip_prefixes=list(services.config.strip_prefixes) or None,
     )
@@ -57,6 +60,7 @@ def build_api(services: ApiServices) -> AltoResolver:
     app.include_router(runs_router(services))
     app.include_router(artifacts_router(services))
     app.include_router(server_router(services))
+    app.include_router(viewer_router(services, sessions))
     app.include_router(not_implemented_router())
     app.configure_openapi(
         title=TITLE,
