@@ -57,7 +57,7 @@ from altostratus.engine.browser.perception import Element, ElementRegistry, Perc
 from altostratus.engine.browser.perception.capture import capture_page
 from altostratus.engine.browser.pinning_proxy import ProxyRoute, Upstream
 from altostratus.engine.browser.scripts import PAGE_METRICS, SCROLL
-from altostratus.engine.browser.settle import settle
+from altostratus.engine.browser.settle import Settler
 from altostratus.engine.browser.state import BrowserState, TabState
 from altostratus.engine.browser.tabs import Tab, TabManager
 
@@ -75,7 +75,12 @@ class BrowserSession:
     """One run's browser context: tabs, perception, actions, downloads, checkpoints."""
 
     def __init__(
-        self, runtime: BrowserRuntime, context: BrowserContext, config: SessionConfig, download_dir: Path
+        self,
+        runtime: BrowserRuntime,
+        context: BrowserContext,
+        config: SessionConfig,
+        download_dir: Path,
+        settler: Settler | None = None,
     ):
         self.runtime = runtime
         self.context = context
@@ -86,7 +91,13 @@ class BrowserSession:
         self._perceiver = Perceiver(ElementRegistry(), with_ax=config.perception == "ax")
         self._worlds = IsolatedWorlds()
         self._ctx = ActContext(
-            config, self._tabs, self._perceiver, self._worlds, runtime.guard, self._downloads
+            config,
+            self._tabs,
+            self._perceiver,
+            self._worlds,
+            runtime.guard,
+            self._downloads,
+            settler or Settler(),
         )
         self._closed = False
         self.last_snapshot: Snapshot | None = None
@@ -95,9 +106,16 @@ class BrowserSession:
 
     @classmethod
     async def open(
-        cls, runtime: BrowserRuntime, config: SessionConfig, *, state: BrowserState | None = None
+        cls,
+        runtime: BrowserRuntime,
+        config: SessionConfig,
+        *,
+        state: BrowserState | None = None,
+        settler: Settler | None = None,
     ) -> BrowserSession:
-        """A new context on the runtime's browser with one blank tab (or the checkpoint's tabs)."""
+        """A new context on the runtime's browser with one blank tab (or the checkpoint's tabs).
+
+        `settler` decides how long to wait after each action (a `Settler` unless given)."""
         runtime.check_alive()
         root = runtime.config.temp_root()
         download_dir = config.download_dir or Path(tempfile.mkdtemp(prefix="alto-downloads-", dir=root))
@@ -136,7 +154,7 @@ class BrowserSession:
             raise
         context.set_default_timeout(config.action_timeout_ms)
         context.set_default_navigation_timeout(config.navigation_timeout_ms)
-        session = cls(runtime, context, config, download_dir)
+        session = cls(runtime, context, config, download_dir, settler)
         session._route = route
         await context.route_web_socket(re.compile(".*"), session._guard_websocket)
         session._tabs.start()
@@ -280,12 +298,12 @@ class BrowserSession:
         scrolls = self.config.max_screenshot_scrolls if max_scrolls is None else max(0, max_scrolls)
         metrics = await self._worlds.evaluate(main, main.frame_id, PAGE_METRICS)
         for _ in range(scrolls):
+            mark = await self._ctx.mark(tab)
             moved = await self._worlds.evaluate(main, main.frame_id, SCROLL, 0, 1, 1)
             if moved["after"]["y"] == moved["before"]["y"]:
                 break
-            await settle(
-                page, main, tab.network, self._worlds, cap_ms=1_000, quiet_ms=self.config.settle_quiet_ms
-            )
+            # Lazy content the scroll brought in (at most a second a screen).
+            await self._ctx.settle(tab, mark, cap_ms=1_000)
         end = await self._worlds.evaluate(main, main.frame_id, PAGE_METRICS)
         await self._worlds.evaluate(main, main.frame_id, f"() => window.scrollTo(0, {float(metrics['y'])})")
         height = min(float(end["height"]), float(metrics["vh"]) * (scrolls + 1))
