@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
+from altostratus.adapters.browser.agent_browser import SessionBrowser
+from altostratus.adapters.browser.isolated import IsolatedWorlds, ScriptError
+from altostratus.adapters.browser.perception.capture import Target
+from altostratus.adapters.browser.settle import Mark, NetworkMonitor, Settler
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.domain import events as ev
 from altostratus.domain.view import RunView
-from altostratus.engine.agent.session_adapter import SessionBrowser
-from altostratus.engine.browser.isolated import IsolatedWorlds, ScriptError
-from altostratus.engine.browser.perception.capture import Target
-from altostratus.engine.browser.settle import Mark, NetworkMonitor, Settler
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import AppendResult, Claim
 

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from dataclasses import replace  # noqa: E402
 
+from altostratus.adapters.browser import BrowserRuntime, BrowserSession, SessionConfig  # noqa: E402
+from altostratus.adapters.browser.agent_browser import SessionBrowser  # noqa: E402
 from altostratus.domain import events as ev  # noqa: E402
 from altostratus.engine.agent import EngineSettings, ScreenshotsInPrompt, run_to_end  # noqa: E402
-from altostratus.engine.agent.session_adapter import SessionBrowser  # noqa: E402
-from altostratus.engine.browser import BrowserRuntime, BrowserSession, SessionConfig  # noqa: E402
 from bench._todays_loop import (  # noqa: E402
     ChattyEventLog,
     CountingEventLog,

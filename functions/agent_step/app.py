@@ -20,6 +20,6 @@ metrics = Metrics(namespace="Altostratus", service="altostratus-agent-step")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event.get("run_id"))
-    result = agent_slices().step(event, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000)
+    result = agent_slices().run(event, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000)
     metrics.add_metric(name="AgentSlices", unit=MetricUnit.Count, value=1)
     return result

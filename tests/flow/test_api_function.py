@@ -22,12 +22,12 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MotoAws, ModuleT
     with moto_aws() as aws:
         for name, value in aws.environment().items():
             monkeypatch.setenv(name, value)
-        aws_runtime.runtime.cache_clear()
+        aws_runtime.forget_environment()
         function = load_function("api")
         org = aws_runtime.runtime().keys.create_org("acme")
         _, key = aws_runtime.runtime().keys.create_key(org.org_id)
         yield aws, function, key
-        aws_runtime.runtime.cache_clear()
+        aws_runtime.forget_environment()
 
 
 def test_run_task_event_appends_the_run_to_dynamodb(deployed: tuple[MotoAws, ModuleType, str]) -> None:

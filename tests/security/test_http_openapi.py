@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 from skyvern.client import Skyvern as SkyvernClient
 
-from altostratus.api import wire
-from altostratus.api.render import artifact_response, run_response
 from altostratus.domain import timeline as domain_timeline
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.settings import Settings
+from altostratus.wire import responses as wire
+from altostratus.wire.render import artifact_response, run_response
 from tests.support.api_client import ApiClient
 from tests.support.http_security import SeededRun, seed_run
 from tests.support.webhook_receiver import WebhookReceiver, running

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Example, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from altostratus.api.wire import ErrorBody, ValidationErrorBody
+from altostratus.wire.responses import ErrorBody, ValidationErrorBody
 
 API_KEY = "ApiKeyHeader"
 BEARER = "BearerToken"

@@ -65,9 +65,8 @@ def serve(args: argparse.Namespace) -> int:
             console.print("Development API key for organization 'default' (shown once, stored hashed):")
             console.print(f"  [bold]{dev_key}[/]", soft_wrap=True)
         console.print(TargetPolicy.for_runtime("embedded", settings.allowed_targets).describe())
-        # Issue 6: what webhook and TOTP callbacks may reach.
-        if service.runtime.integrations is not None:
-            console.print(service.runtime.integrations.describe_targets())
+        # What webhook and TOTP callbacks may reach.
+        console.print(service.runtime.integrations.describe_targets())
         if not settings.anthropic_api_key:
             console.print("No ANTHROPIC_API_KEY is set: runs will fail with that reason until one is.")
         stop.wait()

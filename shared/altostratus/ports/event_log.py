@@ -35,6 +35,7 @@ from datetime import datetime
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus, RunType
+from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.run_summary import RunSummary, search_text
 from altostratus.domain.view import RunView, apply
 from altostratus.ports.clock import Clock
@@ -213,6 +214,17 @@ class EventLog(ABC):
                 continue
             return AppendResult(view=prepared.view, events=prepared.events)
         raise SequenceConflictError(f"run {run_id}: gave up after {self.max_attempts} conflicting appends")
+
+    def end(self, run_id: str, drafts: Sequence[ev.Draft]) -> RunView:
+        """Append a run's terminal events (`domain.lifecycle.finish`, `fail`); idempotent, and a
+        no-op returning the current view when the run already ended (a cancel that won the race,
+        a retried handler)."""
+        try:
+            return self.append(run_id, drafts).view
+        except RunAlreadyFinishedError:
+            view = self.get_view(run_id)
+            assert view is not None
+            return view
 
     @abstractmethod
     def read(self, run_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[ev.Event]:

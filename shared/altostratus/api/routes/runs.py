@@ -21,19 +21,9 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
-from altostratus.api.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
-from altostratus.api.wire import (
-    Artifact,
-    RetryWebhookBody,
-    RunListItem,
-    RunResponse,
-    TimelineEntry,
-    WebhookReplayReport,
-)
-from altostratus.domain import commands
-from altostratus.domain import events as ev
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.run_request import RunTaskRequest, check_http_url
@@ -41,6 +31,15 @@ from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
 from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
+from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
+from altostratus.wire.responses import (
+    Artifact,
+    RetryWebhookBody,
+    RunListItem,
+    RunResponse,
+    TimelineEntry,
+    WebhookReplayReport,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -131,7 +130,7 @@ def runs_router(services: ApiServices) -> Router:
         run_id = services.ids.new(request.engine.run_type.id_prefix)
         parts = request.secret_parts()
         sealed = services.secret_box.seal(json.dumps(parts), context=run_id) if parts else None
-        drafts = commands.create_task_run(
+        drafts = lifecycle.create_task_run(
             request, org_id=principal.org_id, api_key_id=principal.key_id, sealed_request=sealed
         )
         try:
@@ -147,8 +146,7 @@ def runs_router(services: ApiServices) -> Router:
                 services.orchestrator.start(run_id)
             except StoreUnavailableError:
                 # Never leave a run queued that nothing will execute: it ends now, with the reason.
-                failed = ev.RunFailed(reason=NOT_STARTED)
-                log.append(run_id, [ev.Draft(data=failed, event_id=f"{run_id}:finished")])
+                log.append(run_id, lifecycle.fail(run_id, NOT_STARTED))
         return run_id
 
     idempotency = IdempotencyConfig(
@@ -293,7 +291,7 @@ def runs_router(services: ApiServices) -> Router:
     )
     def cancel_run(run_id: str) -> None:
         view = own_view(run_id)
-        drafts = commands.cancel(view)
+        drafts = lifecycle.cancel(view)
         if drafts:
             try:
                 view = log.append(run_id, drafts).view
