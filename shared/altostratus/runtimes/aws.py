@@ -6,6 +6,8 @@ tests, against moto.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
@@ -26,7 +29,9 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.orchestration.admission import Admission
+from altostratus.orchestration.execution_ends import ExecutionEnds
 from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
+from altostratus.orchestration.sweeper import RunSweeper
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.runtimes.admission import build_admission
 from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
@@ -53,11 +58,22 @@ def master_key(settings: Settings) -> bytes:
     return decode_master_key(str(value))
 
 
+def link_secret(master: bytes) -> bytes:
+    """The key of the API's signed artifact links (the embedded server derives it alike)."""
+    return hmac.new(master, b"artifact-links", hashlib.sha256).digest()
+
+
+def _s3_artifacts(settings: Settings) -> S3ArtifactStore:
+    return S3ArtifactStore(
+        boto3.client("s3"), bucket=settings.artifacts_bucket, prefix=settings.artifacts_prefix
+    )
+
+
 @dataclass
 class AwsRuntime:
     settings: Settings
     event_log: DynamoDBEventLog
-    artifacts: S3ArtifactStore
+    artifacts: ApiLinkedArtifacts
     keys: DynamoDBKeyStore
     services: ApiServices
     ids: IdFactory
@@ -68,6 +84,15 @@ class AwsRuntime:
     def api(self) -> AltoResolver:
         return build_api(self.services)
 
+    def answer_at(self, event: dict[str, Any]) -> None:
+        """Signed links point at the address the request came to, unless ALTO_PUBLIC_URL says
+        where clients reach the API (a custom domain)."""
+        if self.settings.public_url:
+            return
+        domain = (event.get("requestContext") or {}).get("domainName")
+        if domain:
+            self.artifacts.public_base_url = f"https://{domain}"
+
 
 def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
     clock = clock or SystemClock()
@@ -75,10 +100,18 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
     ddb = boto3.client("dynamodb")
     s3 = boto3.client("s3")
     event_log = DynamoDBEventLog(
-        ddb, events_table=settings.events_table, state_table=settings.state_table, clock=clock
+        ddb,
+        events_table=settings.events_table,
+        state_table=settings.state_table,
+        clock=clock,
+        retention_days=settings.retention_days or None,
     )
-    artifacts = S3ArtifactStore(s3, bucket=settings.artifacts_bucket)
-    sealer = Sealer(master_key(settings))
+    master = master_key(settings)
+    stored = S3ArtifactStore(s3, bucket=settings.artifacts_bucket, prefix=settings.artifacts_prefix)
+    artifacts = ApiLinkedArtifacts(
+        stored, public_base_url=settings.base_url(), signing_secret=link_secret(master)
+    )
+    sealer = Sealer(master)
     keys = DynamoDBKeyStore(ddb, state_table=settings.state_table, sealer=sealer, ids=ids, clock=clock)
     idempotency = DynamoDBPersistenceLayer(
         table_name=settings.state_table,
@@ -98,6 +131,9 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         secret_box=sealer,
         config=api_config(settings, cache_keys=True),
         submission_checks=submission_checks(settings),
+        link_verifier=artifacts.verify,
+        # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.
+        large_content_link=lambda uri, artifact_id: artifacts.direct_url(uri, artifact_id=artifact_id),
         # In the state table, so the limit holds across every instance of the api function.
         rate_limiter=(
             DynamoDBRateLimiter(ddb, state_table=settings.state_table, limit=limit, clock=clock)
@@ -139,6 +175,7 @@ def _event_log(settings: Settings) -> DynamoDBEventLog:
         events_table=settings.events_table,
         state_table=settings.state_table,
         clock=SystemClock(),
+        retention_days=settings.retention_days or None,
     )
 
 
@@ -156,6 +193,32 @@ def lifecycle() -> RunLifecycle:
 
 
 @cache
+def execution_ends() -> ExecutionEnds:
+    """run_failed, for the execution-status rule: executions that ended without their run."""
+    settings = Settings(runtime="aws")
+    return ExecutionEnds(_event_log(settings), _admission(settings))
+
+
+@cache
+def sweeper() -> RunSweeper:
+    """run_sweeper: starts the executions of runs left queued without one."""
+    settings = Settings(runtime="aws")
+    if not settings.state_machine_arn:
+        raise RuntimeError("set ALTO_STATE_MACHINE_ARN: the sweeper starts executions of that machine")
+    log = _event_log(settings)
+    orchestrator = StepFunctionsOrchestrator(
+        boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
+    )
+    return RunSweeper(
+        event_log=log,
+        unstarted=log,
+        orchestrator=orchestrator,
+        executions=orchestrator,
+        grace_seconds=settings.sweep_after_seconds,
+    )
+
+
+@cache
 def agent_slices() -> AgentSlices:
     """agent_step: the agent, the bucket, the model key and Chromium (the image has it; the
     zip functions' layer does not, so the browser is imported here only)."""
@@ -167,7 +230,7 @@ def agent_slices() -> AgentSlices:
     deps = agent_deps(
         settings,
         event_log=event_log,
-        artifacts=S3ArtifactStore(boto3.client("s3"), bucket=settings.artifacts_bucket),
+        artifacts=_s3_artifacts(settings),
         ids=IdFactory(),
         clock=SystemClock(),
         api_key=anthropic_key(settings),
@@ -203,12 +266,7 @@ def anthropic_key(settings: Settings) -> str | None:
 def publisher() -> StreamPublisher:
     """The publisher needs only the log's views and the bus (no master key, no bucket)."""
     settings = Settings(runtime="aws")
-    event_log = DynamoDBEventLog(
-        boto3.client("dynamodb"),
-        events_table=settings.events_table,
-        state_table=settings.state_table,
-        clock=SystemClock(),
-    )
+    event_log = _event_log(settings)
     return build_stream_publisher(settings, event_log=event_log, events_client=boto3.client("events"))
 
 
