@@ -275,7 +275,15 @@ class DynamoDBEventLog(EventLog):
         item = self._call(
             self._ddb.get_item, TableName=self._state, Key=view_key(run_id), ConsistentRead=True
         ).get("Item")
-        return RunView.model_validate_json(item["body"]["S"]) if item else None
+        if not item or self._expired(item):
+            return None
+        return RunView.model_validate_json(item["body"]["S"])
+
+    def _expired(self, item: dict[str, Any]) -> bool:
+        """Past its retention: TTL deletes it within days, but it is gone for readers at once
+        (its artifacts may already be)."""
+        expiration = item.get("expiration")
+        return expiration is not None and int(expiration["N"]) <= self._clock.now().timestamp()
 
     def list_runs(self, org_id: str, query: RunQuery) -> RunPage:
         after = query.after
