@@ -310,3 +310,47 @@ def test_the_sweeper_leaves_young_runs_and_runs_whose_execution_is_running(stack
         gate.set()
     for run_id in (first, second):
         assert stack.wait_ended(run_id)["status"] == "SUCCEEDED"
+
+
+def test_embedded_an_execution_that_ends_without_its_run_fails_it(tmp_path: Any) -> None:
+    """The embedded runner does what the status rule does on AWS."""
+    from altostratus.adapters.sqlite_db import SQLiteDatabase
+    from altostratus.adapters.sqlite_event_log import SQLiteEventLog
+    from altostratus.domain import events as ev
+    from altostratus.orchestration.handlers import RunLifecycle
+    from altostratus.ports.clock import SystemClock
+    from altostratus.runtimes.local_runner import LocalRunner
+    from tests.support.runs import created, d
+
+    db = SQLiteDatabase(tmp_path / "alto.db")
+    log = SQLiteEventLog(db, SystemClock())
+    lifecycle = RunLifecycle(log)
+    recorded: list[dict[str, Any]] = []
+
+    def record_failure(event: dict[str, Any]) -> dict[str, Any]:
+        recorded.append(event)
+        return lifecycle.failed(event)
+
+    runner = LocalRunner(
+        handlers={
+            "run_start": lifecycle.start,
+            # An answer the state machine cannot read: States.Runtime, which nothing catches.
+            "agent_step": lambda event: {"run_id": event["run_id"]},
+            "run_finish": lifecycle.finish,
+            "run_failed": record_failure,
+        },
+        event_log=log,
+        unfinished=log.unfinished_runs,
+        sleep=lambda s: None,
+    )
+    log.append("tsk_1", [created("o_1"), d(ev.RunQueued())])
+    try:
+        runner.execute("tsk_1")
+        view = log.get_view("tsk_1")
+        assert view is not None and view.status.value == "failed"
+        assert view.failure_reason and "operators' logs" in view.failure_reason
+        # No Catch took it ("Record failure" was never entered); the runner recorded it after.
+        assert [e["error"]["Error"] for e in recorded] == ["States.Runtime"]
+    finally:
+        runner.shutdown(timeout=5)
+        db.close()
