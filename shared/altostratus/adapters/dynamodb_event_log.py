@@ -36,6 +36,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.errors import (
     ClaimTakenError,
     IntegrityError,
+    RecordTooLargeError,
     SequenceConflictError,
     StoreUnavailableError,
 )
@@ -61,6 +62,8 @@ UNSTARTED_INDEX = "runs_unstarted"
 UNSTARTED_SHARDS = 4
 _UNSTARTED = (RunStatus.CREATED, RunStatus.QUEUED)
 _MAX_TRANSACT_ITEMS = 100
+# DynamoDB refuses an item over 400 KB (names and values counted as UTF-8).
+MAX_ITEM_BYTES = 400 * 1024
 # Index items a filtered listing asks for at a time (DynamoDB's Limit counts items read).
 _FILTERED_BATCH = 200
 
@@ -81,6 +84,23 @@ def _listing_attributes(view: RunView) -> dict[str, Any]:
     if prompt:
         attributes["search_prompt"] = {"S": prompt}
     return attributes
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it (closely enough to refuse what it would refuse)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        for kind, inner in value.items():
+            if kind == "S":
+                size += len(inner.encode())
+            elif kind == "N":
+                size += len(inner) // 2 + 2
+            elif kind == "B":
+                size += len(inner)
+            else:
+                size += len(str(inner).encode())
+    return size
 
 
 def _shard(run_id: str) -> str:
@@ -225,10 +245,15 @@ class DynamoDBEventLog(EventLog):
             raise ValueError(
                 f"an append writes at most {_MAX_TRANSACT_ITEMS} items; this one needs {len(items)}"
             )
+        largest = max(item_size(next(iter(i.values()))["Item"]) for i in items)
+        if largest > MAX_ITEM_BYTES:
+            raise RecordTooLargeError(largest, MAX_ITEM_BYTES)
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ValidationException" and "size" in str(exc).lower():
+                raise RecordTooLargeError(largest, MAX_ITEM_BYTES) from exc
             if code != "TransactionCanceledException":
                 raise _unavailable(exc) from exc
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]

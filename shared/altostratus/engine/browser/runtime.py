@@ -101,7 +101,7 @@ class BrowserRuntime:
                     args=config.args(proxy=proxy.chromium_args()),
                     downloads_path=config.temp_root() / "alto-downloads",
                     timeout=config.launch_timeout_s * 1000,
-                    env=config.environment(os.environ),
+                    env=dict[str, str | float | bool](config.environment(os.environ)),
                 )
                 launched = True
             guard = await NetworkGuard.install(browser, policy)
