@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from altostratus.adapters.browser import BrowserRuntime, SessionConfig  # noqa: E402
+from altostratus.adapters.browser.agent_browser import SessionBrowser  # noqa: E402
 from altostratus.domain import events as ev  # noqa: E402
 from altostratus.engine.agent import EngineSettings, ScreenshotsInPrompt, run_to_end  # noqa: E402
-from altostratus.engine.agent.session_adapter import SessionBrowser  # noqa: E402
-from altostratus.engine.browser import BrowserRuntime, SessionConfig  # noqa: E402
 from tests.agent import scenarios as sc  # noqa: E402
 from tests.agent.harness import make_harness  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropicServer  # noqa: E402

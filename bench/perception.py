@@ -35,10 +35,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from altostratus.engine.browser import BrowserRuntime, BrowserSession, LaunchConfig, SessionConfig
-from altostratus.engine.browser.perception.capture import capture_page
-from altostratus.engine.browser.perception.dom import VISIBILITY
-from altostratus.engine.browser.tokens import count_tokens
+from altostratus.adapters.browser import BrowserRuntime, BrowserSession, LaunchConfig, SessionConfig
+from altostratus.adapters.browser.perception.capture import capture_page
+from altostratus.adapters.browser.perception.dom import VISIBILITY
+from altostratus.adapters.browser.tokens import count_tokens
 from altostratus.security.targets import TargetPolicy
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,8 +18,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import execution_ends, lifecycle
+from altostratus.runtimes.logs import route_package_logs
 
 logger = Logger(service="altostratus-run-failed")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-run-failed")
 metrics = Metrics(namespace="Altostratus", service="altostratus-run-failed")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -10,8 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import sweeper
+from altostratus.runtimes.logs import route_package_logs
 
 logger = Logger(service="altostratus-run-sweeper")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-run-sweeper")
 metrics = Metrics(namespace="Altostratus", service="altostratus-run-sweeper")
 

@@ -29,7 +29,6 @@ from tests.support.inproc_lambda import InProcessLambdas
 from tests.support.template import load_template, resource
 
 REGION = "us-east-1"
-CACHED = (aws_runtime.runtime, aws_runtime.lifecycle, aws_runtime.execution_ends, aws_runtime.sweeper)
 COMPLETED = {"status": "completed", "output": {"ok": True}}
 
 
@@ -144,8 +143,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, machine_timeout: int) -> Iterator[Sta
     with moto_aws(config=config) as aws, InProcessLambdas() as lambdas:
         for name, value in {**aws.environment(), "ALTO_SWEEP_AFTER_SECONDS": "0"}.items():
             monkeypatch.setenv(name, value)
-        for cached in CACHED:
-            cached.cache_clear()
+        aws_runtime.forget_environment()
         steps = Steps()
         record_failure_broken = [False]
         failed_fn = load_function("run_failed")
@@ -193,8 +191,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, machine_timeout: int) -> Iterator[Sta
         try:
             yield stack
         finally:
-            for cached in CACHED:
-                cached.cache_clear()
+            aws_runtime.forget_environment()
 
 
 def test_an_error_no_catch_takes_still_fails_the_run_through_the_status_rule(stack: Stack) -> None:
@@ -269,7 +266,7 @@ def test_a_run_left_queued_without_an_execution_is_started_by_the_sweeper(stack:
     # The API wrote the run but "crashed" before starting its execution (no state machine
     # configured for it).
     stack.monkeypatch.delenv("ALTO_STATE_MACHINE_ARN")
-    aws_runtime.runtime.cache_clear()
+    aws_runtime.forget_environment()
     stack.api = load_function("api")
     run_id = stack.submit()
     assert stack.view(run_id).status.value == "queued"
@@ -296,15 +293,14 @@ def test_the_sweeper_leaves_young_runs_and_runs_whose_execution_is_running(stack
     # The organization's cap is one run: the second run waits queued in the machine's Wait.
     stack.monkeypatch.setenv("ALTO_MAX_RUNNING_PER_ORG", "1")
     stack.monkeypatch.setenv("ALTO_ADMISSION_RETRY_SECONDS", "1")
-    for cached in CACHED:
-        cached.cache_clear()
+    aws_runtime.forget_environment()
     stack.api = load_function("api")
     try:
         second = stack.submit()
         assert stack.sweep() == {"started": [], "failed": []}
         assert stack.view(second).status.value in ("queued", "running")
         stack.monkeypatch.setenv("ALTO_SWEEP_AFTER_SECONDS", "3600")
-        aws_runtime.sweeper.cache_clear()
+        aws_runtime.forget_environment()
         assert stack.sweep() == {"started": [], "failed": []}
     finally:
         gate.set()

@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import RunStatus
-from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.failure import failure_reason
 from altostratus.ports.event_log import EventLog
@@ -45,12 +46,12 @@ class ExecutionStatusChange(BaseModel):
     cause: str | None = None
 
 
-def outcome_for(change: ExecutionStatusChange) -> Outcome:
+def outcome_for(change: ExecutionStatusChange) -> RunOutcome:
     if change.status == "TIMED_OUT":
-        return Outcome(status=RunStatus.TIMED_OUT, reason=TIMED_OUT_REASON)
+        return RunOutcome(status=RunStatus.TIMED_OUT, reason=TIMED_OUT_REASON)
     if change.status == "ABORTED":
-        return Outcome.failed(ABORTED_REASON)
-    return Outcome.failed(failure_reason({"Error": change.error, "Cause": change.cause}))
+        return RunOutcome.failed(ABORTED_REASON)
+    return RunOutcome.failed(failure_reason({"Error": change.error, "Cause": change.cause}))
 
 
 @dataclass
@@ -69,6 +70,6 @@ class ExecutionEnds:
         recorded = not view.is_terminal
         if recorded:
             logger.error("execution of run %s ended %s without the run ending", run_id, change.status)
-            view = finish_run(self.event_log, run_id, outcome_for(change))
+            view = self.event_log.end(run_id, lifecycle.finish(run_id, outcome_for(change)))
         self.admission.release(view.org_id, run_id, view.created_at)
         return {"run_id": run_id, "status": view.status.value, "recorded": recorded}

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.domain import lifecycle
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import EventLog, UnstartedRuns
@@ -50,7 +51,9 @@ class RunSweeper:
                 elif state != "RUNNING":
                     view = self.event_log.get_view(run_id)
                     if view is not None and not view.is_terminal:
-                        finish_run(self.event_log, run_id, Outcome.failed(ENDED_UNSTARTED))
+                        self.event_log.end(
+                            run_id, lifecycle.finish(run_id, RunOutcome.failed(ENDED_UNSTARTED))
+                        )
                         failed.append(run_id)
             except StoreUnavailableError:
                 logger.warning("could not sweep run %s; the next sweep tries again", run_id, exc_info=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,24 +27,21 @@ from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.session import configured_origins
 from altostratus.domain.ids import IdFactory
-from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.execution_ends import ExecutionEnds
-from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
+from altostratus.orchestration.lifecycle import RunLifecycle
 from altostratus.orchestration.sweeper import RunSweeper
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.admission import build_admission
-from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
-from altostratus.runtimes.integrations import (
-    build_deliverer,
-    build_queue_delivery,
-    build_stream_publisher,
-    wire_api,
-)
+from altostratus.runtimes import compose
+from altostratus.runtimes.api_options import rate_limit
+from altostratus.runtimes.compose import Stores
+from altostratus.runtimes.integrations import build_queue_delivery, build_stream_publisher
 from altostratus.runtimes.settings import Settings
 from altostratus.webhooks import QueueDelivery, WebhookDeliverer
 
 if TYPE_CHECKING:
+    from altostratus.orchestration.slices import AgentSlices
     from altostratus.publishing import StreamPublisher
 
 
@@ -63,23 +60,113 @@ def link_secret(master: bytes) -> bytes:
     return hmac.new(master, b"artifact-links", hashlib.sha256).digest()
 
 
-def _s3_artifacts(settings: Settings) -> S3ArtifactStore:
-    return S3ArtifactStore(
-        boto3.client("s3"), bucket=settings.artifacts_bucket, prefix=settings.artifacts_prefix
+@dataclass(frozen=True)
+class AwsStores:
+    """The AWS adapters, built once per execution environment and shared by every function
+    this environment runs."""
+
+    settings: Settings
+    event_log: DynamoDBEventLog
+    # The bucket, handed out as the API's own signed links (S3 presigned URLs made with the
+    # function role's temporary credentials die before the expiry the API states).
+    artifacts: ApiLinkedArtifacts
+    keys: DynamoDBKeyStore
+    stores: Stores
+    clients: dict[str, Any]
+
+
+@cache
+def stores() -> AwsStores:
+    """The adapters of this execution environment, built on first use (the cold start)."""
+    return build_stores(Settings(runtime="aws"))
+
+
+def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores:
+    clock = clock or SystemClock()
+    ids = IdFactory()
+    ddb = boto3.client("dynamodb")
+    s3 = boto3.client("s3")
+    event_log = DynamoDBEventLog(
+        ddb,
+        events_table=settings.events_table,
+        state_table=settings.state_table,
+        clock=clock,
+        retention_days=settings.retention_days or None,
+    )
+    master = master_key(settings)
+    artifacts = ApiLinkedArtifacts(
+        S3ArtifactStore(s3, bucket=settings.artifacts_bucket, prefix=settings.artifacts_prefix),
+        public_base_url=settings.base_url(),
+        signing_secret=link_secret(master),
+    )
+    sealer = Sealer(master)
+    keys = DynamoDBKeyStore(ddb, state_table=settings.state_table, sealer=sealer, ids=ids, clock=clock)
+    idempotency = DynamoDBPersistenceLayer(
+        table_name=settings.state_table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="idempotency#run_task",
+        boto3_client=ddb,
+    )
+    limit = rate_limit(settings)
+    built = Stores(
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        idempotency=idempotency,
+        run_slots=DynamoDBRunSlots(ddb, state_table=settings.state_table, clock=clock),
+        secret_box=sealer,
+        ids=ids,
+        clock=clock,
+        link_verifier=artifacts.verify,
+        # In the state table, so the limit holds across every instance of the api function.
+        rate_limiter=(
+            DynamoDBRateLimiter(ddb, state_table=settings.state_table, limit=limit, clock=clock)
+            if limit
+            else None
+        ),
+    )
+    return AwsStores(
+        settings=settings,
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        stores=built,
+        clients={"dynamodb": ddb, "s3": s3},
     )
 
 
 @dataclass
 class AwsRuntime:
-    settings: Settings
-    event_log: DynamoDBEventLog
-    artifacts: ApiLinkedArtifacts
-    keys: DynamoDBKeyStore
+    """The API of the `api` function, over this environment's adapters."""
+
+    aws: AwsStores
     services: ApiServices
-    ids: IdFactory
-    clock: Clock
-    clients: dict[str, Any]
-    webhooks: WebhookDeliverer | None = None  # issue 6
+    webhooks: WebhookDeliverer
+
+    @property
+    def settings(self) -> Settings:
+        return self.aws.settings
+
+    @property
+    def event_log(self) -> DynamoDBEventLog:
+        return self.aws.event_log
+
+    @property
+    def artifacts(self) -> ApiLinkedArtifacts:
+        return self.aws.artifacts
+
+    @property
+    def keys(self) -> DynamoDBKeyStore:
+        return self.aws.keys
+
+    @property
+    def clients(self) -> dict[str, Any]:
+        return self.aws.clients
+
+    @property
+    def ids(self) -> IdFactory:
+        return self.aws.stores.ids
 
     def api(self) -> AltoResolver:
         return build_api(self.services)
@@ -94,124 +181,69 @@ class AwsRuntime:
             self.artifacts.public_base_url = f"https://{domain}"
 
 
-def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
-    clock = clock or SystemClock()
-    ids = IdFactory()
-    ddb = boto3.client("dynamodb")
-    s3 = boto3.client("s3")
-    event_log = DynamoDBEventLog(
-        ddb,
-        events_table=settings.events_table,
-        state_table=settings.state_table,
-        clock=clock,
-        retention_days=settings.retention_days or None,
+def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores | None = None) -> AwsRuntime:
+    aws = aws or build_stores(settings, clock=clock)
+    orchestrator = (
+        StepFunctionsOrchestrator(boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn)
+        if settings.state_machine_arn
+        else None
     )
-    master = master_key(settings)
-    stored = S3ArtifactStore(s3, bucket=settings.artifacts_bucket, prefix=settings.artifacts_prefix)
-    artifacts = ApiLinkedArtifacts(
-        stored, public_base_url=settings.base_url(), signing_secret=link_secret(master)
+    webhooks = compose.deliverer(settings, aws.stores)
+    # The viewer's pages show screenshots and recordings from the API's own links, and files
+    # too large for a Lambda answer from the bucket (a redirect to a presigned URL).
+    probe = aws.artifacts.inner.signed_url(
+        f"s3://{settings.artifacts_bucket}/viewer-probe", artifact_id="probe"
     )
-    sealer = Sealer(master)
-    keys = DynamoDBKeyStore(ddb, state_table=settings.state_table, sealer=sealer, ids=ids, clock=clock)
-    idempotency = DynamoDBPersistenceLayer(
-        table_name=settings.state_table,
-        key_attr="pk",
-        sort_key_attr="sk",
-        static_pk_value="idempotency#run_task",
-        boto3_client=ddb,
-    )
-    limit = rate_limit(settings)
-    services = ApiServices(
-        event_log=event_log,
-        artifacts=artifacts,
-        keys=keys,
-        idempotency=idempotency,
-        ids=ids,
-        clock=clock,
-        secret_box=sealer,
-        config=api_config(settings, cache_keys=True),
-        submission_checks=submission_checks(settings),
-        link_verifier=artifacts.verify,
-        # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.
-        large_content_link=lambda uri, artifact_id: artifacts.direct_url(uri, artifact_id=artifact_id),
-        # In the state table, so the limit holds across every instance of the api function.
-        rate_limiter=(
-            DynamoDBRateLimiter(ddb, state_table=settings.state_table, limit=limit, clock=clock)
-            if limit
-            else None
-        ),
-    )
-    if settings.state_machine_arn:
-        services.orchestrator = StepFunctionsOrchestrator(
-            boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
-        )
-    # Issue 6: retry_run_webhook and the address check of callback URLs at submission.
-    webhooks = build_deliverer(
-        settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock, secret_box=sealer
-    )
-    wire_api(services, webhooks)
-    return AwsRuntime(
-        settings=settings,
-        event_log=event_log,
-        artifacts=artifacts,
-        keys=keys,
-        services=services,
-        ids=ids,
-        clock=clock,
-        clients={"dynamodb": ddb, "s3": s3},
+    services = compose.api_services(
+        settings,
+        aws.stores,
         webhooks=webhooks,
+        orchestrator=orchestrator,
+        cache_keys=True,
+        media_origins=configured_origins(probe),
     )
+    linked = aws.artifacts
+    # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.
+    services = replace(
+        services, large_content_link=lambda uri, artifact_id: linked.direct_url(uri, artifact_id=artifact_id)
+    )
+    return AwsRuntime(aws=aws, services=services, webhooks=webhooks)
 
 
 @cache
 def runtime() -> AwsRuntime:
-    """One runtime per Lambda execution environment, built on first use (the cold start)."""
-    return build_aws(Settings(runtime="aws"))
-
-
-def _event_log(settings: Settings) -> DynamoDBEventLog:
-    return DynamoDBEventLog(
-        boto3.client("dynamodb"),
-        events_table=settings.events_table,
-        state_table=settings.state_table,
-        clock=SystemClock(),
-        retention_days=settings.retention_days or None,
-    )
-
-
-def _admission(settings: Settings) -> Admission:
-    clock = SystemClock()
-    slots = DynamoDBRunSlots(boto3.client("dynamodb"), state_table=settings.state_table, clock=clock)
-    return build_admission(settings, slots, clock)
+    """The api function's runtime, built on first use (the cold start)."""
+    built = stores()
+    return build_aws(built.settings, aws=built)
 
 
 @cache
 def lifecycle() -> RunLifecycle:
     """Start run, Finish run and Record failure need only the event log and the run slots."""
-    settings = Settings(runtime="aws")
-    return RunLifecycle(_event_log(settings), _admission(settings))
+    built = stores()
+    return compose.lifecycle(built.settings, built.stores)
 
 
 @cache
 def execution_ends() -> ExecutionEnds:
     """run_failed, for the execution-status rule: executions that ended without their run."""
-    settings = Settings(runtime="aws")
-    return ExecutionEnds(_event_log(settings), _admission(settings))
+    built = stores()
+    return ExecutionEnds(built.event_log, compose.admission(built.settings, built.stores))
 
 
 @cache
 def sweeper() -> RunSweeper:
     """run_sweeper: starts the executions of runs left queued without one."""
-    settings = Settings(runtime="aws")
+    built = stores()
+    settings = built.settings
     if not settings.state_machine_arn:
         raise RuntimeError("set ALTO_STATE_MACHINE_ARN: the sweeper starts executions of that machine")
-    log = _event_log(settings)
     orchestrator = StepFunctionsOrchestrator(
         boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
     )
     return RunSweeper(
-        event_log=log,
-        unstarted=log,
+        event_log=built.event_log,
+        unstarted=built.event_log,
         orchestrator=orchestrator,
         executions=orchestrator,
         grace_seconds=settings.sweep_after_seconds,
@@ -221,27 +253,10 @@ def sweeper() -> RunSweeper:
 @cache
 def agent_slices() -> AgentSlices:
     """agent_step: the agent, the bucket, the model key and Chromium (the image has it; the
-    zip functions' layer does not, so the browser is imported here only)."""
-    from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
-    from altostratus.runtimes.engine import agent_deps
-
-    settings = Settings(runtime="aws")
-    event_log = _event_log(settings)
-    deps = agent_deps(
-        settings,
-        event_log=event_log,
-        artifacts=_s3_artifacts(settings),
-        ids=IdFactory(),
-        clock=SystemClock(),
-        api_key=anthropic_key(settings),
-        secret_box=Sealer(master_key(settings)),
-    )
-    return AgentSlices(
-        agent=deps,
-        browsers=browser_provider(settings, embedded=False),
-        budget=SliceBudget(slice_seconds=settings.slice_seconds),
-        browser_gone=BROWSER_GONE,
-        admission=_admission(settings),
+    zip functions' layer does not, so the browser is imported only here)."""
+    built = stores()
+    return compose.agent_slices(
+        built.settings, built.stores, api_key=anthropic_key(built.settings), embedded=False
     )
 
 
@@ -259,19 +274,41 @@ def anthropic_key(settings: Settings) -> str | None:
     return str(value).strip() or None
 
 
-# -- issue 6: the `publisher` and `webhook` functions ------------------------------------
+# -- the `publisher` and `webhook` functions ------------------------------------------------
 
 
 @cache
 def publisher() -> StreamPublisher:
     """The publisher needs only the log's views and the bus (no master key, no bucket)."""
     settings = Settings(runtime="aws")
-    event_log = _event_log(settings)
+    event_log = DynamoDBEventLog(
+        boto3.client("dynamodb"),
+        events_table=settings.events_table,
+        state_table=settings.state_table,
+        clock=SystemClock(),
+    )
     return build_stream_publisher(settings, event_log=event_log, events_client=boto3.client("events"))
 
 
 @cache
 def webhook_delivery() -> QueueDelivery:
-    built = runtime()
-    assert built.webhooks is not None
-    return build_queue_delivery(built.settings, deliverer=built.webhooks, sqs_client=boto3.client("sqs"))
+    """The deliverer alone: the webhook function needs no API."""
+    built = stores()
+    deliverer = compose.deliverer(built.settings, built.stores)
+    return build_queue_delivery(built.settings, deliverer=deliverer, sqs_client=boto3.client("sqs"))
+
+
+def forget_environment() -> None:
+    """Drop everything built for this execution environment, so the next call builds it anew
+    from the environment's settings (tests give each simulated deployment its own)."""
+    for cached in (
+        stores,
+        runtime,
+        lifecycle,
+        execution_ends,
+        sweeper,
+        agent_slices,
+        publisher,
+        webhook_delivery,
+    ):
+        cached.cache_clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from altostratus.adapters.anthropic_llm import AnthropicLLM, RetryPolicy
+from altostratus.adapters.anthropic_llm import AnthropicLLM, LLMRetryPolicy
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 from altostratus.engine.agent.deps import AgentDeps
@@ -33,7 +33,9 @@ def agent_deps(
     api_key: str | None,
     secret_box: SecretBox | None,
 ) -> AgentDeps:
-    retry = RetryPolicy(max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds)
+    retry = LLMRetryPolicy(
+        max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
+    )
     llm = AnthropicLLM(
         api_key=api_key,
         base_url=settings.anthropic_base_url,
