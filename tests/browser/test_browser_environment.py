@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.engine.browser import BrowserRuntime, LaunchConfig
+from altostratus.adapters.browser import BrowserRuntime, LaunchConfig
 from altostratus.security.targets import TargetPolicy
 
 pytestmark = pytest.mark.browser

@@ -273,6 +273,7 @@ def test_a_run_left_queued_without_an_execution_is_started_by_the_sweeper(stack:
     assert stack.sfn.list_executions(stateMachineArn=stack.machine_arn)["executions"] == []
 
     stack.monkeypatch.setenv("ALTO_STATE_MACHINE_ARN", stack.machine_arn)
+    aws_runtime.forget_environment()
     assert stack.sweep() == {"started": [run_id], "failed": []}
     assert stack.wait_ended(run_id)["status"] == "SUCCEEDED"
     view = stack.view(run_id)
@@ -313,7 +314,7 @@ def test_embedded_an_execution_that_ends_without_its_run_fails_it(tmp_path: Any)
     from altostratus.adapters.sqlite_db import SQLiteDatabase
     from altostratus.adapters.sqlite_event_log import SQLiteEventLog
     from altostratus.domain import events as ev
-    from altostratus.orchestration.handlers import RunLifecycle
+    from altostratus.orchestration.lifecycle import RunLifecycle
     from altostratus.ports.clock import SystemClock
     from altostratus.runtimes.local_runner import LocalRunner
     from tests.support.runs import created, d
