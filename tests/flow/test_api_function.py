@@ -8,9 +8,11 @@ import json
 import logging
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
+from altostratus.adapters.dynamodb_event_log import MAX_ITEM_BYTES, item_size
 from altostratus.cli.main import main
 from altostratus.domain.view import fold
 from altostratus.runtimes import aws as aws_runtime
@@ -82,6 +84,42 @@ def test_alto_keys_create_writes_to_the_deployments_tables(deployed: tuple[MotoA
     # THEN the new key works against the api function
     reply = function.handler(load_event("api_get_run", REPLACE_WITH_API_KEY=key), FakeLambdaContext())
     assert reply["statusCode"] == 404  # authenticated; the sample's run is simply not there
+
+
+def _submit_prompt(function: ModuleType, key: str, prompt: str) -> dict[str, Any]:
+    event = load_event("api_run_task", REPLACE_WITH_API_KEY=key)
+    body = json.loads(event["body"])
+    event["body"] = json.dumps({**body, "prompt": prompt})
+    # Each submission is a new one (the sample event carries an idempotency key).
+    event["headers"] = {k: v for k, v in event["headers"].items() if k.lower() != "x-idempotency-key"}
+    out: dict[str, Any] = function.handler(event, FakeLambdaContext())
+    return out
+
+
+def test_a_run_too_large_for_dynamodb_is_a_clear_413_at_the_edge(
+    deployed: tuple[MotoAws, ModuleType, str],
+) -> None:
+    aws, function, key = deployed
+    # The largest prompt stored, and one byte more: found by bisection over real submissions.
+    low, high = 1_000, 400_000
+    assert _submit_prompt(function, key, "p" * low)["statusCode"] == 200
+    while high - low > 1:
+        middle = (low + high) // 2
+        reply = _submit_prompt(function, key, "p" * middle)
+        assert reply["statusCode"] in (200, 413), reply  # never a 503 "try again"
+        low, high = (middle, high) if reply["statusCode"] == 200 else (low, middle)
+    refused = _submit_prompt(function, key, "p" * high)
+    assert refused["statusCode"] == 413
+    detail = json.loads(refused["body"])["detail"]
+    assert "too large to store" in detail and "400 KB" in detail
+    # A 150 KB prompt (the size that used to come close to the limit) is stored.
+    assert low > 150_000
+    # The largest accepted run's records really fit in DynamoDB (moto enforces 400 KB too).
+    assert _submit_prompt(function, key, "p" * low)["statusCode"] == 200
+    views = aws.dynamodb.scan(
+        TableName=aws.state_table, FilterExpression="sk = :v", ExpressionAttributeValues={":v": {"S": "view"}}
+    )["Items"]
+    assert all(item_size(v) <= MAX_ITEM_BYTES for v in views)
 
 
 def test_the_function_logs_each_request_and_run_event_as_its_powertools_json(

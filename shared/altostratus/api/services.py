@@ -53,5 +53,9 @@ class ApiServices:
     submission_checks: tuple[Callable[[RunTaskRequest], None], ...] = ()
     # Verifies an artifact link's signature (embedded store); None where links go elsewhere (S3).
     link_verifier: Callable[[str, int, str], bool] | None = None
+    # Where an artifact too large for one response is redirected, (uri, artifact id) -> URL
+    # (AWS: a presigned URL made at that moment); None: served whole, or via `signed_url`
+    # when links go elsewhere.
+    large_content_link: Callable[[str, str], str] | None = None
     # Per-key request rate, checked after authentication; None: no limit.
     rate_limiter: RateLimiter | None = None

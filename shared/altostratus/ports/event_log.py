@@ -32,6 +32,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
@@ -303,3 +304,11 @@ class EventLog(ABC):
             dedupe_ids=tuple(d.event_id for d in drafts if d.event_id),
             claim=claim,
         )
+
+
+class UnstartedRuns(Protocol):
+    """Runs still created or queued, oldest first (the sweeper's listing)."""
+
+    def unstarted_before(self, cutoff: datetime) -> list[str]:
+        """Ids of runs not started yet that were submitted before `cutoff`."""
+        ...

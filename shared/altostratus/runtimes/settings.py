@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     state_machine_arn: str | None = None
     event_bus_name: str = "altostratus"
     master_key_secret_arn: str | None = None
+    # AWS: days a run's records are kept (DynamoDB TTL from its submission); the bucket keeps
+    # artifacts a little longer, so no view points at deleted files. 0: kept for good.
+    retention_days: int = Field(default=0, ge=0)
+    # AWS: a run still queued this long after submission with no execution is started by the
+    # sweeper (the API crashed between writing it and starting its execution).
+    sweep_after_seconds: float = Field(default=120.0, ge=0)
+    # AWS: the prefix of every object the runs store in the artifacts bucket (the agent_step
+    # function may read and write only there).
+    artifacts_prefix: str = "runs/"
 
     # -- webhooks and the event bus --
     # Attempts per delivery; on AWS also the webhook queue's maxReceiveCount (template.yaml).
