@@ -159,8 +159,8 @@ def lifecycle() -> RunLifecycle:
 def agent_slices() -> AgentSlices:
     """agent_step: the agent, the bucket, the model key and Chromium (the image has it; the
     zip functions' layer does not, so the browser is imported here only)."""
-    from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
-    from altostratus.runtimes.engine import agent_deps
+    from altostratus.runtimes.browsers import BROWSER_GONE, RecordedBrowsers, browser_provider
+    from altostratus.runtimes.engine import agent_deps, recording_sink
 
     settings = Settings(runtime="aws")
     event_log = _event_log(settings)
@@ -175,7 +175,7 @@ def agent_slices() -> AgentSlices:
     )
     return AgentSlices(
         agent=deps,
-        browsers=browser_provider(settings, embedded=False),
+        browsers=RecordedBrowsers(browser_provider(settings, embedded=False), recording_sink(settings, deps)),
         budget=SliceBudget(slice_seconds=settings.slice_seconds),
         browser_gone=BROWSER_GONE,
         admission=_admission(settings),

@@ -4,7 +4,7 @@ and slice, restored from the checkpoint, in Chromium launched here or reached at
 
 Embedded, each worker keeps its Chromium between slices and runs (`reuse_browser`): starting
 one costs about a second, a new context a few milliseconds. On Lambda each invocation starts
-its own.
+its own. `RecordedBrowsers` records each slice's browser (video, trace) around any provider.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from altostratus.engine.browser import BrowserGoneError, BrowserSession, LaunchC
 from altostratus.engine.browser.config import session_config_for_run
 from altostratus.engine.browser.runtime import BrowserRuntime
 from altostratus.engine.browser.state import BrowserState
+from altostratus.engine.recording.recorder import RecordingSink, SliceRecording
+from altostratus.orchestration.handlers import BrowserProvider, OpenBrowser
 from altostratus.runtimes.settings import Settings
 from altostratus.security.targets import TargetPolicy
 
@@ -29,7 +31,9 @@ from altostratus.security.targets import TargetPolicy
 BROWSER_GONE: tuple[type[BaseException], ...] = (BrowserGoneError,)
 
 
-class _Opened:
+class OpenedSession:
+    """A slice's browser: the session, and the agent's view of it."""
+
     def __init__(self, session: BrowserSession) -> None:
         self.session = session
         self.agent = SessionBrowser(session)
@@ -59,7 +63,7 @@ class ChromiumBrowserProvider:
     @asynccontextmanager
     async def open(
         self, view: RunView, request: RunTaskRequest, restore: dict[str, Any] | None
-    ) -> AsyncIterator[_Opened]:
+    ) -> AsyncIterator[OpenedSession]:
         dumped = request.model_dump(mode="json")
         config = session_config_for_run(
             extra_http_headers=request.extra_http_headers,
@@ -78,7 +82,7 @@ class ChromiumBrowserProvider:
         try:
             session = await runtime.new_session(config, state=state)
             try:
-                yield _Opened(session)
+                yield OpenedSession(session)
             finally:
                 await session.close()
         finally:
@@ -114,3 +118,25 @@ def browser_provider(settings: Settings, *, embedded: bool) -> ChromiumBrowserPr
     return ChromiumBrowserProvider(
         launch=launch, policy=policy, proxies=settings.proxy_locations, reuse_browser=embedded
     )
+
+
+class RecordedBrowsers:
+    """Around another provider: each slice's browser is recorded while the slice runs."""
+
+    def __init__(self, inner: BrowserProvider, sink: RecordingSink) -> None:
+        self.inner = inner
+        self.sink = sink
+
+    @asynccontextmanager
+    async def open(
+        self, view: RunView, request: RunTaskRequest, restore: dict[str, Any] | None
+    ) -> AsyncIterator[OpenBrowser]:
+        async with self.inner.open(view, request, restore) as opened:
+            if not isinstance(opened, OpenedSession):
+                yield opened
+                return
+            async with SliceRecording(self.sink, view, opened.session, hidden=request.secret_values()):
+                yield opened
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -16,8 +16,8 @@ from altostratus.domain.view import RunView
 from altostratus.orchestration.handlers import AgentSlices, BrowserProvider, RunLifecycle, SliceBudget
 from altostratus.runtimes import data_dir
 from altostratus.runtimes.admission import build_admission
-from altostratus.runtimes.browsers import BROWSER_GONE, browser_provider
-from altostratus.runtimes.engine import agent_deps
+from altostratus.runtimes.browsers import BROWSER_GONE, RecordedBrowsers, browser_provider
+from altostratus.runtimes.engine import agent_deps, recording_sink
 from altostratus.runtimes.http_server import ApiAsgiApp
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.local_runner import LocalRunner
@@ -63,7 +63,9 @@ class EmbeddedService:
         lifecycle = RunLifecycle(self.runtime.event_log, admission)
         slices = AgentSlices(
             agent=deps,
-            browsers=browsers or browser_provider(settings, embedded=True),
+            browsers=RecordedBrowsers(
+                browsers or browser_provider(settings, embedded=True), recording_sink(settings, deps)
+            ),
             budget=SliceBudget(slice_seconds=settings.slice_seconds),
             browser_gone=BROWSER_GONE,
             persistent_loop=True,

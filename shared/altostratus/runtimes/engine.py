@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from altostratus.adapters.anthropic_llm import AnthropicLLM, RetryPolicy
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.settings import EngineSettings
+from altostratus.engine.recording.settings import RecordingSettings
+
+if TYPE_CHECKING:
+    from altostratus.engine.recording.recorder import RecordingSink
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
@@ -20,6 +26,17 @@ def engine_settings(settings: Settings) -> EngineSettings:
         cheap_model=settings.cheap_model or DEFAULT_CHEAP_MODEL,
         step_time_reserve_s=settings.step_reserve_seconds,
         max_run_seconds=settings.max_run_seconds,
+    )
+
+
+def recording_settings(settings: Settings) -> RecordingSettings:
+    return RecordingSettings(
+        video=settings.recording,
+        fps=settings.recording_fps,
+        max_width=settings.recording_max_width,
+        max_height=settings.recording_max_height,
+        flush_seconds=settings.recording_flush_seconds,
+        trace=settings.trace,
     )
 
 
@@ -48,4 +65,18 @@ def agent_deps(
         clock=clock,
         settings=engine_settings(settings),
         secret_box=secret_box,
+    )
+
+
+def recording_sink(settings: Settings, deps: AgentDeps) -> RecordingSink:
+    """Where the agent's slices store their recordings (the browser's runtime only: the video
+    needs PyAV and Chromium)."""
+    from altostratus.engine.recording.recorder import RecordingSink
+
+    return RecordingSink(
+        artifacts=deps.artifacts,
+        event_log=deps.event_log,
+        ids=deps.ids,
+        settings=recording_settings(settings),
+        secrets=deps.secrets,
     )
