@@ -50,7 +50,8 @@ def _decoded(data: bytes) -> tuple[int, float, tuple[int, int]]:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
         assert container.duration is not None
-        return frames, container.duration / 1_000_000, (stream.codec_context.width, stream.codec_context.height)
+        size = (stream.codec_context.width, stream.codec_context.height)
+        return frames, container.duration / 1_000_000, size
 
 
 def _check_video(data: bytes, view: RunView, events: list[ev.Event]) -> None:
@@ -58,7 +59,8 @@ def _check_video(data: bytes, view: RunView, events: list[ev.Event]) -> None:
     assert view.step_count == 3
     slices = 1 + sum(1 for e in events if isinstance(e.data, ev.CheckpointSaved))
     assert slices >= 2, "the run should span several slices"
-    recordings = [e.data for e in events if isinstance(e.data, ev.ArtifactStored) and e.data.artifact_type == "recording"]
+    stored = [e.data for e in events if isinstance(e.data, ev.ArtifactStored)]
+    recordings = [a for a in stored if a.artifact_type == "recording"]
     assert len(recordings) == 1, "one recording per run, continued by every slice"
     frames, seconds, size = _decoded(data)
     assert size == (1280, 720)
@@ -69,9 +71,8 @@ def _check_video(data: bytes, view: RunView, events: list[ev.Event]) -> None:
     # The video covers each slice while its browser was open: every step, and not more than
     # the run's wall-clock time (the time between slices, a new browser each on AWS, is not in it).
     started = {e.data.step_id: e.at for e in events if isinstance(e.data, ev.StepStarted)}
-    in_steps = sum(
-        (e.at - started[e.data.step_id]).total_seconds() for e in events if isinstance(e.data, ev.StepFinished)
-    )
+    ended = [(e.data.step_id, e.at) for e in events if isinstance(e.data, ev.StepFinished)]
+    in_steps = sum((at - started[step_id]).total_seconds() for step_id, at in ended)
     assert in_steps > 0
     assert in_steps - slices / FPS <= seconds <= run_seconds + 0.5, (in_steps, seconds, run_seconds, slices)
 
@@ -85,7 +86,11 @@ async def _play(runtime: BrowserRuntime, url: str) -> dict[str, Any]:
             """async (url) => {
                 const video = document.querySelector('video');
                 const failed = () => new Error('video error ' + (video.error && video.error.code));
-                await new Promise((ok, no) => { video.onloadedmetadata = ok; video.onerror = () => no(failed()); video.src = url; });
+                await new Promise((ok, no) => {
+                    video.onloadedmetadata = ok;
+                    video.onerror = () => no(failed());
+                    video.src = url;
+                });
                 const duration = video.duration;
                 video.currentTime = duration / 2;
                 await new Promise((ok, no) => { video.onseeked = ok; video.onerror = () => no(failed()); });
@@ -111,7 +116,9 @@ def test_the_embedded_runtime_records_serves_and_plays_a_run(
         run = http.get(f"/v1/runs/{run_ids[0]}").json()
         listed = http.get(f"/v1/runs/{run_ids[0]}/artifacts", params={"artifact_type": "recording"}).json()
         assert [a["artifact_type"] for a in listed] == ["recording"]
-        stored = (tmp_path / "embedded" / "artifacts" / listed[0]["uri"].removeprefix("local://")).read_bytes()
+        stored = (
+            tmp_path / "embedded" / "artifacts" / listed[0]["uri"].removeprefix("local://")
+        ).read_bytes()
         url = run["recording_url"]
         assert url and url == listed[0]["signed_url"].split("?")[0] + "?" + url.split("?")[1]
         whole = httpx.get(url, timeout=10)  # a signed link: no key
@@ -132,7 +139,7 @@ def test_the_embedded_runtime_records_serves_and_plays_a_run(
     played = play_embedded(SCENARIO, tmp_path, site, model, before_stop=look)
     _check_video(seen["data"], played.view, played.events)
     playback = seen["played"]
-    frames, seconds, _ = _decoded(seen["data"])
+    _, seconds, _ = _decoded(seen["data"])
     assert playback["duration"] == pytest.approx(seconds, abs=0.25)
     assert playback["seekedTo"] == pytest.approx(playback["duration"] / 2, abs=0.25)
     assert playback["width"] == 1280
