@@ -116,6 +116,8 @@ def test_the_embedded_runtime_records_serves_and_plays_a_run(
         run = http.get(f"/v1/runs/{run_ids[0]}").json()
         listed = http.get(f"/v1/runs/{run_ids[0]}/artifacts", params={"artifact_type": "recording"}).json()
         assert [a["artifact_type"] for a in listed] == ["recording"]
+        # No trace unless the setting turns it on.
+        assert http.get(f"/v1/runs/{run_ids[0]}/artifacts", params={"artifact_type": "trace"}).json() == []
         stored = (
             tmp_path / "embedded" / "artifacts" / listed[0]["uri"].removeprefix("local://")
         ).read_bytes()

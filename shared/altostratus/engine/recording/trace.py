@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import logging
 import os
 import tempfile
@@ -34,6 +35,19 @@ CONTENT_TYPE = "application/zip"
 _STOP_TIMEOUT_S = 30.0
 
 
+def _redact_json_lines(text: str, secrets: Secrets) -> str:
+    """A trace's event lines, each redacted as JSON values (text redaction would break quoting)."""
+    out = []
+    for line in text.split("\n"):
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            out.append(secrets.redact(line))
+            continue
+        out.append(json.dumps(secrets.redact_any(parsed), ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(out)
+
+
 def redact_archive(data: bytes, secrets: Secrets) -> bytes:
     """The zip with every member that is text redacted (images and other binaries as they are)."""
     out = io.BytesIO()
@@ -46,7 +60,11 @@ def redact_archive(data: bytes, secrets: Secrets) -> bytes:
             except UnicodeDecodeError:
                 target.writestr(info, body)
                 continue
-            target.writestr(info, secrets.redact(text).encode("utf-8"))
+            if info.filename.endswith((".trace", ".network", ".stacks", ".json")):
+                text = _redact_json_lines(text, secrets)
+            else:
+                text = secrets.redact(text)
+            target.writestr(info, text.encode("utf-8"))
     return out.getvalue()
 
 
