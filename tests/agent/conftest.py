@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.engine.agent.session_adapter import SessionBrowser
-from altostratus.engine.browser import BrowserRuntime, SessionConfig
+from altostratus.adapters.browser import BrowserRuntime, SessionConfig
+from altostratus.adapters.browser.agent_browser import SessionBrowser
 from tests.agent.harness import Harness, make_harness
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError, MessagesRequest
 

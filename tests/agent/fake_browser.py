@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from altostratus.engine.agent.browser import Download, Effect, Observation
+from altostratus.ports.browser import Download, Effect, Observation
 
 
 @dataclass

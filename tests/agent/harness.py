@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from altostratus.adapters.anthropic_llm import AnthropicLLM, RetryPolicy
+from altostratus.adapters.anthropic_llm import AnthropicLLM, LLMRetryPolicy
 from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
@@ -21,7 +21,7 @@ from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.support.clock import FakeClock
 from tests.support.runs import created
 
-FAST_RETRY = RetryPolicy(max_attempts=4, base_delay_s=0.001, max_delay_s=0.005)
+FAST_RETRY = LLMRetryPolicy(max_attempts=4, base_delay_s=0.001, max_delay_s=0.005)
 
 
 @dataclass

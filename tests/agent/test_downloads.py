@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
+from altostratus.adapters.browser.agent_browser import SessionBrowser
 from altostratus.domain.enums import ArtifactType, RunStatus
 from altostratus.engine.agent import run_to_end
-from altostratus.engine.agent.session_adapter import SessionBrowser
 from tests.agent.harness import Harness
 from tests.fakes.anthropic_server import Reply, ToolUse
 from tests.fakes.policies import Page, accept_when, act, agent_policy, done

@@ -10,11 +10,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from altostratus.adapters.browser.agent_browser import SessionBrowser
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, RunStatus
 from altostratus.domain.view import RunView
 from altostratus.engine.agent import run_to_end
-from altostratus.engine.agent.session_adapter import SessionBrowser
 from tests.agent import scenarios as sc
 from tests.agent.harness import Harness
 from tests.fakes.anthropic_server import Reply, ToolUse

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from altostratus.adapters.anthropic_llm import AnthropicLLM, RetryPolicy
+from altostratus.adapters.anthropic_llm import AnthropicLLM, LLMRetryPolicy
 from altostratus.domain.models import cost_usd
 from altostratus.ports.llm import (
     LLMAuthError,
@@ -17,7 +17,7 @@ from altostratus.ports.llm import (
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer, MessagesRequest, Reply, Text, ToolUse
 
-FAST = RetryPolicy(max_attempts=4, base_delay_s=0.001, max_delay_s=0.01)
+FAST = LLMRetryPolicy(max_attempts=4, base_delay_s=0.001, max_delay_s=0.01)
 LONG_SYSTEM = "You operate a browser. " * 400  # over the 1024-token minimum for caching
 TOOLS = [
     {
@@ -146,7 +146,7 @@ def test_more_than_four_cache_breakpoints_are_refused(server: FakeAnthropicServe
 
 
 def test_the_backoff_grows_and_honours_retry_after() -> None:
-    policy = RetryPolicy(base_delay_s=1.0, max_delay_s=10.0, jitter=0.0)
+    policy = LLMRetryPolicy(base_delay_s=1.0, max_delay_s=10.0, jitter=0.0)
     assert [policy.delay(n) for n in (1, 2, 3, 6)] == [1.0, 2.0, 4.0, 10.0]
     assert policy.delay(3, retry_after_s=0.5) == 0.5
 

@@ -1,10 +1,11 @@
-"""finish_run: one terminal event per run, whoever finishes first."""
+"""Ending a run: one terminal event per run, whoever finishes first."""
 
 from __future__ import annotations
 
 from altostratus.domain import events as ev
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import RunStatus
-from altostratus.engine.agent import Outcome, finish_run
+from altostratus.domain.lifecycle import RunOutcome
 from tests.agent.harness import Harness
 
 
@@ -16,8 +17,8 @@ def _started(h: Harness) -> str:
 
 def test_finishing_twice_records_one_terminal_event(harness: Harness) -> None:
     run_id = _started(harness)
-    finish_run(harness.event_log, run_id, Outcome.completed({"a": 1}))
-    view = finish_run(harness.event_log, run_id, Outcome.completed({"a": 1}))
+    harness.event_log.end(run_id, lifecycle.finish(run_id, RunOutcome.completed({"a": 1})))
+    view = harness.event_log.end(run_id, lifecycle.finish(run_id, RunOutcome.completed({"a": 1})))
     assert view.status is RunStatus.COMPLETED and view.output == {"a": 1}
     assert len(harness.of_type(run_id, ev.RunCompleted)) == 1
 
@@ -25,13 +26,13 @@ def test_finishing_twice_records_one_terminal_event(harness: Harness) -> None:
 def test_an_outcome_after_the_run_was_canceled_changes_nothing(harness: Harness) -> None:
     run_id = _started(harness)
     harness.event_log.append(run_id, [ev.Draft(data=ev.RunCanceled(reason="user"))])
-    view = finish_run(harness.event_log, run_id, Outcome.failed("too late"))
+    view = harness.event_log.end(run_id, lifecycle.finish(run_id, RunOutcome.failed("too late")))
     assert view.status is RunStatus.CANCELED and view.failure_reason == "user"
 
 
 def test_max_steps_outcome_is_timed_out_with_a_system_error(harness: Harness) -> None:
     run_id = _started(harness)
-    view = finish_run(harness.event_log, run_id, Outcome.max_steps(7))
+    view = harness.event_log.end(run_id, lifecycle.finish(run_id, RunOutcome.max_steps(7)))
     assert view.status is RunStatus.TIMED_OUT
     assert [(e.error_code, e.error_type) for e in view.errors] == [
         ("REACH_MAX_STEPS", "SYSTEM_DEFINED_ERROR")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.engine.browser import BrowserRuntime, BrowserSession, SessionConfig
+from altostratus.adapters.browser import BrowserRuntime, BrowserSession, SessionConfig
 
 
 @pytest.fixture

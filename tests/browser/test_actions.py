@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from altostratus.engine.browser import (
+from altostratus.adapters.browser import (
     ActionError,
     BrowserSession,
     Check,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from altostratus.engine.browser import (
+from altostratus.adapters.browser import (
     ActionError,
     Back,
     BrowserRuntime,

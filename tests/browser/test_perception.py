@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from altostratus.engine.browser import (
+from altostratus.adapters.browser import (
     BrowserRuntime,
     BrowserSession,
     Click,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.engine.browser import (
+from altostratus.adapters.browser import (
     BrowserCrashedError,
     BrowserDisconnectedError,
     BrowserRuntime,
@@ -26,7 +26,7 @@ from altostratus.engine.browser import (
     parse_action,
     resolve_proxy,
 )
-from altostratus.engine.browser.config import BASE_FLAGS, DEFAULT_CHROMIUM, session_config_for_run
+from altostratus.adapters.browser.config import BASE_FLAGS, DEFAULT_CHROMIUM, session_config_for_run
 from altostratus.security.targets import TargetPolicy
 from tests.browser.test_actions import open_page
 from tests.browser.test_perception import by_name

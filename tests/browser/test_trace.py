@@ -10,14 +10,15 @@ from pathlib import Path
 
 import av
 
+from altostratus.adapters.browser import BrowserSession
 from altostratus.adapters.file_artifacts import FileArtifactStore
+from altostratus.adapters.recording.recorder import RecordingSink, SliceRecording
+from altostratus.adapters.recording.settings import RecordingSettings
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.domain.enums import ArtifactType
 from altostratus.domain.ids import IdFactory
-from altostratus.engine.browser import BrowserSession
-from altostratus.engine.recording.recorder import RecordingSink, SliceRecording
-from altostratus.engine.recording.settings import RecordingSettings
+from altostratus.engine.agent.secrets import Secrets
 from altostratus.runtimes.settings import Settings
 from tests.support.clock import FakeClock
 from tests.support.fixture_site import FixtureSite
@@ -46,7 +47,7 @@ async def test_a_slice_trace_opens_as_a_playwright_trace_and_keeps_no_secret(
         event_log=event_log,
         ids=IdFactory(),
         settings=RecordingSettings(trace=True, fps=5),
-        secrets=lambda _view: {"PASSWORD": SECRET},
+        redaction=lambda _view, hidden: Secrets({"PASSWORD": SECRET}, hidden=hidden),
     )
     async with SliceRecording(sink, view, session):
         page = session.page

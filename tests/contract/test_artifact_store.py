@@ -15,7 +15,7 @@ from moto import mock_aws
 from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.ports.artifacts import ArtifactStore
-from altostratus.ports.errors import NotFoundError
+from altostratus.ports.errors import ItemNotStoredError
 
 
 class _Clock:
@@ -56,7 +56,7 @@ def test_get_of_nothing_is_not_found(store: tuple[str, ArtifactStore, Any]) -> N
     _, artifacts, _ = store
     uri = artifacts.put("o_1/tsk_1/a_1.txt", b"x", content_type="text/plain")
     missing = uri.replace("a_1.txt", "a_2.txt")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ItemNotStoredError):
         artifacts.get(missing)
 
 
@@ -83,5 +83,5 @@ def test_file_keys_cannot_escape_the_store(tmp_path: Path) -> None:
     artifacts = FileArtifactStore(tmp_path / "a", public_base_url="http://x", signing_secret=b"s")
     with pytest.raises(ValueError, match="escapes"):
         artifacts.put("../../etc/passwd", b"x", content_type="text/plain")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ItemNotStoredError):
         artifacts.get("local://../../etc/passwd")

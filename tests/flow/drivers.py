@@ -19,7 +19,7 @@ from altostratus.api.gateway_event import http_api_event
 from altostratus.domain import events as ev
 from altostratus.domain.view import RunView
 from altostratus.orchestration.asl import load_definition
-from altostratus.orchestration.handlers import AgentSlices
+from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
 from altostratus.runtimes.browsers import browser_provider
 from altostratus.runtimes.embedded import EmbeddedService
@@ -195,13 +195,7 @@ def aws_stack(
             Rule="all", EventBusName="altostratus-flow", Targets=[{"Id": "q", "Arn": everything_arn}]
         )
 
-        for cached in (
-            aws_runtime.runtime,
-            aws_runtime.lifecycle,
-            aws_runtime.agent_slices,
-            aws_runtime.publisher,
-        ):
-            cached.cache_clear()
+        aws_runtime.forget_environment()
         lambdas.deploy("publisher", load_function("publisher").handler)
         stream = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=aws.events_table)
         boto3.client("lambda", region_name="us-east-1").create_event_source_mapping(
@@ -215,13 +209,7 @@ def aws_stack(
         try:
             yield AwsStack(lambdas, load_function("api"), key, everything_url, monkeypatch)
         finally:
-            for cached in (
-                aws_runtime.runtime,
-                aws_runtime.lifecycle,
-                aws_runtime.agent_slices,
-                aws_runtime.publisher,
-            ):
-                cached.cache_clear()
+            aws_runtime.forget_environment()
 
 
 def play_aws(

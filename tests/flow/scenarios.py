@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from altostratus.adapters.browser.errors import BrowserCrashedError, LaunchError
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
-from altostratus.engine.browser.errors import BrowserCrashedError, LaunchError
-from altostratus.orchestration.handlers import BrowserProvider, OpenBrowser
+from altostratus.ports.browser import BrowserProvider, OpenBrowser
 from tests.agent.scenarios import AGENT_PAGES, EXTRACTION, FORM, LINKS, Scenario
 from tests.fakes.anthropic_server import MessagesRequest, Reply
 from tests.support.fixture_site import FixtureSite

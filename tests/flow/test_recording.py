@@ -16,9 +16,9 @@ import boto3
 import httpx
 import pytest
 
+from altostratus.adapters.browser.runtime import BrowserRuntime
 from altostratus.domain import events as ev
 from altostratus.domain.view import RunView
-from altostratus.engine.browser.runtime import BrowserRuntime
 from altostratus.runtimes import aws as aws_runtime
 from tests.agent.scenarios import LINKS
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError

@@ -15,11 +15,11 @@ import pytest
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
-from altostratus.domain import commands
 from altostratus.domain import events as ev
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import RunStatus
 from altostratus.orchestration.admission import Admission
-from altostratus.orchestration.handlers import RunLifecycle
+from altostratus.orchestration.lifecycle import RunLifecycle
 from altostratus.ports.clock import SystemClock
 from altostratus.runtimes.local_runner import LocalRunner
 from tests.support.runs import created, d
@@ -142,7 +142,7 @@ def test_a_run_canceled_while_it_waited_ends_without_executing(cap: Cap) -> None
     _until(lambda: cap.steps.executing == ["tsk_a1"], "a1 to execute")
     waiting = cap.log.get_view("tsk_a2")
     assert waiting is not None
-    cap.log.append("tsk_a2", commands.cancel(waiting))
+    cap.log.append("tsk_a2", lifecycle.cancel(waiting))
     cap.steps.finish("tsk_a1")
     assert cap.runner.wait_idle(timeout=10)
     assert cap.steps.executing == ["tsk_a1"]

@@ -134,8 +134,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        for cached in (aws_runtime.runtime, aws_runtime.publisher, aws_runtime.webhook_delivery):
-            cached.cache_clear()
+        aws_runtime.forget_environment()
         api, publisher, webhook = (load_function(n) for n in ("api", "publisher", "webhook"))
         lambdas.deploy("publisher", publisher.handler)
         lambdas.deploy("webhook", webhook.handler)
@@ -158,8 +157,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         org = aws_runtime.runtime().keys.create_org("acme")
         _, key = aws_runtime.runtime().keys.create_key(org.org_id)
         yield Stack(aws, lambdas, api, publisher, webhook, key, queue_url, dlq_url, everything_url)
-        for cached in (aws_runtime.runtime, aws_runtime.publisher, aws_runtime.webhook_delivery):
-            cached.cache_clear()
+        aws_runtime.forget_environment()
 
 
 def test_a_receiver_failing_twice_gets_the_run_on_the_third_attempt_through_eventbridge_and_sqs(

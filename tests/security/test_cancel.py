@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from altostratus.domain import events as ev
-from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.domain import lifecycle
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
@@ -89,7 +90,7 @@ def test_a_cancel_racing_the_executors_end_of_a_running_run_leaves_one_terminal_
 
             def complete(run: str = run_id, barrier: threading.Barrier = barrier) -> None:
                 barrier.wait()
-                finish_run(runtime.event_log, run, Outcome.completed({"n": 1}))
+                runtime.event_log.end(run, lifecycle.finish(run, RunOutcome.completed({"n": 1})))
 
             racers = [threading.Thread(target=cancel), threading.Thread(target=complete)]
             for t in racers:

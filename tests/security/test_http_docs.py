@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.async_api import Locator
 
-from altostratus.engine.browser import BrowserRuntime
+from altostratus.adapters.browser import BrowserRuntime
 from tests.support.http_security import SeededServer, seeded_server
 
 pytestmark = pytest.mark.browser

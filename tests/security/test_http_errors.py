@@ -10,7 +10,7 @@ import pytest
 
 import altostratus.api.routes.runs as runs_module
 from altostratus.api.errors import INTERNAL_ERROR, UNAVAILABLE
-from altostratus.ports.errors import NotFoundError, StoreUnavailableError
+from altostratus.ports.errors import ItemNotStoredError, StoreUnavailableError
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.settings import Settings
 from tests.support.api_client import ApiClient, Reply
@@ -37,7 +37,7 @@ def test_a_missing_stored_item_is_a_404_that_hides_where_it_was(
     runtime, client = local
 
     def gone(_: str) -> None:
-        raise NotFoundError("no artifact stored at s3://secret-bucket/o_1/tsk_1/a_1.png")
+        raise ItemNotStoredError("no artifact stored at s3://secret-bucket/o_1/tsk_1/a_1.png")
 
     monkeypatch.setattr(runtime.event_log, "get_view", gone)
     reply = client.get("/v1/runs/tsk_v2_1")

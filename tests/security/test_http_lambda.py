@@ -40,7 +40,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
     with moto_aws() as aws:
         for name, value in aws.environment().items():
             monkeypatch.setenv(name, value)
-        aws_runtime.runtime.cache_clear()
+        aws_runtime.forget_environment()
         function = load_function("api")
         rt = aws_runtime.runtime()
         org = rt.keys.create_org("acme")
@@ -53,7 +53,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
             number=rt.ids.number,
         )
         yield Deployed(aws=aws, function=function, key=key, run=run)
-        aws_runtime.runtime.cache_clear()
+        aws_runtime.forget_environment()
 
 
 def test_a_png_artifact_is_answered_base64_encoded_and_decodes_exactly(deployed: Deployed) -> None:

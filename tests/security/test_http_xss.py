@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.engine.browser import BrowserRuntime
+from altostratus.adapters.browser import BrowserRuntime
 from tests.support.fixture_site import FixtureSite
 from tests.support.http_security import XSS_HTML, SeededServer, seeded_server
 

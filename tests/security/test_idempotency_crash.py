@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -112,19 +113,22 @@ class _Crash(BaseException):
 
 def test_a_submission_that_died_after_writing_its_run_is_found_again_embedded(tmp_path: Path) -> None:
     # GIVEN a submission that died between writing its run and completing its key
-    runtime = build_local(Settings(data_dir=tmp_path / "data"))
+    settings = Settings(data_dir=tmp_path / "data")
+    dying = build_local(settings, orchestrator=_DiesAfterTheRunIsWritten())
     try:
-        key = runtime.ensure_dev_key()
-        services = runtime.services
-        services.orchestrator = _DiesAfterTheRunIsWritten()
-        client = ApiClient(runtime.api(), key)
+        key = dying.ensure_dev_key()
+        assert key is not None
         headers = {"x-idempotency-key": "invoice-7"}
         with pytest.raises(_Crash) as crashed:
-            client.post("/v1/run/tasks", json_body=_body(7), headers=headers)
+            ApiClient(dying.api(), key).post("/v1/run/tasks", json_body=_body(7), headers=headers)
         (run_id,) = crashed.value.args
-        # WHEN the server restarts (its stale locks released) and the key is sent again
-        services.orchestrator = None
+    finally:
+        dying.close()
+    # WHEN the server restarts (its stale locks released) and the key is sent again
+    runtime = build_local(settings)
+    try:
         runtime.release_stale_locks()
+        client = ApiClient(runtime.api(), key)
         again = client.post("/v1/run/tasks", json_body=_body(7), headers=headers)
         # THEN the answer is the run the first request wrote, and it is the only run
         assert again.status == 200, again.body
@@ -145,21 +149,24 @@ def test_a_submission_that_died_after_writing_its_run_is_found_again_on_aws(
     with moto_aws() as aws:
         for name, value in aws.environment().items():
             monkeypatch.setenv(name, value)
-        aws_runtime.runtime.cache_clear()
+        aws_runtime.forget_environment()
         try:
-            function = load_function("api")
             built = aws_runtime.runtime()
             org = built.keys.create_org("acme")
             _, key = built.keys.create_key(org.org_id)
             event = load_event("api_run_task", REPLACE_WITH_API_KEY=key)
             event["headers"]["x-idempotency-key"] = "invoice-7"
-            built.services.orchestrator = _DiesAfterTheRunIsWritten()
+            # The api function's cold start builds its API from this runtime's services.
+            healthy = built.services
+            built.services = replace(healthy, orchestrator=_DiesAfterTheRunIsWritten())
+            function = load_function("api")
             # GIVEN an invocation that died after writing the run; its lock lapses with the
             # invocation's time (here almost none was left)
             with pytest.raises(_Crash) as crashed:
                 function.handler(event, FakeLambdaContext(remaining_ms=1))
             (run_id,) = crashed.value.args
-            built.services.orchestrator = None
+            built.services = replace(healthy, orchestrator=None)
+            function = load_function("api")  # a new execution environment takes the retry
             time.sleep(0.01)
             # WHEN the client retries with the same key
             reply = function.handler(event, FakeLambdaContext())
@@ -173,4 +180,4 @@ def test_a_submission_that_died_after_writing_its_run_is_found_again_on_aws(
             )["Items"]
             assert [v["pk"]["S"] for v in views] == [f"run#{run_id}"]
         finally:
-            aws_runtime.runtime.cache_clear()
+            aws_runtime.forget_environment()

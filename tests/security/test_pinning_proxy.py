@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from altostratus.engine.browser.config import LaunchConfig, session_config_for_run
-from altostratus.engine.browser.pinning_proxy import PinningProxy, ProxyTimeouts, Upstream
+from altostratus.adapters.browser.config import LaunchConfig, session_config_for_run
+from altostratus.adapters.browser.pinning_proxy import PinningProxy, ProxyTimeouts, Upstream
 from altostratus.security.targets import TargetPolicy
 
 BIG = bytes(range(256)) * (5 * 1024 * 1024 // 256)  # 5 MiB

@@ -23,7 +23,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from altostratus.engine.browser import ActionError, BrowserRuntime, LaunchConfig, ProxySettings, SessionConfig
+from altostratus.adapters.browser import (
+    ActionError,
+    BrowserRuntime,
+    LaunchConfig,
+    ProxySettings,
+    SessionConfig,
+)
 from altostratus.security.targets import TargetPolicy
 from tests.support.fixture_site import FixtureSite
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from altostratus.adapters.browser import BrowserRuntime, SessionConfig
+from altostratus.adapters.browser.agent_browser import SessionBrowser
 from altostratus.domain import events as ev
 from altostratus.domain.enums import RunStatus, StepStatus
 from altostratus.engine.agent import run_slice, run_to_end
-from altostratus.engine.agent.session_adapter import SessionBrowser
-from altostratus.engine.browser import BrowserRuntime, SessionConfig
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.settings import Settings
 from tests.agent.fake_browser import El, FakeBrowser, FakePage

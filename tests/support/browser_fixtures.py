@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from altostratus.engine.browser import BrowserRuntime
+from altostratus.adapters.browser import BrowserRuntime
 from tests.support.fixture_site import FixtureSite
 
 

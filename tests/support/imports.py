@@ -60,9 +60,9 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def external_imports(entry: Path, *, lazy: bool) -> set[str]:
-    """Top-level third-party modules reachable from `entry` through the altostratus package."""
-    todo, seen, external = [entry], set(), set()
+def _reachable(entry: Path, *, lazy: bool) -> tuple[set[str], set[str]]:
+    """(altostratus modules, top-level third-party modules) reachable from `entry`."""
+    todo, seen, internal, external = [entry], set(), set(), set()
     while todo:
         path = todo.pop()
         if path in seen:
@@ -75,10 +75,21 @@ def external_imports(entry: Path, *, lazy: bool) -> set[str]:
                 for i in range(1, len(parts) + 1):  # a package's __init__ runs too
                     file = _module_file(".".join(parts[:i]))
                     if file is not None:
+                        internal.add(".".join(parts[:i]))
                         todo.append(file)
             elif top not in sys.stdlib_module_names and top != "__future__":
                 external.add(top)
-    return external
+    return internal, external
+
+
+def external_imports(entry: Path, *, lazy: bool) -> set[str]:
+    """Top-level third-party modules reachable from `entry` through the altostratus package."""
+    return _reachable(entry, lazy=lazy)[1]
+
+
+def internal_imports(entry: Path, *, lazy: bool) -> set[str]:
+    """The altostratus modules (and packages) reachable from `entry`."""
+    return _reachable(entry, lazy=lazy)[0]
 
 
 def dependency_closure(requirements: Iterable[str]) -> set[str]:

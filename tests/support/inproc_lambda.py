@@ -1,4 +1,4 @@
-"""Runs moto's Lambda invocations as in-process Python handlers: no Docker (aws-local.md §2.3).
+"""Runs moto's Lambda invocations as in-process Python handlers: moto's own Lambda needs Docker.
 
 moto (pinned: moto==5.2.5) runs function code in exactly two places; both are patched while an
 `InProcessLambdas` is installed:

@@ -4,6 +4,7 @@ the reason), unless the operator allows them (ALTO_ALLOWED_TARGETS)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,13 @@ def fake_dns(name: str) -> Sequence[str]:
 def _client(tmp_path: Path, allowed: str) -> Iterator[ApiClient]:
     runtime: LocalRuntime = build_local(Settings(data_dir=tmp_path / "data", allowed_targets=allowed))
     # The same check the runtime installs, resolving names with the table above instead of DNS.
-    runtime.services.submission_checks = [
+    checks = tuple(
         CallbackAddressCheck(CallbackTargets(TargetPolicy.parse(allowed, resolver=fake_dns)))
         if isinstance(check, CallbackAddressCheck)
         else check
         for check in runtime.services.submission_checks
-    ]
+    )
+    runtime.services = replace(runtime.services, submission_checks=checks)
     key = runtime.ensure_dev_key()
     yield ApiClient(runtime.api(), key)
     runtime.close()

@@ -1,4 +1,4 @@
-"""The webhook body and signatures (api.md "Webhooks"), as pure functions."""
+"""The webhook body and signatures, as pure functions."""
 
 from __future__ import annotations
 

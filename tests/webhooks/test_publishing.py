@@ -16,9 +16,10 @@ from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_outbox import SQLiteOutboxCursor
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
+from altostratus.domain.event_patterns import matches
 from altostratus.ports.bus import BusMessage, BusUnavailableError
 from altostratus.ports.secret_box import executor_request
-from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, bus_message, matches
+from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, bus_message
 from altostratus.publishing.detail import MAX_DETAIL_BYTES
 from altostratus.publishing.schemas import all_schemas, render
 from tests.support.clock import FakeClock

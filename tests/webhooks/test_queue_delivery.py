@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from altostratus.webhooks import DeliveryStep, Outcome, QueueDelivery
+from altostratus.webhooks import DeliveryOutcome, DeliveryStep, QueueDelivery
 from altostratus.webhooks.sqs import DeliveryExhaustedError, RetryScheduledError, settle
 from tests.support.functions import load_event
 
@@ -46,7 +46,7 @@ def _deliver(step: DeliveryStep) -> tuple[DeliveryStep, FakeDeliverer, FakeSqs]:
 
 
 def test_a_retry_hides_the_message_for_the_backoff_and_fails_the_item() -> None:
-    step, deliverer, sqs = _deliver(DeliveryStep(Outcome.RETRY, attempt=2, delay_s=7.4))
+    step, deliverer, sqs = _deliver(DeliveryStep(DeliveryOutcome.RETRY, attempt=2, delay_s=7.4))
     assert deliverer.calls == [(RUN_ID, f"msg_{RUN_ID}", 4)]
     assert sqs.visibility == [
         {
@@ -60,12 +60,12 @@ def test_a_retry_hides_the_message_for_the_backoff_and_fails_the_item() -> None:
 
 
 def test_a_wait_longer_than_sqs_allows_is_capped_at_twelve_hours() -> None:
-    _, _, sqs = _deliver(DeliveryStep(Outcome.RETRY, attempt=1, delay_s=10**6))
+    _, _, sqs = _deliver(DeliveryStep(DeliveryOutcome.RETRY, attempt=1, delay_s=10**6))
     assert sqs.visibility[0]["VisibilityTimeout"] == 43_200
 
 
 def test_an_exhausted_delivery_stays_on_the_queue_for_the_dead_letter_redrive() -> None:
-    step, _, sqs = _deliver(DeliveryStep(Outcome.FAILED, attempt=3, reason="gave up", exhausted=True))
+    step, _, sqs = _deliver(DeliveryStep(DeliveryOutcome.FAILED, attempt=3, reason="gave up", exhausted=True))
     assert sqs.visibility == []
     with pytest.raises(DeliveryExhaustedError):
         settle(step)
@@ -74,11 +74,11 @@ def test_an_exhausted_delivery_stays_on_the_queue_for_the_dead_letter_redrive() 
 @pytest.mark.parametrize(
     "step",
     [
-        DeliveryStep(Outcome.DELIVERED, attempt=1),
+        DeliveryStep(DeliveryOutcome.DELIVERED, attempt=1),
         DeliveryStep(
-            Outcome.FAILED, attempt=1, reason="attempt 1 was not retried: the receiver answered 404"
+            DeliveryOutcome.FAILED, attempt=1, reason="attempt 1 was not retried: the receiver answered 404"
         ),
-        DeliveryStep(Outcome.NOTHING_TO_DO),
+        DeliveryStep(DeliveryOutcome.NOTHING_TO_DO),
     ],
 )
 def test_other_outcomes_are_acknowledged(step: DeliveryStep) -> None:

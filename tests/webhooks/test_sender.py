@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from altostratus.security.callback_targets import CallbackTargets
 from altostratus.security.targets import TargetPolicy
-from altostratus.webhooks.policy import RetryPolicy
+from altostratus.webhooks.policy import WebhookRetryPolicy
 from altostratus.webhooks.sender import WebhookSender
 from tests.support.webhook_receiver import WebhookReceiver, running, statuses
 
@@ -20,7 +20,7 @@ HEADERS = {"Content-Type": "application/json", "webhook-id": "msg_tsk_1"}
 
 def sender(allowed: str = "127.0.0.1", *, resolver: object = None, **policy: float) -> WebhookSender:
     targets = CallbackTargets(TargetPolicy.parse(allowed, resolver=resolver))  # type: ignore[arg-type]
-    return WebhookSender(targets, RetryPolicy(**policy))  # type: ignore[arg-type]
+    return WebhookSender(targets, WebhookRetryPolicy(**policy))  # type: ignore[arg-type]
 
 
 def test_a_2xx_answer_is_delivered_and_its_body_kept_truncated() -> None:

@@ -35,7 +35,7 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class LLMRetryPolicy:
     """How transient failures are retried: attempt n waits about base * 2**(n-1), capped,
     with +-`jitter` spread; a `retry-after` header within the cap wins."""
 
@@ -93,12 +93,12 @@ class AnthropicLLM:
         api_key: str | None,
         base_url: str | None = None,
         timeout_s: float = 120.0,
-        retry: RetryPolicy | None = None,
+        retry: LLMRetryPolicy | None = None,
         client: anthropic.AsyncAnthropic | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._api_key = api_key or None
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or LLMRetryPolicy()
         self._sleep = sleep
         self._given_client = client
         self._base_url = base_url

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from altostratus.ports.artifacts import DEFAULT_URL_TTL_S
-from altostratus.ports.errors import NotFoundError
+from altostratus.ports.errors import ItemNotStoredError
 
 # URIs name the key, not the absolute path: the data directory can move, and responses never
 # show the server's file system layout.
@@ -65,7 +65,7 @@ class FileArtifactStore:
         try:
             return path.read_bytes()
         except FileNotFoundError as exc:
-            raise NotFoundError(f"no artifact stored at {uri}") from exc
+            raise ItemNotStoredError(f"no artifact stored at {uri}") from exc
 
     def signed_url(self, uri: str, *, artifact_id: str, expires_in: int = DEFAULT_URL_TTL_S) -> str:
         expires = int(self._now()) + expires_in
@@ -85,8 +85,8 @@ class FileArtifactStore:
 
     def _path_for_uri(self, uri: str) -> Path:
         if not uri.startswith(URI_SCHEME):
-            raise NotFoundError(f"not a file artifact: {uri}")
+            raise ItemNotStoredError(f"not a file artifact: {uri}")
         path = (self._root / uri[len(URI_SCHEME) :]).resolve()
         if not path.is_relative_to(self._root):
-            raise NotFoundError(f"artifact outside the store: {uri}")
+            raise ItemNotStoredError(f"artifact outside the store: {uri}")
         return path

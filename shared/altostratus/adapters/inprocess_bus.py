@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from altostratus.domain.event_patterns import check_pattern, matches
 from altostratus.ports.bus import BusMessage, BusUnavailableError
-from altostratus.publishing.patterns import check_pattern, matches
 
 logger = logging.getLogger("altostratus.bus")
 

@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from altostratus.domain.artifacts import renders_inline
 from altostratus.ports.artifacts import DEFAULT_URL_TTL_S
-from altostratus.ports.errors import NotFoundError, StoreUnavailableError
+from altostratus.ports.errors import ItemNotStoredError, StoreUnavailableError
 
 S3Client = Any  # boto3 ships no type hints
 
@@ -36,7 +36,7 @@ class S3ArtifactStore:
             body: bytes = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
-                raise NotFoundError(f"no artifact stored at {uri}") from exc
+                raise ItemNotStoredError(f"no artifact stored at {uri}") from exc
             raise StoreUnavailableError(f"S3 get failed: {type(exc).__name__}") from exc
         except BotoCoreError as exc:
             raise StoreUnavailableError(f"S3 get failed: {type(exc).__name__}") from exc
@@ -52,6 +52,6 @@ class S3ArtifactStore:
     @staticmethod
     def _split(uri: str) -> tuple[str, str]:
         if not uri.startswith("s3://"):
-            raise NotFoundError(f"not an S3 artifact: {uri}")
+            raise ItemNotStoredError(f"not an S3 artifact: {uri}")
         bucket, _, key = uri[len("s3://") :].partition("/")
         return bucket, key

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from altostratus.adapters.sqlite_db import SQLiteDatabase
-from altostratus.webhooks.worker import PendingDelivery
+from altostratus.ports.webhook_queue import PendingDelivery
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_queue (
@@ -49,10 +49,6 @@ class SQLiteWebhookQueue:
         )
         pending = [PendingDelivery(r[0], r[1], r[2], r[3]) for r in rows if r[0] not in exclude]
         return pending[:limit]
-
-    def next_due_at(self) -> float | None:
-        row = self._db.connection().execute("SELECT MIN(due_at) FROM webhook_queue").fetchone()
-        return float(row[0]) if row and row[0] is not None else None
 
     def reschedule(self, delivery_id: str, *, due_at: float, error: bool = False) -> None:
         with self._db.write() as conn:

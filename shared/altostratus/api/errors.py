@@ -21,9 +21,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from altostratus.domain.errors import InvalidTransitionError
-from altostratus.ports.errors import NotFoundError as StoredItemMissingError
-from altostratus.ports.errors import StoreUnavailableError
+from altostratus.domain.errors import InvalidTransitionError, RequestRefusedError
+from altostratus.ports.errors import ItemNotStoredError, StoreUnavailableError
 
 logger = logging.getLogger("altostratus.api")
 
@@ -61,10 +60,6 @@ class NotFoundError(HttpError):
 
 class ConflictError(HttpError):
     status = 409
-
-
-class PayloadTooLargeError(HttpError):
-    status = 413
 
 
 class UnsupportedMediaTypeError(HttpError):
@@ -140,8 +135,8 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
     def _no_route(exc: RouteNotFoundError) -> Response[Any]:
         return json_error(404, "Not Found")
 
-    @app.exception_handler(StoredItemMissingError)
-    def _missing(exc: StoredItemMissingError) -> Response[Any]:
+    @app.exception_handler(ItemNotStoredError)
+    def _missing(exc: ItemNotStoredError) -> Response[Any]:
         # The store's message names its internal address; the caller learns only that it is gone.
         logger.warning("stored item missing: %s", exc)
         return json_error(404, "The requested item is no longer stored.")
@@ -155,6 +150,10 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
         return json_error(
             409, "A request with this x-idempotency-key is still being processed; retry shortly."
         )
+
+    @app.exception_handler(RequestRefusedError)
+    def _refused(exc: RequestRefusedError) -> Response[Any]:
+        return json_error(400, exc.reason)
 
     @app.exception_handler(InvalidTransitionError)
     def _transition(exc: InvalidTransitionError) -> Response[Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Example, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from altostratus.api.wire import ErrorBody, ValidationErrorBody
+from altostratus.wire.responses import ErrorBody, ValidationErrorBody
 
 API_KEY = "ApiKeyHeader"
 BEARER = "BearerToken"
@@ -39,6 +39,7 @@ _ERRORS: dict[int, tuple[str, type[Any]]] = {
     416: ("The requested byte range lies outside the artifact.", ErrorBody),
     422: ("A field is invalid: one entry per problem, naming the field in `loc`.", ValidationErrorBody),
     429: ("Too many requests for this API key; retry after `Retry-After` seconds.", ErrorBody),
+    501: ("Skyvern's API has this route; this deployment does not serve it.", ErrorBody),
     503: ("A backing store is briefly unavailable; retry after `Retry-After` seconds.", ErrorBody),
 }
 

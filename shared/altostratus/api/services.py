@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.run_request import RunTaskRequest
-from altostratus.domain.view import RunView
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
@@ -18,14 +16,9 @@ from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.secret_box import SecretBox
+from altostratus.ports.webhooks import WebhookReplayer
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-
-class WebhookReplayer(Protocol):
-    def replay(self, view: RunView, *, target_url: str | None) -> dict[str, object]:
-        """Rebuild, sign and POST the run's webhook once; the replay report (api.md)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -33,12 +26,16 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
     strip_prefixes: tuple[str, ...] = ()
-    app_url: str | None = None  # base of the run viewer, for `app_url`
+    # Base of the run viewer, for `app_url`; unset, the base the request came to.
+    app_url: str | None = None
+    # Origins besides this one that the artifact store's signed links point to (S3 on AWS),
+    # from which the viewer's pages may show images and video.
+    media_origins: tuple[str, ...] = ()
     # How long a key's lookup may be answered from memory (0: every request asks the store).
     key_cache_seconds: float = 0.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApiServices:
     event_log: EventLog
     artifacts: ArtifactStore
@@ -52,8 +49,8 @@ class ApiServices:
     orchestrator: Orchestrator | None = None
     webhooks: WebhookReplayer | None = None
     # Checks of a valid request against what this deployment can run (model names, address
-    # policy, ...); each raises BadRequestError with the reason.
-    submission_checks: list[Callable[[RunTaskRequest], None]] = field(default_factory=list)
+    # policy, ...); each raises BadRequestError or RequestRefusedError with the reason.
+    submission_checks: tuple[Callable[[RunTaskRequest], None], ...] = ()
     # Verifies an artifact link's signature (embedded store); None where links go elsewhere (S3).
     link_verifier: Callable[[str, int, str], bool] | None = None
     # Per-key request rate, checked after authentication; None: no limit.

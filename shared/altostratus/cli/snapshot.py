@@ -74,7 +74,7 @@ def _viewport(text: str) -> tuple[int, int]:
 async def _take(
     url: str, args: argparse.Namespace, *, offline: bool, allowed: str, chromium: str
 ) -> dict[str, Any]:
-    from altostratus.engine.browser import BrowserRuntime, LaunchConfig, SessionConfig, Viewport
+    from altostratus.adapters.browser import BrowserRuntime, LaunchConfig, SessionConfig, Viewport
     from altostratus.security.targets import TargetPolicy
 
     width, height = _viewport(args.viewport)

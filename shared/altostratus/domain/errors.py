@@ -23,3 +23,12 @@ class RunAlreadyFinishedError(InvalidTransitionError):
 
 class RunAlreadyExistsError(InvalidTransitionError):
     """A second RunCreated for the same run id."""
+
+
+class RequestRefusedError(DomainError):
+    """A well-formed request this deployment will not carry out (a refused callback address, a
+    run that cannot be signed); the message says why and is shown to the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

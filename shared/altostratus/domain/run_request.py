@@ -202,10 +202,6 @@ class RunTaskRequest(BaseModel):
     def effective_max_steps(self) -> int:
         return self.max_steps or DEFAULT_MAX_STEPS.get(self.engine, 25)
 
-    @property
-    def browser_headers(self) -> dict[str, str]:
-        return {k: v for k, v in (self.extra_http_headers or {}).items() if v is not None}
-
     def redacted(self) -> dict[str, Any]:
         """The whole request as JSON with every credential hidden (URL passwords and credential
         query values, every header value, a proxy's password): what may be stored in clear."""

@@ -1,4 +1,4 @@
-"""The webhook's body and signatures, exactly as api.md "Webhooks" specifies them (pure).
+"""The webhook's body and signatures, as Skyvern's receivers and its SDK expect them (pure).
 
 Body: the run response (no `run_request`) merged over Skyvern's legacy task (or workflow-run)
 keys, serialised as compact JSON with non-ASCII kept and integral floats written as ints.

@@ -3,7 +3,7 @@
 Contract (tests/contract/test_artifact_store.py, every adapter):
 - `put` stores bytes under a key and returns a URI that `get` and `signed_url` accept.
 - `signed_url` gives a URL that fetches the bytes without an API key until it expires.
-- `get` of an unknown URI raises NotFoundError.
+- `get` of an unknown URI raises ItemNotStoredError.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class ArtifactStore(Protocol):
         ...
 
     def get(self, uri: str) -> bytes:
-        """The stored bytes; NotFoundError if nothing is stored there."""
+        """The stored bytes; ItemNotStoredError if nothing is stored there."""
         ...
 
     def signed_url(self, uri: str, *, artifact_id: str, expires_in: int = DEFAULT_URL_TTL_S) -> str:

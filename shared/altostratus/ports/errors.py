@@ -15,7 +15,7 @@ class StoreUnavailableError(PortError):
     """The backing store could not be reached or refused the request; safe to retry later."""
 
 
-class NotFoundError(PortError):
+class ItemNotStoredError(PortError):
     """The thing asked for does not exist (or belongs to another organization)."""
 
 

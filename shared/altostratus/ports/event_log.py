@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 import time
 import uuid
@@ -35,10 +36,15 @@ from datetime import datetime
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus, RunType
+from altostratus.domain.errors import RunAlreadyFinishedError
+from altostratus.domain.run_log import lifecycle_lines
 from altostratus.domain.run_summary import RunSummary, search_text
 from altostratus.domain.view import RunView, apply
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import SequenceConflictError
+
+# One line per run lifecycle event, written by whichever process appended it.
+run_log = logging.getLogger("altostratus.runs")
 
 
 @dataclass(frozen=True)
@@ -211,8 +217,22 @@ class EventLog(ABC):
                 # Full-jitter backoff spreads a herd of writers contending for one run.
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
                 continue
+            if run_log.isEnabledFor(logging.INFO):
+                for message, fields in lifecycle_lines(prepared.events, prepared.view):
+                    run_log.info(message, extra=fields)
             return AppendResult(view=prepared.view, events=prepared.events)
         raise SequenceConflictError(f"run {run_id}: gave up after {self.max_attempts} conflicting appends")
+
+    def end(self, run_id: str, drafts: Sequence[ev.Draft]) -> RunView:
+        """Append a run's terminal events (`domain.lifecycle.finish`, `fail`); idempotent, and a
+        no-op returning the current view when the run already ended (a cancel that won the race,
+        a retried handler)."""
+        try:
+            return self.append(run_id, drafts).view
+        except RunAlreadyFinishedError:
+            view = self.get_view(run_id)
+            assert view is not None
+            return view
 
     @abstractmethod
     def read(self, run_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[ev.Event]:

@@ -8,18 +8,15 @@ from altostratus.publishing.detail import (
     bus_message,
     published_detail,
 )
-from altostratus.publishing.outbox import OutboxCursor, OutboxPublisher
-from altostratus.publishing.patterns import matches
+from altostratus.publishing.outbox import OutboxPublisher
 from altostratus.publishing.stream import StreamPublisher
 
 __all__ = [
     "TERMINAL_WITH_WEBHOOK",
-    "OutboxCursor",
     "OutboxPublisher",
     "PublishedDetail",
     "RunSummary",
     "StreamPublisher",
     "bus_message",
-    "matches",
     "published_detail",
 ]

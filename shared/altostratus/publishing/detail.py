@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from altostratus.api.render import wire_time
 from altostratus.domain import events as ev
 from altostratus.domain.enums import RunStatus, RunType, WebhookStatus
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
 from altostratus.ports.bus import BusMessage
+from altostratus.wire.render import wire_time
 
 # EventBridge accepts entries up to 256 KB; leave room for the envelope and the summary.
 MAX_DETAIL_BYTES = 200_000

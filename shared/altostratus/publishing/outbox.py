@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
 
 from altostratus.domain import events as ev
 from altostratus.domain.view import RunView
 from altostratus.ports.bus import EventBus
+from altostratus.ports.event_feed import OutboxCursor
 from altostratus.publishing.detail import bus_message
 
 logger = logging.getLogger("altostratus.outbox")
 
 # (after gseq, limit) -> [(gseq, event)] in commit order.
 ReadAfter = Callable[[int, int], list[tuple[int, ev.Event]]]
-
-
-class OutboxCursor(Protocol):
-    def position(self) -> int:
-        """The last published gseq (0 before the first publish)."""
-        ...
-
-    def advance(self, gseq: int) -> None:
-        """Persist that everything up to `gseq` is published (never moves backwards)."""
-        ...
 
 
 class OutboxPublisher:

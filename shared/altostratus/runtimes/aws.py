@@ -24,22 +24,19 @@ from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.session import configured_origins
 from altostratus.domain.ids import IdFactory
-from altostratus.orchestration.admission import Admission
-from altostratus.orchestration.handlers import AgentSlices, RunLifecycle, SliceBudget
+from altostratus.orchestration.lifecycle import RunLifecycle
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes.admission import build_admission
-from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
-from altostratus.runtimes.integrations import (
-    build_deliverer,
-    build_queue_delivery,
-    build_stream_publisher,
-    wire_api,
-)
+from altostratus.runtimes import compose
+from altostratus.runtimes.api_options import rate_limit
+from altostratus.runtimes.compose import Stores
+from altostratus.runtimes.integrations import build_queue_delivery, build_stream_publisher
 from altostratus.runtimes.settings import Settings
 from altostratus.webhooks import QueueDelivery, WebhookDeliverer
 
 if TYPE_CHECKING:
+    from altostratus.orchestration.slices import AgentSlices
     from altostratus.publishing import StreamPublisher
 
 
@@ -53,23 +50,26 @@ def master_key(settings: Settings) -> bytes:
     return decode_master_key(str(value))
 
 
-@dataclass
-class AwsRuntime:
+@dataclass(frozen=True)
+class AwsStores:
+    """The AWS adapters, built once per execution environment and shared by every function
+    this environment runs."""
+
     settings: Settings
     event_log: DynamoDBEventLog
     artifacts: S3ArtifactStore
     keys: DynamoDBKeyStore
-    services: ApiServices
-    ids: IdFactory
-    clock: Clock
+    stores: Stores
     clients: dict[str, Any]
-    webhooks: WebhookDeliverer | None = None  # issue 6
-
-    def api(self) -> AltoResolver:
-        return build_api(self.services)
 
 
-def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
+@cache
+def stores() -> AwsStores:
+    """The adapters of this execution environment, built on first use (the cold start)."""
+    return build_stores(Settings(runtime="aws"))
+
+
+def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores:
     clock = clock or SystemClock()
     ids = IdFactory()
     ddb = boto3.client("dynamodb")
@@ -88,16 +88,15 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
         boto3_client=ddb,
     )
     limit = rate_limit(settings)
-    services = ApiServices(
+    built = Stores(
         event_log=event_log,
         artifacts=artifacts,
         keys=keys,
         idempotency=idempotency,
+        run_slots=DynamoDBRunSlots(ddb, state_table=settings.state_table, clock=clock),
+        secret_box=sealer,
         ids=ids,
         clock=clock,
-        secret_box=sealer,
-        config=api_config(settings, cache_keys=True),
-        submission_checks=submission_checks(settings),
         # In the state table, so the limit holds across every instance of the api function.
         rate_limiter=(
             DynamoDBRateLimiter(ddb, state_table=settings.state_table, limit=limit, clock=clock)
@@ -105,80 +104,96 @@ def build_aws(settings: Settings, *, clock: Clock | None = None) -> AwsRuntime:
             else None
         ),
     )
-    if settings.state_machine_arn:
-        services.orchestrator = StepFunctionsOrchestrator(
-            boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
-        )
-    # Issue 6: retry_run_webhook and the address check of callback URLs at submission.
-    webhooks = build_deliverer(
-        settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock, secret_box=sealer
-    )
-    wire_api(services, webhooks)
-    return AwsRuntime(
+    return AwsStores(
         settings=settings,
         event_log=event_log,
         artifacts=artifacts,
         keys=keys,
-        services=services,
-        ids=ids,
-        clock=clock,
+        stores=built,
         clients={"dynamodb": ddb, "s3": s3},
-        webhooks=webhooks,
     )
+
+
+@dataclass
+class AwsRuntime:
+    """The API of the `api` function, over this environment's adapters."""
+
+    aws: AwsStores
+    services: ApiServices
+    webhooks: WebhookDeliverer
+
+    @property
+    def settings(self) -> Settings:
+        return self.aws.settings
+
+    @property
+    def event_log(self) -> DynamoDBEventLog:
+        return self.aws.event_log
+
+    @property
+    def artifacts(self) -> S3ArtifactStore:
+        return self.aws.artifacts
+
+    @property
+    def keys(self) -> DynamoDBKeyStore:
+        return self.aws.keys
+
+    @property
+    def clients(self) -> dict[str, Any]:
+        return self.aws.clients
+
+    @property
+    def ids(self) -> IdFactory:
+        return self.aws.stores.ids
+
+    def api(self) -> AltoResolver:
+        return build_api(self.services)
+
+
+def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores | None = None) -> AwsRuntime:
+    aws = aws or build_stores(settings, clock=clock)
+    orchestrator = (
+        StepFunctionsOrchestrator(boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn)
+        if settings.state_machine_arn
+        else None
+    )
+    webhooks = compose.deliverer(settings, aws.stores)
+    # The viewer's pages show screenshots and recordings from the bucket's signed links.
+    probe = aws.stores.artifacts.signed_url(
+        f"s3://{settings.artifacts_bucket}/viewer-probe", artifact_id="probe"
+    )
+    services = compose.api_services(
+        settings,
+        aws.stores,
+        webhooks=webhooks,
+        orchestrator=orchestrator,
+        cache_keys=True,
+        media_origins=configured_origins(probe),
+    )
+    return AwsRuntime(aws=aws, services=services, webhooks=webhooks)
 
 
 @cache
 def runtime() -> AwsRuntime:
-    """One runtime per Lambda execution environment, built on first use (the cold start)."""
-    return build_aws(Settings(runtime="aws"))
-
-
-def _event_log(settings: Settings) -> DynamoDBEventLog:
-    return DynamoDBEventLog(
-        boto3.client("dynamodb"),
-        events_table=settings.events_table,
-        state_table=settings.state_table,
-        clock=SystemClock(),
-    )
-
-
-def _admission(settings: Settings) -> Admission:
-    clock = SystemClock()
-    slots = DynamoDBRunSlots(boto3.client("dynamodb"), state_table=settings.state_table, clock=clock)
-    return build_admission(settings, slots, clock)
+    """The api function's runtime, built on first use (the cold start)."""
+    built = stores()
+    return build_aws(built.settings, aws=built)
 
 
 @cache
 def lifecycle() -> RunLifecycle:
     """Start run, Finish run and Record failure need only the event log and the run slots."""
-    settings = Settings(runtime="aws")
-    return RunLifecycle(_event_log(settings), _admission(settings))
+    built = stores()
+    return compose.lifecycle(built.settings, built.stores)
 
 
 @cache
 def agent_slices() -> AgentSlices:
     """agent_step: the agent, the bucket, the model key and Chromium (the image has it; the
-    zip functions' layer does not, so the browser is imported here only)."""
-    from altostratus.runtimes.browsers import BROWSER_GONE, RecordedBrowsers, browser_provider
-    from altostratus.runtimes.engine import agent_deps, recording_sink
-
-    settings = Settings(runtime="aws")
-    event_log = _event_log(settings)
-    deps = agent_deps(
-        settings,
-        event_log=event_log,
-        artifacts=S3ArtifactStore(boto3.client("s3"), bucket=settings.artifacts_bucket),
-        ids=IdFactory(),
-        clock=SystemClock(),
-        api_key=anthropic_key(settings),
-        secret_box=Sealer(master_key(settings)),
-    )
-    return AgentSlices(
-        agent=deps,
-        browsers=RecordedBrowsers(browser_provider(settings, embedded=False), recording_sink(settings, deps)),
-        budget=SliceBudget(slice_seconds=settings.slice_seconds),
-        browser_gone=BROWSER_GONE,
-        admission=_admission(settings),
+    zip functions' layer does not, so the browser is imported only here)."""
+    built = stores()
+    return compose.agent_slices(
+        built.settings, built.stores, api_key=anthropic_key(built.settings), embedded=False
     )
 
 
@@ -196,7 +211,7 @@ def anthropic_key(settings: Settings) -> str | None:
     return str(value).strip() or None
 
 
-# -- issue 6: the `publisher` and `webhook` functions ------------------------------------
+# -- the `publisher` and `webhook` functions ------------------------------------------------
 
 
 @cache
@@ -214,6 +229,14 @@ def publisher() -> StreamPublisher:
 
 @cache
 def webhook_delivery() -> QueueDelivery:
-    built = runtime()
-    assert built.webhooks is not None
-    return build_queue_delivery(built.settings, deliverer=built.webhooks, sqs_client=boto3.client("sqs"))
+    """The deliverer alone: the webhook function needs no API."""
+    built = stores()
+    deliverer = compose.deliverer(built.settings, built.stores)
+    return build_queue_delivery(built.settings, deliverer=deliverer, sqs_client=boto3.client("sqs"))
+
+
+def forget_environment() -> None:
+    """Drop everything built for this execution environment, so the next call builds it anew
+    from the environment's settings (tests give each simulated deployment its own)."""
+    for cached in (stores, runtime, lifecycle, agent_slices, publisher, webhook_delivery):
+        cached.cache_clear()

@@ -7,19 +7,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from types import TracebackType
 
 import uvicorn
 
 from altostratus.domain.view import RunView
-from altostratus.orchestration.handlers import AgentSlices, BrowserProvider, RunLifecycle, SliceBudget
-from altostratus.runtimes import data_dir
-from altostratus.runtimes.admission import build_admission
-from altostratus.runtimes.browsers import BROWSER_GONE, RecordedBrowsers, browser_provider
-from altostratus.runtimes.engine import agent_deps, recording_sink
+from altostratus.ports.browser import BrowserProvider
+from altostratus.runtimes import compose, data_dir
 from altostratus.runtimes.http_server import ApiAsgiApp
-from altostratus.runtimes.local import LocalRuntime, build_local
+from altostratus.runtimes.local import LocalRuntime, build_local, local_stores
 from altostratus.runtimes.local_runner import LocalRunner
 from altostratus.runtimes.settings import Settings
 from altostratus.runtimes.startup_errors import PortInUseError
@@ -42,53 +38,42 @@ class EmbeddedService:
         self._lock = data_dir.DataDirLock(settings.data_dir)
         self._lock.acquire()
         try:
-            self.runtime: LocalRuntime = build_local(settings)
+            self._compose(settings, browsers, secrets)
         except BaseException:
             self._lock.release()
             raise
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = settings.base_url()
+
+    def _compose(
+        self,
+        settings: Settings,
+        browsers: BrowserProvider | None,
+        secrets: Callable[[RunView], Mapping[str, str]] | None,
+    ) -> None:
+        local = local_stores(settings)
         key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
-        deps = agent_deps(
-            settings,
-            event_log=self.runtime.event_log,
-            artifacts=self.runtime.artifacts,
-            ids=self.runtime.ids,
-            clock=self.runtime.clock,
-            api_key=key,
-            secret_box=self.runtime.services.secret_box,
-        )
-        if secrets is not None:
-            deps = replace(deps, secrets=secrets)
-        assert self.runtime.run_slots is not None
-        admission = build_admission(settings, self.runtime.run_slots, self.runtime.clock)
-        lifecycle = RunLifecycle(self.runtime.event_log, admission)
-        slices = AgentSlices(
-            agent=deps,
-            browsers=RecordedBrowsers(
-                browsers or browser_provider(settings, embedded=True), recording_sink(settings, deps)
-            ),
-            budget=SliceBudget(slice_seconds=settings.slice_seconds),
-            browser_gone=BROWSER_GONE,
-            persistent_loop=True,
-            admission=admission,
+        gate = compose.admission(settings, local.stores)
+        lifecycle = compose.lifecycle(settings, local.stores, gate)
+        slices = compose.agent_slices(
+            settings, local.stores, api_key=key, browsers=browsers, embedded=True, gate=gate, secrets=secrets
         )
         self.runner = LocalRunner(
             handlers={
                 "run_start": lifecycle.start,
-                "agent_step": slices.step,
+                "agent_step": slices.run,
                 "run_finish": lifecycle.finish,
                 "run_failed": lifecycle.failed,
             },
-            event_log=self.runtime.event_log,
-            unfinished=self.runtime.event_log.unfinished_runs,
+            event_log=local.event_log,
+            unfinished=local.event_log.unfinished_runs,
             workers=settings.max_browsers,
             on_worker_exit=slices.close_worker,
-            admission=admission,
+            admission=gate,
         )
-        if settings.execute_runs:
-            self.runtime.services.orchestrator = self.runner
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = settings.base_url()
+        orchestrator = self.runner if settings.execute_runs else None
+        self.runtime: LocalRuntime = build_local(settings, local=local, orchestrator=orchestrator)
 
     def _listen(self) -> socket.socket:
         host, port = self.settings.host, self.settings.port
@@ -125,7 +110,7 @@ class EmbeddedService:
             time.sleep(0.01)
         port = listener.getsockname()[1]
         self.base_url = self.settings.model_copy(update={"port": port}).base_url()
-        self.runtime.artifacts.public_base_url = self.base_url  # signed artifact links point here
+        self.runtime.serve_at(self.base_url)  # signed artifact links and app_url point here
         self.runtime.start_integrations()
         if self.settings.execute_runs:
             self.runner.start_workers()

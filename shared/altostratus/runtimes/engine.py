@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from altostratus.adapters.anthropic_llm import AnthropicLLM, RetryPolicy
+from altostratus.adapters.anthropic_llm import AnthropicLLM, LLMRetryPolicy
+from altostratus.adapters.recording.settings import RecordingSettings
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.settings import EngineSettings
-from altostratus.engine.recording.settings import RecordingSettings
-
-if TYPE_CHECKING:
-    from altostratus.engine.recording.recorder import RecordingSink
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
@@ -50,7 +45,9 @@ def agent_deps(
     api_key: str | None,
     secret_box: SecretBox | None,
 ) -> AgentDeps:
-    retry = RetryPolicy(max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds)
+    retry = LLMRetryPolicy(
+        max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
+    )
     llm = AnthropicLLM(
         api_key=api_key,
         base_url=settings.anthropic_base_url,
@@ -65,18 +62,4 @@ def agent_deps(
         clock=clock,
         settings=engine_settings(settings),
         secret_box=secret_box,
-    )
-
-
-def recording_sink(settings: Settings, deps: AgentDeps) -> RecordingSink:
-    """Where the agent's slices store their recordings (the browser's runtime only: the video
-    needs PyAV and Chromium)."""
-    from altostratus.engine.recording.recorder import RecordingSink
-
-    return RecordingSink(
-        artifacts=deps.artifacts,
-        event_log=deps.event_log,
-        ids=deps.ids,
-        settings=recording_settings(settings),
-        secrets=deps.secrets,
     )

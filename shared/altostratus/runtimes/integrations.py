@@ -1,10 +1,9 @@
-"""Composition of publishing and webhooks for both runtimes (issue 6), kept apart from
-local.py/aws.py so those roots only call in here.
+"""How events leave the log on each runtime: publishing and webhook delivery.
 
 Embedded: the outbox publisher (cursor in SQLite) feeds the in-process bus; the bus's
 terminal-with-webhook subscription feeds the persistent webhook queue; the delivery worker
 drains it. AWS: the stream publisher puts events on EventBridge; the rule's queue feeds the
-`webhook` function. Both use one `WebhookDeliverer` and refuse private callback addresses.
+`webhook` function. Both use the one `WebhookDeliverer` that `compose.deliverer` builds.
 """
 
 from __future__ import annotations
@@ -16,70 +15,22 @@ from typing import Any
 from altostratus.adapters.eventbridge_bus import EventBridgeBus
 from altostratus.adapters.inprocess_bus import InProcessBus
 from altostratus.adapters.sqlite_db import SQLiteDatabase
-from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_outbox import SQLiteOutboxCursor
 from altostratus.adapters.sqlite_webhook_queue import SQLiteWebhookQueue
-from altostratus.api.services import ApiServices
-from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.event_feed import EventFeed
 from altostratus.ports.event_log import EventLog
-from altostratus.ports.keys import KeyStore
-from altostratus.ports.secret_box import SecretBox
 from altostratus.publishing import TERMINAL_WITH_WEBHOOK, OutboxPublisher, StreamPublisher
 from altostratus.publishing.background import BackgroundLoop
 from altostratus.runtimes.settings import Settings
 from altostratus.security.callback_targets import CallbackTargets
-from altostratus.security.targets import TargetPolicy
 from altostratus.webhooks import (
-    CallbackAddressCheck,
     DeliveryWorker,
     QueueDelivery,
-    RetryPolicy,
     WebhookDeliverer,
-    WebhookReplayService,
-    WebhookSender,
 )
 
 logger = logging.getLogger("altostratus.integrations")
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(
-        max_attempts=settings.webhook_max_attempts,
-        base_delay_s=settings.webhook_backoff_base_s,
-        max_delay_s=settings.webhook_backoff_max_s,
-        timeout_s=settings.webhook_timeout_s,
-    )
-
-
-def build_deliverer(
-    settings: Settings,
-    *,
-    event_log: EventLog,
-    keys: KeyStore,
-    artifacts: ArtifactStore,
-    clock: Clock,
-    secret_box: SecretBox,
-) -> WebhookDeliverer:
-    """Raises ValueError when ALTO_ALLOWED_TARGETS has an entry that is neither host nor CIDR."""
-    policy = retry_policy(settings)
-    targets = CallbackTargets(TargetPolicy.parse(settings.allowed_targets))
-    return WebhookDeliverer(
-        event_log=event_log,
-        keys=keys,
-        artifacts=artifacts,
-        sender=WebhookSender(targets, policy),
-        policy=policy,
-        clock=clock,
-        app_url=settings.app_url,
-        secret_box=secret_box,
-    )
-
-
-def wire_api(services: ApiServices, deliverer: WebhookDeliverer) -> None:
-    """retry_run_webhook, and the address check of webhook_url / totp_url at submission."""
-    services.webhooks = WebhookReplayService(deliverer)
-    services.submission_checks.append(CallbackAddressCheck(deliverer.sender.targets))
 
 
 @dataclass
@@ -118,7 +69,8 @@ def build_local_integrations(
     settings: Settings,
     *,
     db: SQLiteDatabase,
-    event_log: SQLiteEventLog,
+    event_log: EventLog,
+    feed: EventFeed,
     deliverer: WebhookDeliverer,
     clock: Clock,
 ) -> LocalIntegrations:
@@ -133,7 +85,7 @@ def build_local_integrations(
     )
     bus.subscribe("webhooks", TERMINAL_WITH_WEBHOOK, worker.on_terminal_event)
     outbox = OutboxPublisher(
-        read_after=lambda after, limit: event_log.read_global(after=after, limit=limit),
+        read_after=lambda after, limit: feed.read_global(after=after, limit=limit),
         get_view=event_log.get_view,
         cursor=SQLiteOutboxCursor(db),
         bus=bus,

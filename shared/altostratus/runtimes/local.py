@@ -22,15 +22,13 @@ from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
-from altostratus.runtimes import data_dir
-from altostratus.runtimes.api_options import api_config, rate_limit, submission_checks
-from altostratus.runtimes.integrations import (
-    LocalIntegrations,
-    build_deliverer,
-    build_local_integrations,
-    wire_api,
-)
+from altostratus.ports.orchestrator import Orchestrator
+from altostratus.runtimes import compose, data_dir
+from altostratus.runtimes.api_options import rate_limit
+from altostratus.runtimes.compose import Stores
+from altostratus.runtimes.integrations import LocalIntegrations, build_local_integrations
 from altostratus.runtimes.settings import Settings
+from altostratus.webhooks import WebhookDeliverer
 
 DEFAULT_ORG = "default"
 
@@ -52,20 +50,96 @@ def _master_key(settings: Settings) -> bytes:
     return decode_master_key(path.read_text())
 
 
-@dataclass
-class LocalRuntime:
+@dataclass(frozen=True)
+class LocalStores:
+    """The embedded adapters, all under one data directory."""
+
     settings: Settings
     db: SQLiteDatabase
     event_log: SQLiteEventLog
     artifacts: FileArtifactStore
     keys: SQLiteKeyStore
     idempotency: SQLitePersistenceLayer
+    run_slots: SQLiteRunSlots
+    stores: Stores
+
+
+def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStores:
+    clock = clock or SystemClock()
+    ids = IdFactory()
+    data_dir.prepare(settings.data_dir)
+    master = _master_key(settings)
+    db = SQLiteDatabase(settings.database_path)
+    event_log = SQLiteEventLog(db, clock)
+    link_secret = hmac.new(master, b"artifact-links", hashlib.sha256).digest()
+    artifacts = FileArtifactStore(
+        settings.artifacts_dir, public_base_url=settings.base_url(), signing_secret=link_secret
+    )
+    sealer = Sealer(master)
+    keys = SQLiteKeyStore(db, sealer, ids, clock)
+    idempotency = SQLitePersistenceLayer(db)
+    run_slots = SQLiteRunSlots(db, clock)
+    limit = rate_limit(settings)
+    stores = Stores(
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        idempotency=idempotency,
+        run_slots=run_slots,
+        secret_box=sealer,
+        ids=ids,
+        clock=clock,
+        # One server process per data directory, so its memory holds every key's bucket.
+        rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
+        link_verifier=artifacts.verify,
+    )
+    return LocalStores(
+        settings=settings,
+        db=db,
+        event_log=event_log,
+        artifacts=artifacts,
+        keys=keys,
+        idempotency=idempotency,
+        run_slots=run_slots,
+        stores=stores,
+    )
+
+
+@dataclass
+class LocalRuntime:
+    local: LocalStores
     services: ApiServices
-    ids: IdFactory
-    clock: Clock
-    # Issue 6: the outbox publisher and webhook delivery worker (threads once started).
-    integrations: LocalIntegrations | None = None
-    run_slots: SQLiteRunSlots | None = None  # leases of the per-organization cap
+    deliverer: WebhookDeliverer
+    # The outbox publisher and webhook delivery worker (threads once started).
+    integrations: LocalIntegrations
+
+    @property
+    def settings(self) -> Settings:
+        return self.local.settings
+
+    @property
+    def db(self) -> SQLiteDatabase:
+        return self.local.db
+
+    @property
+    def event_log(self) -> SQLiteEventLog:
+        return self.local.event_log
+
+    @property
+    def artifacts(self) -> FileArtifactStore:
+        return self.local.artifacts
+
+    @property
+    def keys(self) -> SQLiteKeyStore:
+        return self.local.keys
+
+    @property
+    def ids(self) -> IdFactory:
+        return self.local.stores.ids
+
+    @property
+    def clock(self) -> Clock:
+        return self.local.stores.clock
 
     def api(self) -> AltoResolver:
         return build_api(self.services)
@@ -85,67 +159,52 @@ class LocalRuntime:
     def release_stale_locks(self) -> None:
         """In-progress idempotency locks of a process that died (call with the data directory's
         lock held)."""
-        self.idempotency.release_in_progress()
+        self.local.idempotency.release_in_progress()
+
+    def serve_at(self, base_url: str) -> None:
+        """The server listens at `base_url` (known once its port is bound): signed artifact
+        links, and webhook bodies' `app_url` unless configured, point there."""
+        self.artifacts.public_base_url = base_url
+        if self.deliverer.app_url is None:
+            self.deliverer.app_url = base_url
 
     def start_integrations(self) -> None:
         """Start publishing events and delivering webhooks in background threads (`alto serve`)."""
-        if self.integrations is not None:
-            self.integrations.start()
+        self.integrations.start()
 
     def close(self) -> None:
-        if self.integrations is not None:
-            self.integrations.stop()
+        self.integrations.stop()
         self.db.close()
 
 
-def build_local(settings: Settings, *, clock: Clock | None = None) -> LocalRuntime:
-    clock = clock or SystemClock()
-    ids = IdFactory()
-    data_dir.prepare(settings.data_dir)
-    master = _master_key(settings)
-    db = SQLiteDatabase(settings.database_path)
-    event_log = SQLiteEventLog(db, clock)
-    link_secret = hmac.new(master, b"artifact-links", hashlib.sha256).digest()
-    artifacts = FileArtifactStore(
-        settings.artifacts_dir, public_base_url=settings.base_url(), signing_secret=link_secret
+def build_local(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    local: LocalStores | None = None,
+    orchestrator: Orchestrator | None = None,
+) -> LocalRuntime:
+    """The API, webhooks and outbox over `local` (built from the settings when not given);
+    `orchestrator` executes the runs the API accepts (None: they wait queued)."""
+    local = local or local_stores(settings, clock=clock)
+    # The run viewer is served here too, so `app_url` points at this server (when its port is
+    # known before it listens; otherwise at the address each request came to).
+    here = settings.base_url() if settings.public_url or settings.port else None
+    deliverer = compose.deliverer(settings, local.stores, default_app_url=here)
+    services = compose.api_services(
+        settings,
+        local.stores,
+        webhooks=deliverer,
+        orchestrator=orchestrator,
+        cache_keys=False,
+        default_app_url=here,
     )
-    sealer = Sealer(master)
-    keys = SQLiteKeyStore(db, sealer, ids, clock)
-    idempotency = SQLitePersistenceLayer(db)
-    limit = rate_limit(settings)
-    services = ApiServices(
-        event_log=event_log,
-        artifacts=artifacts,
-        keys=keys,
-        idempotency=idempotency,
-        ids=ids,
-        clock=clock,
-        secret_box=sealer,
-        # No key cache: `alto keys revoke` runs in another process and must take effect at once.
-        config=api_config(settings, cache_keys=False),
-        submission_checks=submission_checks(settings),
-        link_verifier=artifacts.verify,
-        # One server process per data directory, so its memory holds every key's bucket.
-        rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
-    )
-    # Issue 6: retry_run_webhook, callback address checks, the outbox and the webhook worker.
-    deliverer = build_deliverer(
-        settings, event_log=event_log, keys=keys, artifacts=artifacts, clock=clock, secret_box=sealer
-    )
-    wire_api(services, deliverer)
     integrations = build_local_integrations(
-        settings, db=db, event_log=event_log, deliverer=deliverer, clock=clock
+        settings,
+        db=local.db,
+        event_log=local.event_log,
+        feed=local.event_log,
+        deliverer=deliverer,
+        clock=local.stores.clock,
     )
-    return LocalRuntime(
-        settings=settings,
-        db=db,
-        event_log=event_log,
-        artifacts=artifacts,
-        keys=keys,
-        idempotency=idempotency,
-        services=services,
-        ids=ids,
-        clock=clock,
-        integrations=integrations,
-        run_slots=SQLiteRunSlots(db, clock),
-    )
+    return LocalRuntime(local=local, services=services, deliverer=deliverer, integrations=integrations)

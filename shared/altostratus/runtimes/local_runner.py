@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from altostratus.domain import commands
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import RunStatus
-from altostratus.engine.agent.outcome import Outcome, finish_run
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.asl import ExecutionFailedError, Interpreter, load_definition
 from altostratus.ports.errors import StoreUnavailableError
@@ -106,10 +106,10 @@ class LocalRunner:
         for run_id, status, checkpoint in self._unfinished():
             if status is RunStatus.RUNNING and checkpoint is None:
                 view = self._log.get_view(run_id)
-                interrupted = commands.close_interrupted_step(view) if view is not None else []
+                interrupted = lifecycle.close_interrupted_step(view) if view is not None else []
                 if interrupted:
                     self._log.append(run_id, interrupted)
-                view = finish_run(self._log, run_id, Outcome.failed(LOST_PROGRESS))
+                view = self._log.end(run_id, lifecycle.finish(run_id, RunOutcome.failed(LOST_PROGRESS)))
                 self._admission.release(view.org_id, run_id, view.created_at)
                 continue
             self.start(run_id)

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     event_bus_name: str = "altostratus"
     master_key_secret_arn: str | None = None
 
-    # -- webhooks and the event bus (issue 6) --
+    # -- webhooks and the event bus --
     # Attempts per delivery; on AWS also the webhook queue's maxReceiveCount (template.yaml).
     webhook_max_attempts: int = Field(default=10, ge=1)
     # Backoff: the wait after attempt n is between half and all of base * 2**(n-1), capped.

@@ -363,12 +363,6 @@ class TargetPolicy:
                 addresses.append(str(ip))
         return HostCheck(name, addresses=tuple(addresses), resolved=True)
 
-    def check_host(self, host: str) -> None:
-        """Raise `TargetRefusedError` unless the host may be reached."""
-        reason = self.host_refusal(host)
-        if reason is not None:
-            raise TargetRefusedError(host, reason)
-
     def url_refusal(self, url: str, *, schemes: frozenset[str] = _WEB_SCHEMES) -> str | None:
         """Why this URL is refused, or None; only http(s) and ws(s) URLs can pass."""
         text = _browser_normalized(url)

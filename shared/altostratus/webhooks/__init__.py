@@ -7,29 +7,28 @@ retry_run_webhook and `CallbackAddressCheck` refuses private callback addresses 
 
 from altostratus.webhooks.checks import CallbackAddressCheck
 from altostratus.webhooks.delivery import (
+    DeliveryOutcome,
     DeliveryStep,
-    Outcome,
     WebhookDeliverer,
     automatic_delivery_id,
     delivery_record,
 )
-from altostratus.webhooks.policy import RetryPolicy
+from altostratus.webhooks.policy import WebhookRetryPolicy
 from altostratus.webhooks.replay import WebhookReplayService
 from altostratus.webhooks.sender import AttemptResult, WebhookSender
 from altostratus.webhooks.sqs import QueueDelivery
-from altostratus.webhooks.worker import DeliveryWorker, PendingDelivery
+from altostratus.webhooks.worker import DeliveryWorker
 
 __all__ = [
     "AttemptResult",
     "CallbackAddressCheck",
+    "DeliveryOutcome",
     "DeliveryStep",
     "DeliveryWorker",
-    "Outcome",
-    "PendingDelivery",
     "QueueDelivery",
-    "RetryPolicy",
     "WebhookDeliverer",
     "WebhookReplayService",
+    "WebhookRetryPolicy",
     "WebhookSender",
     "automatic_delivery_id",
     "delivery_record",

@@ -4,7 +4,7 @@ operator allowed them (ALTO_ALLOWED_TARGETS). Delivery checks again: DNS answers
 
 from __future__ import annotations
 
-from altostratus.api.errors import BadRequestError
+from altostratus.domain.errors import RequestRefusedError
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.security.callback_targets import CallbackTargets
 from altostratus.security.targets import ALLOWED_TARGETS_ENV
@@ -32,4 +32,4 @@ class CallbackAddressCheck:
                 continue
             reason = self.targets.refusal(url)
             if reason is not None:
-                raise BadRequestError(refused_message(field, reason))
+                raise RequestRefusedError(refused_message(field, reason))

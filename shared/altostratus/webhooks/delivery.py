@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from altostratus.api.render import run_response
 from altostratus.domain import events as ev
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
@@ -30,8 +29,9 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.secret_box import SecretBox, executor_request
-from altostratus.webhooks.policy import RetryPolicy
+from altostratus.webhooks.policy import WebhookRetryPolicy
 from altostratus.webhooks.sender import AttemptResult, WebhookSender
+from altostratus.wire.render import run_response
 
 logger = logging.getLogger("altostratus.webhooks")
 
@@ -44,7 +44,7 @@ def replay_delivery_id(run_id: str) -> str:
     return f"msg_{run_id}_replay_{uuid.uuid4().hex[:16]}"
 
 
-class Outcome(enum.Enum):
+class DeliveryOutcome(enum.Enum):
     DELIVERED = "delivered"
     RETRY = "retry"  # an attempt failed; try again after `delay_s`
     FAILED = "failed"  # no further attempt (recorded as WebhookFailed)
@@ -53,7 +53,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class DeliveryStep:
-    outcome: Outcome
+    outcome: DeliveryOutcome
     attempt: int = 0
     delay_s: float = 0.0
     reason: str | None = None
@@ -106,7 +106,7 @@ class WebhookDeliverer:
         keys: KeyStore,
         artifacts: ArtifactStore,
         sender: WebhookSender,
-        policy: RetryPolicy,
+        policy: WebhookRetryPolicy,
         clock: Clock,
         app_url: str | None = None,
         rng: random.Random | None = None,
@@ -118,7 +118,7 @@ class WebhookDeliverer:
         self._keys = keys
         self._artifacts = artifacts
         self._clock = clock
-        self._app_url = app_url
+        self.app_url = app_url
         self._rng = rng or random.Random()
         self._secret_box = secret_box
 
@@ -138,7 +138,7 @@ class WebhookDeliverer:
         key = self._keys.signing_key(view.api_key_id) if view.api_key_id else None
         if key is None:
             raise MissingSigningKeyError(view.run_id)
-        run = run_response(view, self._artifacts, app_url=self._app_url, include_request=False)
+        run = run_response(view, self._artifacts, app_url=self.app_url, include_request=False)
         payload = compact_json(webhook_payload(run, view))
         timestamp = int(self._clock.now().timestamp())
         headers = signed_headers(payload.encode("utf-8"), key=key, webhook_id=webhook_id, timestamp=timestamp)
@@ -215,44 +215,48 @@ class WebhookDeliverer:
         view = self.event_log.get_view(run_id)
         if view is None or not view.webhook_url or not view.is_terminal:
             logger.warning("webhook %s: run %s has nothing to deliver", delivery_id, run_id)
-            return DeliveryStep(Outcome.NOTHING_TO_DO)
+            return DeliveryStep(DeliveryOutcome.NOTHING_TO_DO)
         record = delivery_record(self.event_log.read(run_id), delivery_id)
         if record.finished:
-            return DeliveryStep(Outcome.NOTHING_TO_DO, attempt=record.attempts)
+            return DeliveryStep(DeliveryOutcome.NOTHING_TO_DO, attempt=record.attempts)
         attempt = record.attempts + 1
         if attempt > self.policy.max_attempts:
             # Every attempt was made but the end was not recorded (a crash in between).
             reason = f"gave up after {record.attempts} attempts"
             self.record_unsendable(run_id, delivery_id=delivery_id, attempts=record.attempts, reason=reason)
-            return DeliveryStep(Outcome.FAILED, attempt=record.attempts, reason=reason, exhausted=True)
+            return DeliveryStep(
+                DeliveryOutcome.FAILED, attempt=record.attempts, reason=reason, exhausted=True
+            )
         try:
             signed = self.sign(view, webhook_id=delivery_id)
         except MissingSigningKeyError as exc:
             reason = str(exc)
             self.record_unsendable(run_id, delivery_id=delivery_id, attempts=record.attempts, reason=reason)
-            return DeliveryStep(Outcome.FAILED, attempt=record.attempts, reason=reason)
+            return DeliveryStep(DeliveryOutcome.FAILED, attempt=record.attempts, reason=reason)
         target = self.target(view)
         assert target is not None
         result = self.post(target, signed)
         last = attempt >= self.policy.max_attempts or receive_count >= self.policy.max_attempts
         if result.delivered:
-            step = DeliveryStep(Outcome.DELIVERED, attempt=attempt)
+            step = DeliveryStep(DeliveryOutcome.DELIVERED, attempt=attempt)
         elif result.retryable and not last:
             delay = self.policy.delay(attempt, retry_after_s=result.retry_after_s, rng=self._rng)
-            step = DeliveryStep(Outcome.RETRY, attempt=attempt, delay_s=delay, reason=result.describe())
+            step = DeliveryStep(
+                DeliveryOutcome.RETRY, attempt=attempt, delay_s=delay, reason=result.describe()
+            )
         elif result.retryable:
             reason = f"gave up after {attempt} attempts; the last one: {result.describe()}"
-            step = DeliveryStep(Outcome.FAILED, attempt=attempt, reason=reason, exhausted=True)
+            step = DeliveryStep(DeliveryOutcome.FAILED, attempt=attempt, reason=reason, exhausted=True)
         else:
             reason = f"attempt {attempt} was not retried: {result.describe()}"
-            step = DeliveryStep(Outcome.FAILED, attempt=attempt, reason=reason)
+            step = DeliveryStep(DeliveryOutcome.FAILED, attempt=attempt, reason=reason)
         self.record(
             run_id,
             delivery_id=delivery_id,
             attempt=attempt,
             url=view.webhook_url,
             result=result,
-            final_reason=step.reason if step.outcome is Outcome.FAILED else None,
+            final_reason=step.reason if step.outcome is DeliveryOutcome.FAILED else None,
         )
         logger.info(
             "webhook %s attempt %d: %s (%s)", delivery_id, attempt, step.outcome.value, result.describe()

@@ -2,8 +2,8 @@
 
 - Any 2xx is delivered. Redirects are not followed (a 3xx is a failure: the receiver's address
   is the one the user gave, and following a Location could lead anywhere).
-- Retried: network errors and timeouts, 5xx, 408, 425, 429 and 403 (api.md: some gateways
-  answer 403 while a receiver is being deployed). Every other answer fails at once.
+- Retried: network errors and timeouts, 5xx, 408, 425, 429 and 403 (some gateways answer 403
+  while a receiver is being deployed). Every other answer fails at once.
 - Waits grow exponentially with "equal jitter" (half fixed, half random), so a crowd of
   deliveries failing together spreads out but never retries sooner than half the backoff; a
   `Retry-After` (seconds or an HTTP date) is honoured as the minimum wait, up to a cap.
@@ -20,7 +20,7 @@ RETRYABLE_STATUSES = frozenset({403, 408, 425, 429})
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class WebhookRetryPolicy:
     max_attempts: int = 10
     base_delay_s: float = 2.0
     max_delay_s: float = 900.0

@@ -1,5 +1,5 @@
 """`retry_run_webhook`: rebuild the run's webhook from its current state, sign it, POST it once
-and report what happened (api.md's replay report).
+and report what happened: the target, the status or error, and the time it took.
 
 The replay is a delivery of its own (a fresh `webhook-id`, since the user asks for it to be
 processed again), recorded in the run's log like any attempt: a successful replay turns the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from altostratus.api.errors import BadRequestError
+from altostratus.domain.errors import RequestRefusedError
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
 from altostratus.webhooks.checks import refused_message
@@ -27,23 +27,23 @@ class WebhookReplayService:
     def replay(self, view: RunView, *, target_url: str | None) -> dict[str, Any]:
         target = target_url or self._deliverer.target(view)
         if not target:
-            raise BadRequestError(
+            raise RequestRefusedError(
                 f"Run {view.run_id} has no webhook_url; pass one to send the webhook there."
             )
         reason = self._deliverer.sender.targets.refusal(target)
         if reason is not None:
-            raise BadRequestError(refused_message("webhook_url", reason))
+            raise RequestRefusedError(refused_message("webhook_url", reason))
         delivery_id = replay_delivery_id(view.run_id)
         try:
             signed = self._deliverer.sign(view, webhook_id=delivery_id)
         except MissingSigningKeyError as exc:
-            raise BadRequestError(
+            raise RequestRefusedError(
                 f"Run {view.run_id} cannot be signed: the API key that created it no longer exists."
             ) from exc
         result = self._deliverer.post(target, signed)
         if result.refused:
             # DNS changed between the check above and the send.
-            raise BadRequestError(
+            raise RequestRefusedError(
                 refused_message("webhook_url", (result.error or "").removeprefix("refused: "))
             )
         self._deliverer.record(

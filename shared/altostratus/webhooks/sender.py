@@ -19,7 +19,7 @@ import httpx
 import altostratus
 from altostratus.security.callback_targets import CallbackTargets, TargetRefusedError, UnresolvableHostError
 from altostratus.security.targets import normalize_host
-from altostratus.webhooks.policy import RetryPolicy, is_delivered, is_retryable, parse_retry_after
+from altostratus.webhooks.policy import WebhookRetryPolicy, is_delivered, is_retryable, parse_retry_after
 
 USER_AGENT = f"Altostratus-Webhooks/{altostratus.__version__}"
 
@@ -70,7 +70,7 @@ class WebhookSender:
     def __init__(
         self,
         targets: CallbackTargets,
-        policy: RetryPolicy,
+        policy: WebhookRetryPolicy,
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -14,7 +14,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field
 
-from altostratus.webhooks.delivery import DeliveryStep, Outcome, WebhookDeliverer, automatic_delivery_id
+from altostratus.webhooks.delivery import (
+    DeliveryOutcome,
+    DeliveryStep,
+    WebhookDeliverer,
+    automatic_delivery_id,
+)
 
 # boto3 ships no type hints.
 SQSClient = Any
@@ -69,7 +74,7 @@ class QueueDelivery:
         step = self._deliverer.deliver(
             run_id, delivery_id=automatic_delivery_id(run_id), receive_count=receive_count
         )
-        if step.outcome is Outcome.RETRY and self._queue_url:
+        if step.outcome is DeliveryOutcome.RETRY and self._queue_url:
             self._sqs.change_message_visibility(
                 QueueUrl=self._queue_url,
                 ReceiptHandle=record.receipt_handle,
@@ -80,16 +85,16 @@ class QueueDelivery:
 
 def settle(step: DeliveryStep) -> None:
     """Raise for the outcomes that must leave the message on the queue (a batch-item failure)."""
-    if step.outcome is Outcome.RETRY:
+    if step.outcome is DeliveryOutcome.RETRY:
         raise RetryScheduledError(f"attempt {step.attempt} failed; next in {step.delay_s:.1f} s")
-    if step.outcome is Outcome.FAILED and step.exhausted:
+    if step.outcome is DeliveryOutcome.FAILED and step.exhausted:
         raise DeliveryExhaustedError(f"gave up after {step.attempt} attempts")
 
 
 # One metric per outcome, e.g. WebhooksDelivered.
 OUTCOME_METRICS = {
-    Outcome.DELIVERED: "WebhooksDelivered",
-    Outcome.RETRY: "WebhookRetriesScheduled",
-    Outcome.FAILED: "WebhooksFailed",
-    Outcome.NOTHING_TO_DO: "WebhookMessagesAlreadyDone",
+    DeliveryOutcome.DELIVERED: "WebhooksDelivered",
+    DeliveryOutcome.RETRY: "WebhookRetriesScheduled",
+    DeliveryOutcome.FAILED: "WebhooksFailed",
+    DeliveryOutcome.NOTHING_TO_DO: "WebhookMessagesAlreadyDone",
 }

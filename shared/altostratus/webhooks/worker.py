@@ -12,41 +12,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Protocol
 
 from altostratus.ports.bus import BusMessage
 from altostratus.ports.clock import Clock
+from altostratus.ports.webhook_queue import DeliveryQueue, PendingDelivery
 from altostratus.publishing.background import BackgroundLoop
-from altostratus.webhooks.delivery import Outcome, WebhookDeliverer, automatic_delivery_id
+from altostratus.webhooks.delivery import DeliveryOutcome, WebhookDeliverer, automatic_delivery_id
 
 logger = logging.getLogger("altostratus.webhooks")
 
 _MAX_ERROR_DELAY_S = 300.0
-
-
-@dataclass(frozen=True)
-class PendingDelivery:
-    delivery_id: str
-    run_id: str
-    due_at: float
-    errors: int = 0
-
-
-class DeliveryQueue(Protocol):
-    def enqueue(self, delivery_id: str, run_id: str, *, due_at: float) -> None:
-        """Add the delivery unless it is already queued (idempotent)."""
-        ...
-
-    def due(self, now: float, *, limit: int, exclude: Collection[str] = ()) -> list[PendingDelivery]: ...
-
-    def next_due_at(self) -> float | None: ...
-
-    def reschedule(self, delivery_id: str, *, due_at: float, error: bool = False) -> None: ...
-
-    def complete(self, delivery_id: str) -> None: ...
 
 
 class DeliveryWorker:
@@ -111,7 +87,7 @@ class DeliveryWorker:
     def _attempt(self, pending: PendingDelivery) -> None:
         try:
             step = self._deliverer.deliver(pending.run_id, delivery_id=pending.delivery_id)
-            if step.outcome is Outcome.RETRY:
+            if step.outcome is DeliveryOutcome.RETRY:
                 self._queue.reschedule(pending.delivery_id, due_at=self._now() + step.delay_s)
             else:
                 self._queue.complete(pending.delivery_id)

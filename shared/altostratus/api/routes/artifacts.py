@@ -16,11 +16,11 @@ from altostratus.api.artifact_content import Conditions, content_response
 from altostratus.api.auth import caller
 from altostratus.api.errors import ForbiddenError, NotFoundError
 from altostratus.api.openapi import AUTH_ERRORS, KEY_OR_SIGNED_LINK, responses
-from altostratus.api.render import artifact_response
 from altostratus.api.services import ApiServices
-from altostratus.api.wire import Artifact
 from altostratus.domain.artifacts import ArtifactRecord
-from altostratus.ports.errors import NotFoundError as StoredItemMissingError
+from altostratus.ports.errors import ItemNotStoredError
+from altostratus.wire.render import artifact_response
+from altostratus.wire.responses import Artifact
 
 # A Lambda response stops at 6 MB and its body is base64 (4/3 the size): bigger files are
 # handed over as a signed link to the store instead.
@@ -107,7 +107,7 @@ def artifacts_router(services: ApiServices) -> Router:
             return _redirect(services.artifacts.signed_url(record.uri, artifact_id=artifact_id))
         try:
             data = services.artifacts.get(record.uri)
-        except StoredItemMissingError:
+        except ItemNotStoredError:
             raise NotFoundError(f"The content of artifact {artifact_id} is no longer stored.") from None
         if len(data) > _MAX_INLINE_BYTES and services.link_verifier is None:
             return _redirect(services.artifacts.signed_url(record.uri, artifact_id=artifact_id))

@@ -105,10 +105,6 @@ class Page:
             return content
         return "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
 
-    def result_was_error(self, tool: str) -> bool:
-        block = self.request.last_tool_results().get(tool)
-        return bool(block and block.get("is_error"))
-
     def engine_notes(self) -> str:
         """Text the engine added to the newest turn besides results and the page (nudges, ...)."""
         content = self.request.messages[-1]["content"]

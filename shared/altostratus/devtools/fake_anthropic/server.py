@@ -148,13 +148,6 @@ class MessagesRequest:
         return str(choice["name"]) if choice.get("type") == "tool" else None
 
     @property
-    def system_text(self) -> str:
-        system = self.body.get("system", "")
-        if isinstance(system, str):
-            return system
-        return "\n".join(b.get("text", "") for b in system)
-
-    @property
     def turn(self) -> int:
         """How many assistant turns the conversation already holds."""
         return sum(1 for m in self.messages if m["role"] == "assistant")
@@ -180,17 +173,6 @@ class MessagesRequest:
             if block.get("type") == "tool_result":
                 results[names.get(block["tool_use_id"], "?")] = block
         return results
-
-    def image_count(self) -> int:
-        return sum(1 for m in self.messages for b in content_blocks(m["content"]) if _has_image(b))
-
-
-def _has_image(block: dict[str, Any]) -> bool:
-    if block.get("type") == "image":
-        return True
-    if block.get("type") == "tool_result":
-        return any(_has_image(b) for b in content_blocks(block.get("content", "")))
-    return False
 
 
 def _text_of(content: Any) -> str:
@@ -296,23 +278,10 @@ class FakeAnthropicServer:
         with self._lock:
             self._failures.extend(http_error(s) for s in statuses)
 
-    def reset(self) -> None:
-        with self._lock:
-            self.exchanges.clear()
-            self._failures.clear()
-
     # -- reports --
 
     def successful(self) -> list[Exchange]:
         return [e for e in self.exchanges if e.status == 200]
-
-    def usage_totals(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for exchange in self.successful():
-            for key, value in exchange.response["usage"].items():
-                if isinstance(value, int):
-                    totals[key] = totals.get(key, 0) + value
-        return totals
 
     def requests_text(self) -> Iterator[str]:
         """Every request body as JSON text (to check what was, or was not, sent)."""

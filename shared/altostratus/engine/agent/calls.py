@@ -7,20 +7,20 @@ from typing import Any
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ActionType, ArtifactType, RunStatus
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent import checklist as cl
 from altostratus.engine.agent import tools as t
-from altostratus.engine.agent.browser import AgentBrowser, Observation
 from altostratus.engine.agent.completion import complete
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, cache_key, extract
-from altostratus.engine.agent.outcome import Outcome
 from altostratus.engine.agent.prompts import fence
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import CallResult, image_block, record_exchanges
 from altostratus.engine.agent.secrets import UnknownSecretError
 from altostratus.engine.agent.stall import NUDGE_TEXT, REPLAN_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
+from altostratus.ports.browser import AgentBrowser, Observation
 from altostratus.ports.llm import LLMResponse, ToolCall
 
 MAX_FIND_LINES = 25
@@ -65,13 +65,13 @@ class TurnRunner:
         self.totals = totals
         self.step_order = state.steps_taken + 1
 
-    async def run(self, response: LLMResponse) -> Outcome | None:
+    async def run(self, response: LLMResponse) -> RunOutcome | None:
         settings = self.ctx.deps.settings
         calls = response.tool_calls
         if not calls:
             self.state.turns_without_action += 1
             if self.state.turns_without_action >= settings.max_turns_without_action:
-                return Outcome.failed(
+                return RunOutcome.failed(
                     f"The model answered {self.state.turns_without_action} turns in a row without choosing "
                     "an action."
                 )
@@ -82,7 +82,7 @@ class TurnRunner:
         self.state.turns_without_action = 0
         reasoning = self.ctx.secrets.redact(response.text)[:4000] or None
         results: list[dict[str, Any]] = []
-        outcome: Outcome | None = None
+        outcome: RunOutcome | None = None
         skip_reason: str | None = None
         executed: list[tuple[str, Any]] = []
         for order, call in enumerate(calls, start=1):
@@ -94,7 +94,7 @@ class TurnRunner:
             self.rec.flush()
             view = self.rec.last_view
             if outcome is None and skip_reason is None and view is not None and view.cancel_requested:
-                outcome = Outcome.canceled()
+                outcome = RunOutcome.canceled()
             if outcome is not None or (skip_reason is not None and call.name != t.UPDATE_CHECKLIST):
                 why = skip_reason or "the run is ending"
                 result = CallResult(f"Not run: {why}.", status=ActionStatus.SKIPPED)
@@ -263,14 +263,14 @@ class TurnRunner:
         code = params.get("error_code")
         errors = (user_error(str(code), reason, 1.0),) if code else ()
         self.rec.thought(reason, thought_type="termination", answer=str(code) if code else None)
-        outcome = Outcome(
+        outcome = RunOutcome(
             status=RunStatus.TERMINATED, reason=f"The agent terminated the run: {reason}", errors=errors
         )
         return CallResult("Terminating the run.", outcome=outcome)
 
     # -- loops --
 
-    def _check_stall(self, executed: list[tuple[str, Any]]) -> Outcome | None:
+    def _check_stall(self, executed: list[tuple[str, Any]]) -> RunOutcome | None:
         acting = [(n, p) for n, p in executed if n not in (t.UPDATE_CHECKLIST, t.DONE)]
         if not acting:
             return None
@@ -286,7 +286,7 @@ class TurnRunner:
         )
         what = memory.last_description
         if level is Escalation.STOP:
-            return Outcome.failed(stop_reason(memory))
+            return RunOutcome.failed(stop_reason(memory))
         if level is Escalation.REPLAN:
             self.state.notes.append(REPLAN_TEXT.format(what=what, times=memory.repeats))
             if self.ctx.checklist_enabled:

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent.checklist import render
 from altostratus.engine.agent.extraction import ExtractionFailedError
-from altostratus.engine.agent.outcome import Outcome
 from altostratus.engine.agent.results import CallResult, record_exchanges
 from altostratus.engine.agent.verifier import verify
 
@@ -93,6 +93,6 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
         try:
             output = await turn.extract_data(markdown, FINAL_EXTRACTION, schema=ctx.schema)
         except ExtractionFailedError as exc:
-            return CallResult(exc.reason, ok=False, outcome=Outcome.failed(exc.reason))
+            return CallResult(exc.reason, ok=False, outcome=RunOutcome.failed(exc.reason))
     rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id), "output")
-    return CallResult("Accepted: the goal is achieved.", outcome=Outcome.completed(output))
+    return CallResult("Accepted: the goal is achieved.", outcome=RunOutcome.completed(output))

@@ -8,11 +8,11 @@ from typing import Any
 from altostratus.domain.enums import Engine
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
-from altostratus.engine.agent.browser import AgentBrowser, Observation
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_block
 from altostratus.engine.agent.secrets import Secrets
 from altostratus.engine.agent.tools import Toolset, build_toolset
+from altostratus.ports.browser import AgentBrowser, Observation
 from altostratus.ports.llm import LLMUsage
 from altostratus.ports.secret_box import executor_request
 

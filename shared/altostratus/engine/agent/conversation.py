@@ -41,16 +41,6 @@ class Conversation(BaseModel):
     def awaiting_answer(self) -> bool:
         return bool(self.messages) and self.messages[-1]["role"] == "user"
 
-    def drop_unanswered_user_turn(self) -> list[dict[str, Any]]:
-        """Remove a trailing user turn (a call that failed) and return its blocks."""
-        if self.awaiting_answer:
-            return list(self.messages.pop()["content"])
-        return []
-
-    def superseded_observation_chars(self) -> int:
-        """Characters of the page snapshots older than the newest user turn (not yet elided)."""
-        return sum(len(block["text"]) for _, _, block in self._superseded())
-
     def elide_observations(self, *, min_chars: int = 0) -> int:
         """Replace every page snapshot but those of the newest user turn by a stub, once they
         add up to `min_chars` (0: always); returns how many were elided."""

@@ -21,8 +21,8 @@ from altostratus.domain.enums import ArtifactType
 from altostratus.domain.errors import InvalidTransitionError
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.view import RunView
-from altostratus.engine.agent.browser import Download
 from altostratus.ports.artifacts import ArtifactStore
+from altostratus.ports.browser import Download
 from altostratus.ports.event_log import EventLog
 
 _EXTENSIONS = {

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from altostratus.domain.enums import ActionStatus, ArtifactType
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent.context import RunContext
-from altostratus.engine.agent.outcome import Outcome
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.ports.llm import LLMRequest, LLMResponse
 
@@ -21,7 +21,7 @@ class CallResult:
     extra_blocks: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     page_changed: bool = False
-    outcome: Outcome | None = None
+    outcome: RunOutcome | None = None
 
     def tool_result(self, call_id: str) -> dict[str, Any]:
         text = self.summary.strip() or ("ok" if self.ok else "failed")

@@ -6,18 +6,17 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from altostratus.domain import commands
-from altostratus.domain import events as ev
+from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, RunStatus
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.view import RunView
-from altostratus.engine.agent.browser import NAVIGATION_REFUSED, AgentBrowser
 from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.error_codes import classify
-from altostratus.engine.agent.outcome import Outcome, finish_run
 from altostratus.engine.agent.recorder import Recorder, RunEndedElsewhereError
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import llm_usage, run_step
+from altostratus.ports.browser import NAVIGATION_REFUSED, AgentBrowser
 from altostratus.ports.llm import LLMError
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ class SliceResult:
     (to hand to `finish_run`); None while it goes on, or when it ended elsewhere (a cancel)."""
 
     continue_: bool
-    outcome: Outcome | None
+    outcome: RunOutcome | None
     state: AgentState
 
 
@@ -38,16 +37,14 @@ def new_state(deps: AgentDeps, run_id: str) -> AgentState:
 
 
 def _ensure_running(deps: AgentDeps, view: RunView) -> RunView:
-    if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
-        draft = ev.Draft(data=ev.RunStarted(executor="agent"), event_id=f"{view.run_id}:started")
-        return deps.event_log.append(view.run_id, [draft]).view
-    return view
+    drafts = lifecycle.start(view, executor="agent")
+    return deps.event_log.append(view.run_id, drafts).view if drafts else view
 
 
 def _close_interrupted_step(deps: AgentDeps, view: RunView, state: AgentState) -> RunView:
     """A step a dead executor left open is closed as interrupted; if the checkpoint would
     start that same step again, the retry gets a new id (its events are new facts)."""
-    drafts = commands.close_interrupted_step(view)
+    drafts = lifecycle.close_interrupted_step(view)
     if not drafts:
         return view
     if state.next_step_id == view.current_step_id:
@@ -111,7 +108,7 @@ async def run_slice(
         watcher.cancel()
 
 
-async def _watch(deps: AgentDeps, run_id: str, work: asyncio.Future[SliceResult]) -> Outcome | None:
+async def _watch(deps: AgentDeps, run_id: str, work: asyncio.Future[SliceResult]) -> RunOutcome | None:
     """Cancels `work` when the run ended elsewhere (returns None) or ran out of time (returns
     the timed-out outcome); runs until `work` is done otherwise."""
     interval = deps.settings.watch_interval_s
@@ -124,7 +121,7 @@ async def _watch(deps: AgentDeps, run_id: str, work: asyncio.Future[SliceResult]
         left = _run_time_left(deps, view)
         if left is not None and left <= 0:
             work.cancel()
-            return Outcome.run_time_limit(deps.settings.max_run_seconds or 0)
+            return RunOutcome.run_time_limit(deps.settings.max_run_seconds or 0)
     return None
 
 
@@ -140,7 +137,9 @@ async def _steps(
             state.navigated = True
             if opened.error == NAVIGATION_REFUSED:
                 # The page the user asked for is off limits: nothing the agent does can help.
-                refused = Outcome.failed(f"The start URL was refused: {ctx.secrets.redact(opened.summary)}")
+                refused = RunOutcome.failed(
+                    f"The start URL was refused: {ctx.secrets.redact(opened.summary)}"
+                )
                 return SliceResult(
                     continue_=False, outcome=await _finalize(ctx, state, browser, refused), state=state
                 )
@@ -155,14 +154,14 @@ async def _steps(
             if view.is_terminal:
                 return SliceResult(continue_=False, outcome=None, state=state)
             if view.cancel_requested:
-                outcome: Outcome | None = Outcome.canceled()
+                outcome: RunOutcome | None = RunOutcome.canceled()
                 break
             if state.steps_taken >= ctx.max_steps:
-                outcome = Outcome.max_steps(ctx.max_steps)
+                outcome = RunOutcome.max_steps(ctx.max_steps)
                 break
             left = _run_time_left(deps, view)
             if left is not None and left <= 0:
-                outcome = Outcome.run_time_limit(deps.settings.max_run_seconds or 0)
+                outcome = RunOutcome.run_time_limit(deps.settings.max_run_seconds or 0)
                 break
             if deadline - deps.monotonic() < deps.settings.step_time_reserve_s:
                 return SliceResult(continue_=True, outcome=None, state=state)
@@ -177,8 +176,8 @@ async def _steps(
 
 
 async def _finalize_safely(
-    deps: AgentDeps, run_id: str, browser: AgentBrowser, state: AgentState, outcome: Outcome
-) -> Outcome:
+    deps: AgentDeps, run_id: str, browser: AgentBrowser, state: AgentState, outcome: RunOutcome
+) -> RunOutcome:
     """`_finalize` after the step in progress was abandoned (the run's time is up)."""
     view = deps.event_log.get_view(run_id)
     if view is None or view.is_terminal:
@@ -189,7 +188,9 @@ async def _finalize_safely(
         return outcome
 
 
-async def _finalize(ctx: RunContext, state: AgentState, browser: AgentBrowser, outcome: Outcome) -> Outcome:
+async def _finalize(
+    ctx: RunContext, state: AgentState, browser: AgentBrowser, outcome: RunOutcome
+) -> RunOutcome:
     """The final screenshot, and the user's error codes on a failure that has none yet."""
     deps = ctx.deps
     rec = Recorder(
@@ -264,7 +265,7 @@ async def run_to_end(
         )
         state = result.state
         if result.outcome is not None:
-            return finish_run(deps.event_log, run_id, result.outcome)
+            return deps.event_log.end(run_id, lifecycle.finish(run_id, result.outcome))
         if not result.continue_:
             break
     view = deps.event_log.get_view(run_id)

@@ -66,11 +66,6 @@ class StallMemory(BaseModel):
             return Escalation.NUDGE
         return Escalation.NONE
 
-    def reset(self) -> None:
-        self.last_signature = None
-        self.last_fingerprint = None
-        self.repeats = 1
-
 
 NUDGE_TEXT = (
     "You repeated the same action on a page that did not change ({what}). It is not working. "

@@ -6,16 +6,16 @@ import asyncio
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ArtifactType, RunStatus, StepStatus
-from altostratus.engine.agent.browser import AgentBrowser, Observation
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent.calls import TurnRunner
 from altostratus.engine.agent.checklist import SubgoalStatus
 from altostratus.engine.agent.context import RunContext, StepTotals
-from altostratus.engine.agent.outcome import Outcome
 from altostratus.engine.agent.prompts import observation_text
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import image_block
 from altostratus.engine.agent.settings import ScreenshotsInPrompt
 from altostratus.engine.agent.state import AgentState
+from altostratus.ports.browser import AgentBrowser, Observation
 from altostratus.ports.llm import LLMError, LLMRequest, LLMUsage
 
 
@@ -52,8 +52,8 @@ def llm_usage(usage: LLMUsage) -> ev.Usage:
     )
 
 
-async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) -> Outcome | None:
-    """Run the next step; the run's Outcome when it ended in this step, else None.
+async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) -> RunOutcome | None:
+    """Run the next step; the run's RunOutcome when it ended in this step, else None.
 
     Raises RunEndedElsewhereError when the log refuses the step's events (the run ended)."""
     deps = ctx.deps
@@ -85,7 +85,7 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
     try:
         outcome = await _decide_and_act(ctx, state, browser, rec, observation, html, totals)
     except LLMError as exc:
-        outcome = Outcome.failed(exc.reason)
+        outcome = RunOutcome.failed(exc.reason)
     if outcome is not None and outcome.status is RunStatus.FAILED:
         status, failure = StepStatus.FAILED, outcome.reason
     elapsed_ms = (deps.monotonic() - started) * 1000
@@ -114,7 +114,7 @@ async def _decide_and_act(
     observation: Observation,
     html: str | None,
     totals: StepTotals,
-) -> Outcome | None:
+) -> RunOutcome | None:
     settings = ctx.deps.settings
     new_page = not observation.is_diff
     first_view = observation.url != state.last_url
@@ -193,9 +193,12 @@ async def _decide_and_act(
 
 async def _observe_next(ctx: RunContext, browser: AgentBrowser) -> tuple[Observation, str | None]:
     settings = ctx.deps.settings
-    observation = await browser.observe(full=not settings.snapshot_diffs)
-    html = await browser.html() if settings.store_html_scrape and not observation.is_diff else None
-    return observation, html
+    if not settings.store_html_scrape:
+        return await browser.observe(full=not settings.snapshot_diffs), None
+    # Read together (the page is the same for both); the HTML is kept only for a new document.
+    full = not settings.snapshot_diffs
+    observation, html = await asyncio.gather(browser.observe(full=full), browser.html())
+    return observation, None if observation.is_diff else html
 
 
 def _done(value: str) -> asyncio.Future[str]:

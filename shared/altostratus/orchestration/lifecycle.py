@@ -1,0 +1,77 @@
+"""The state machine's lifecycle tasks: start a run (once admitted under its organization's
+cap), finish it with the executor's outcome, record a failure of the machine itself.
+
+They touch the event log and the run slots only, never a browser: the small zip Lambdas
+(run_start, run_finish, run_failed) import this module and nothing of the agent engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from altostratus.domain import lifecycle
+from altostratus.domain.enums import RunStatus
+from altostratus.domain.lifecycle import RunOutcome
+from altostratus.orchestration.admission import Admission
+from altostratus.orchestration.errors import TransientStepError
+from altostratus.orchestration.failure import failure_reason
+from altostratus.orchestration.task_io import require_view, task_result
+from altostratus.ports.errors import StoreUnavailableError
+from altostratus.ports.event_log import EventLog
+
+logger = logging.getLogger("altostratus.orchestration")
+
+
+@dataclass
+class RunLifecycle:
+    """Start run, Finish run, Record failure."""
+
+    event_log: EventLog
+    admission: Admission = field(default_factory=Admission)
+
+    def start(self, event: dict[str, Any]) -> dict[str, Any]:
+        view = require_view(self.event_log, event["run_id"])
+        admitted = {"admitted": True, "wait_seconds": self.admission.retry_seconds}
+        if view.is_terminal:
+            self.admission.release(view.org_id, view.run_id, view.created_at)  # canceled while it waited
+            return {**task_result(view.run_id, more=False, slice_no=0), **admitted}
+        try:
+            answer = self.admission.admit(view.org_id, view.run_id, view.created_at)
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the run slots were unavailable") from exc
+        if view.status in (RunStatus.CREATED, RunStatus.QUEUED):
+            if not answer.admitted:
+                wait = self.admission.wait_seconds(answer, view.created_at)
+                refused = {"admitted": False, "wait_seconds": wait}
+                return {**task_result(view.run_id, more=False, slice_no=0), **refused}
+            drafts = lifecycle.start(view, executor="state-machine")
+        else:
+            # Already running (a restarted execution): it goes on even if its slot was taken.
+            drafts = lifecycle.resume(view, "the run's execution started again")
+        self.event_log.append(view.run_id, drafts)
+        return {**task_result(view.run_id, more=True, slice_no=0), **admitted}
+
+    def finish(self, event: dict[str, Any]) -> dict[str, Any]:
+        run_id = event["run_id"]
+        view = require_view(self.event_log, run_id)
+        raw = event.get("outcome")
+        if raw is not None:
+            view = self.event_log.end(run_id, lifecycle.finish(run_id, RunOutcome.model_validate(raw)))
+        elif not view.is_terminal:
+            view = self.event_log.end(run_id, lifecycle.fail(run_id, lifecycle.AGENT_STOPPED))
+        self.admission.release(view.org_id, run_id, view.created_at)
+        return {"run_id": run_id, "status": view.status.value}
+
+    def failed(self, event: dict[str, Any]) -> dict[str, Any]:
+        run_id = event["run_id"]
+        reason = failure_reason(event.get("error"))
+        logger.error(
+            "run %s failed in the state machine: %s", run_id, (event.get("error") or {}).get("Error")
+        )
+        if self.event_log.get_view(run_id) is None:
+            return {"run_id": run_id, "status": None}
+        view = self.event_log.end(run_id, lifecycle.fail(run_id, reason))
+        self.admission.release(view.org_id, run_id, view.created_at)
+        return {"run_id": run_id, "status": view.status.value}

@@ -1,0 +1,121 @@
+"""The state machine's agent task: run a slice of agent steps with a live browser. The
+agent_step function (the Chromium image) and the embedded runner call this same object; the
+lifecycle tasks live in `orchestration.lifecycle`, which needs no browser.
+
+A slice runs steps with one live browser; between slices the agent's state and the browser's
+state (cookies, storage, URL, tabs) are checkpointed to the artifact store, so the next slice —
+maybe another Lambda, or the embedded server after a restart — carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from altostratus.domain import events as ev
+from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.view import RunView
+from altostratus.engine.agent.deps import AgentDeps
+from altostratus.engine.agent.runner import run_slice
+from altostratus.engine.agent.state import AgentState
+from altostratus.orchestration.admission import Admission
+from altostratus.orchestration.errors import TransientStepError
+from altostratus.orchestration.task_io import require_view, task_result
+from altostratus.ports.browser import BrowserProvider
+from altostratus.ports.errors import StoreUnavailableError
+from altostratus.ports.secret_box import executor_request
+
+logger = logging.getLogger("altostratus.orchestration")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SliceBudget:
+    # A slice stops starting steps this long before its end (and before Lambda's timeout).
+    slice_seconds: float = 600.0
+    safety_margin_s: float = 30.0
+
+
+@dataclass
+class AgentSlices:
+    """Run agent steps: one time slice with a live browser, then a checkpoint."""
+
+    agent: AgentDeps
+    browsers: BrowserProvider
+    budget: SliceBudget = SliceBudget()
+    # Exceptions meaning "the browser went away"; they make a slice retryable.
+    browser_gone: tuple[type[BaseException], ...] = ()
+    # Embedded workers run every slice on their own long-lived event loop, so a browser the
+    # provider keeps survives from one slice (and run) to the next; Lambda uses a fresh loop.
+    persistent_loop: bool = False
+    admission: Admission = field(default_factory=Admission)
+    _threads: threading.local = field(default_factory=threading.local)
+
+    def run(self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None) -> dict[str, Any]:
+        run_id, slice_no = event["run_id"], int(event.get("slice") or 0)
+        view = require_view(self.agent.event_log, run_id)
+        if view.is_terminal:
+            return task_result(run_id, more=False, slice_no=slice_no)
+        self.admission.renew(view.org_id, run_id, view.created_at)
+        budget = self.budget.slice_seconds
+        if remaining_s is not None:
+            budget = min(budget, remaining_s() - self.budget.safety_margin_s)
+        agent_state, browser_state = self._load_checkpoint(view)
+        try:
+            more, outcome = self._run(self._slice(view, agent_state, browser_state, budget))
+        except self.browser_gone as exc:
+            raise TransientStepError(f"the browser stopped unexpectedly ({type(exc).__name__})") from exc
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the run store was unavailable") from exc
+        return task_result(run_id, more=more, slice_no=slice_no + 1, outcome=outcome)
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        if not self.persistent_loop:
+            return asyncio.run(work)
+        runner: asyncio.Runner | None = getattr(self._threads, "runner", None)
+        if runner is None:
+            runner = self._threads.runner = asyncio.Runner()
+        return runner.run(work)
+
+    def close_worker(self) -> None:
+        """Called by a worker thread as it stops: closes its browser and its loop."""
+        runner: asyncio.Runner | None = getattr(self._threads, "runner", None)
+        if runner is None:
+            return
+        try:
+            runner.run(self.browsers.close())
+        finally:
+            runner.close()
+            self._threads.runner = None
+
+    async def _slice(
+        self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
+    ) -> tuple[bool, RunOutcome | None]:
+        deps = self.agent
+        request = executor_request(view, deps.secret_box)
+        async with self.browsers.open(view, request, restore) as browser:
+            result = await run_slice(
+                deps, view.run_id, browser=browser.agent, deadline=deps.monotonic() + budget, state=state
+            )
+            if result.continue_:
+                self._save_checkpoint(view, result.state, await browser.export_state())
+        return result.continue_, result.outcome
+
+    def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
+        deps = self.agent
+        body = json.dumps({"agent": json.loads(state.dumps()), "browser": browser_state}).encode()
+        key = f"{view.org_id}/{view.run_id}/checkpoints/{deps.ids.new('ck')}.json"
+        uri = deps.artifacts.put(key, body, content_type="application/json")
+        saved = ev.CheckpointSaved(uri=uri, next_step_order=state.steps_taken + 1)
+        deps.event_log.append(view.run_id, [ev.Draft(data=saved)])
+
+    def _load_checkpoint(self, view: RunView) -> tuple[AgentState | None, dict[str, Any] | None]:
+        if not view.checkpoint_uri:
+            return None, None
+        raw = json.loads(self.agent.artifacts.get(view.checkpoint_uri))
+        return AgentState.model_validate(raw["agent"]), raw.get("browser")

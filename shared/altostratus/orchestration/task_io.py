@@ -1,0 +1,29 @@
+"""What the state machine's tasks read and return: the run's view, and the result each task
+hands to the next state (`continue` drives the slice loop, `outcome` the finish)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.view import RunView
+from altostratus.orchestration.errors import UnknownRunError
+from altostratus.ports.event_log import EventLog
+
+
+def require_view(event_log: EventLog, run_id: str) -> RunView:
+    view = event_log.get_view(run_id)
+    if view is None:
+        raise UnknownRunError(f"no run {run_id}")
+    return view
+
+
+def task_result(
+    run_id: str, *, more: bool, slice_no: int, outcome: RunOutcome | None = None
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "continue": more,
+        "slice": slice_no,
+        "outcome": outcome.model_dump(mode="json") if outcome is not None else None,
+    }
