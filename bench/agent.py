@@ -37,6 +37,7 @@ from dataclasses import replace  # noqa: E402
 
 from altostratus.adapters.browser import BrowserRuntime, BrowserSession, SessionConfig  # noqa: E402
 from altostratus.adapters.browser.agent_browser import SessionBrowser  # noqa: E402
+from altostratus.adapters.recording.recorder import RecordingSink, SliceRecording  # noqa: E402
 from altostratus.domain import events as ev  # noqa: E402
 from altostratus.engine.agent import EngineSettings, ScreenshotsInPrompt, run_to_end  # noqa: E402
 from bench._todays_loop import (  # noqa: E402
@@ -57,6 +58,8 @@ ROUNDS = 3
 class Variant:
     settings: EngineSettings
     todays_loop: bool = False
+    # The run's video recorded while it runs (screencast, encoding, stored every few seconds).
+    video: bool = False
 
 
 VARIANTS = {
@@ -73,8 +76,10 @@ VARIANTS = {
     ),
     "today's loop": Variant(EngineSettings(), todays_loop=True),
     "diffs + caching": Variant(EngineSettings()),
+    "diffs + caching + video": Variant(EngineSettings(), video=True),
 }
 MEASURED = "diffs + caching"
+RECORDED = "diffs + caching + video"
 TOKENS_BASELINE = "full snapshot, no cache"
 LOOP_BASELINE = "today's loop"
 COLUMNS = f"{'variant':<24} {'task':<18} {'step':>4} {'ms':>6} {'browser':>8} {'engine':>7} " + (
@@ -143,7 +148,17 @@ async def run_task(
             session = await runtime.new_session(config)
             browser = SessionBrowser(session)
         try:
-            view = await run_to_end(harness.deps, run_id, browser=browser)
+            if variant.video:
+                deps = harness.deps
+                sink = RecordingSink(artifacts=deps.artifacts, event_log=deps.event_log, ids=deps.ids)
+                created = deps.event_log.get_view(run_id)
+                assert created is not None
+                async with SliceRecording(sink, created, session):
+                    view = await run_to_end(deps, run_id, browser=browser)
+                if view.recording is None and (deps.event_log.get_view(run_id) or view).recording is None:
+                    raise RuntimeError(f"{scenario.name}: no video was recorded")
+            else:
+                view = await run_to_end(harness.deps, run_id, browser=browser)
         finally:
             await session.close()
         if view.failure_reason:
@@ -253,6 +268,9 @@ async def main() -> None:
     figures_out["full_snapshot_uncached_input_tokens_per_step_median"] = summaries[TOKENS_BASELINE][
         "uncached_input_tokens_per_step_median"
     ]
+    recorded = summaries[RECORDED]
+    for key in ("step_overhead_ms_p50", "step_overhead_ms_p90", "engine_ms_p50"):
+        figures_out[f"with_video_{key}"] = recorded[key]
     print(json.dumps(figures_out))
 
 

@@ -70,11 +70,19 @@ def _watch(
 
 def _settings_for(scenario: FlowScenario) -> dict[str, Any]:
     if scenario.max_running_per_org is None:
-        return {}
-    return {"max_running_per_org": scenario.max_running_per_org}
+        return dict(scenario.settings)
+    return {"max_running_per_org": scenario.max_running_per_org, **scenario.settings}
 
 
-def play_embedded(scenario: FlowScenario, tmp: Path, site: FixtureSite, model: FakeAnthropicServer) -> Played:
+def play_embedded(
+    scenario: FlowScenario,
+    tmp: Path,
+    site: FixtureSite,
+    model: FakeAnthropicServer,
+    *,
+    before_stop: Callable[[httpx.Client, list[str]], None] | None = None,
+) -> Played:
+    """`before_stop(api, run_ids)` looks at the ended runs while the server still serves."""
     settings = Settings(
         data_dir=tmp / "embedded",
         port=0,
@@ -101,6 +109,8 @@ def play_embedded(scenario: FlowScenario, tmp: Path, site: FixtureSite, model: F
             submitted.setdefault("id", run_ids[0])
         snapshots = _watch(lambda run_id: str(http.get(f"/v1/runs/{run_id}").json()["status"]), run_ids)
         assert service.runner.wait_idle(timeout=60)
+        if before_stop is not None:
+            before_stop(http, run_ids)
         log = service.runtime.event_log
         played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
         return replace(played[0], others=played[1:], snapshots=snapshots)
@@ -203,8 +213,14 @@ def aws_stack(
 
 
 def play_aws(
-    scenario: FlowScenario, monkeypatch: pytest.MonkeyPatch, site: FixtureSite, model: FakeAnthropicServer
+    scenario: FlowScenario,
+    monkeypatch: pytest.MonkeyPatch,
+    site: FixtureSite,
+    model: FakeAnthropicServer,
+    *,
+    before_stop: Callable[[AwsStack, list[str]], None] | None = None,
 ) -> Played:
+    """`before_stop(stack, run_ids)` looks at the ended runs while moto still holds them."""
     with aws_stack(monkeypatch, model, scenario) as stack:
         # The agent_step function's slices, with the scenario's browser faults around the real
         # Chromium provider (functions/agent_step/app.py calls this `agent_slices`).
@@ -246,6 +262,8 @@ def play_aws(
 
         snapshots = _watch(status, run_ids)
         stack.lambdas.drain()
+        if before_stop is not None:
+            before_stop(stack, run_ids)
         waits = {run_id: _slot_waits(sfn, executions[run_id]) for run_id in run_ids}
         played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
         first = replace(played[0], published=stack.published())

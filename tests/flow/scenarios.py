@@ -95,6 +95,8 @@ class FlowScenario:
     # cap on runs executing at once (None: the default cap).
     runs: int = 1
     max_running_per_org: int | None = None
+    # Other settings of both runtimes (e.g. short slices), by Settings field name.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def request(self, site: FixtureSite) -> dict[str, Any]:
         return {

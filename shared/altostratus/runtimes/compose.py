@@ -158,9 +158,12 @@ def agent_slices(
     given). `embedded`: slices share one long-lived event loop per worker, so a browser the
     provider keeps survives from one slice to the next; a Lambda uses a fresh loop."""
     from altostratus.adapters.browser.provider import BROWSER_GONE
+    from altostratus.adapters.recording.provider import RecordedBrowsers
+    from altostratus.adapters.recording.recorder import RecordingSink
+    from altostratus.engine.agent.secrets import Secrets
     from altostratus.orchestration.slices import AgentSlices, SliceBudget
     from altostratus.runtimes.browsers import browser_provider
-    from altostratus.runtimes.engine import agent_deps
+    from altostratus.runtimes.engine import agent_deps, recording_settings
 
     deps = agent_deps(
         settings,
@@ -175,7 +178,17 @@ def agent_slices(
         deps = replace(deps, secrets=secrets)
     return AgentSlices(
         agent=deps,
-        browsers=browsers or browser_provider(settings, embedded=embedded),
+        # Every slice's browser is recorded (the run's video; a trace when asked for).
+        browsers=RecordedBrowsers(
+            browsers or browser_provider(settings, embedded=embedded),
+            RecordingSink(
+                artifacts=deps.artifacts,
+                event_log=deps.event_log,
+                ids=deps.ids,
+                settings=recording_settings(settings),
+                redaction=lambda view, hidden: Secrets(deps.secrets(view), hidden=hidden),
+            ),
+        ),
         budget=SliceBudget(slice_seconds=settings.slice_seconds),
         browser_gone=BROWSER_GONE,
         persistent_loop=embedded,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from altostratus.adapters.anthropic_llm import AnthropicLLM, LLMRetryPolicy
 from altostratus.adapters.openai_api import OpenAIApi
+from altostratus.adapters.recording.settings import RecordingSettings
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 from altostratus.engine.agent.deps import AgentDeps
@@ -54,6 +55,17 @@ def cua_clients(settings: Settings) -> tuple[OpenAIApi | None, OpenAIApi | None]
             timeout_s=settings.llm_timeout_seconds,
         )
     return responses, chat
+
+
+def recording_settings(settings: Settings) -> RecordingSettings:
+    return RecordingSettings(
+        video=settings.recording,
+        fps=settings.recording_fps,
+        max_width=settings.recording_max_width,
+        max_height=settings.recording_max_height,
+        flush_seconds=settings.recording_flush_seconds,
+        trace=settings.trace,
+    )
 
 
 def agent_deps(

@@ -129,6 +129,17 @@ class Settings(BaseSettings):
     admission_retry_seconds: int = Field(default=10, ge=1)
     anthropic_api_key_secret_arn: str | None = None
 
+    # -- recording --
+    # A video of every run's browser (the `recording` artifact, the run's recording_url): a
+    # constant frame rate, scaled down to fit the largest size, stored again every few seconds.
+    recording: bool = True
+    recording_fps: float = Field(default=4.0, gt=0, le=30)
+    recording_max_width: int = Field(default=1280, ge=64, le=3840)
+    recording_max_height: int = Field(default=720, ge=64, le=2160)
+    recording_flush_seconds: float = Field(default=5.0, gt=0)
+    # A Playwright trace of each slice (a `trace` artifact), for debugging: off by default.
+    trace: bool = False
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.slice_seconds <= self.step_reserve_seconds:

@@ -243,6 +243,12 @@ class BrowserSession:
     def tabs(self) -> list[TabInfo]:
         return self._tabs.infos()
 
+    def active_page(self) -> Page | None:
+        """The active tab's page, or None when the session is closed, the tab crashed or
+        every tab is closed (never raises; for watchers such as the screencast)."""
+        tab = None if self._closed else self._tabs.active
+        return tab.page if tab is not None and not tab.crashed else None
+
     # -- perception --
 
     async def snapshot(self, *, full: bool = False) -> Snapshot:
