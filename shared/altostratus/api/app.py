@@ -19,6 +19,7 @@ from altostratus.api.request_body import check_json_body
 from altostratus.api.resolver import AltoResolver, chain
 from altostratus.api.routes.artifacts import artifacts_router
 from altostratus.api.routes.runs import runs_router
+from altostratus.api.routes.sessions import sessions_router
 from altostratus.api.services import ApiServices
 
 TITLE = "Altostratus API"
@@ -54,6 +55,7 @@ def build_api(services: ApiServices) -> AltoResolver:
     register_error_handlers(app)
     app.include_router(runs_router(services))
     app.include_router(artifacts_router(services))
+    app.include_router(sessions_router(services))
     app.configure_openapi(
         title=TITLE,
         version=altostratus.__version__,

@@ -17,6 +17,7 @@ from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
+from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
@@ -80,6 +81,9 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
     idempotency = SQLitePersistenceLayer(db)
     run_slots = SQLiteRunSlots(db, clock)
     limit = rate_limit(settings)
+    from altostratus.adapters.browser.config import LaunchConfig
+    from altostratus.adapters.browser.live_sessions import LiveChromiumSessions
+
     stores = Stores(
         event_log=event_log,
         artifacts=artifacts,
@@ -92,6 +96,9 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         # One server process per data directory, so its memory holds every key's bucket.
         rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
         link_verifier=artifacts.verify,
+        sessions=SQLiteSessionLog(db, clock),
+        # Started lazily: no Chromium runs until a session is created.
+        session_browsers=LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path)),
     )
     return LocalStores(
         settings=settings,
@@ -167,6 +174,8 @@ class LocalRuntime:
 
     def close(self) -> None:
         self.integrations.stop()
+        if self.local.stores.session_browsers is not None:
+            self.local.stores.session_browsers.close()
         self.db.close()
 
 
