@@ -141,7 +141,7 @@ def _run_every_operation(fuzz: Fuzz, auth: dict[str, str]) -> tuple[list[str], s
     app = ApiAsgiApp(fuzz.runtime.api(), max_body_bytes=fuzz.runtime.settings.max_body_bytes, workers=2)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 14
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             _exerciser(fuzz, operation, mode, auth, failures, seen)()

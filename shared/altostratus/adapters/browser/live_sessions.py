@@ -41,8 +41,14 @@ class LiveChromiumSessions:
         self._launch = launch or LaunchConfig()
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
+        # Held while a browser starts, so two first uses of a session start one Chromium.
+        self._start_lock = threading.Lock()
 
     def start(self, session_id: str) -> None:
+        """Nothing yet: the Chromium starts when a run or a caller first needs it, so a session
+        nobody uses costs no process."""
+
+    def _launch_for(self, session_id: str) -> None:
         with self._lock:
             if session_id in self._live and self._live[session_id].process.poll() is None:
                 return
@@ -85,11 +91,16 @@ class LiveChromiumSessions:
         raise SessionBrowserError("the session's browser did not start")
 
     def endpoint(self, session_id: str) -> CdpEndpoint | None:
-        with self._lock:
-            live = self._live.get(session_id)
-        if live is None or live.process.poll() is not None:
-            return None
-        return CdpEndpoint(url=live.url)
+        """The session's Chromium, started now if it is not running (first use, or a server
+        restarted since: then the browser is a new one). Callers ask only for open sessions."""
+        with self._start_lock:
+            with self._lock:
+                live = self._live.get(session_id)
+            if live is None or live.process.poll() is not None:
+                self._launch_for(session_id)
+                with self._lock:
+                    live = self._live.get(session_id)
+        return CdpEndpoint(url=live.url) if live is not None else None
 
     def stop(self, session_id: str) -> None:
         with self._lock:
