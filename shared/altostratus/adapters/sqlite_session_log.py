@@ -62,6 +62,10 @@ class SQLiteSessionLog(SessionLog):
         )
         return [s.SessionView.model_validate_json(r[0]) for r in rows]
 
+    def open_sessions(self) -> list[s.SessionView]:
+        rows = self._db.connection().execute("SELECT body FROM session_views WHERE open = 1").fetchall()
+        return [s.SessionView.model_validate_json(r[0]) for r in rows]
+
     def _write(self, prepared: PreparedSessionAppend) -> None:
         with self._db.write() as conn:
             row = conn.execute(

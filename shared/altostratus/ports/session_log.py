@@ -113,6 +113,11 @@ class SessionLog(ABC):
         """The organization's sessions not closed yet, newest first."""
 
     @abstractmethod
+    def open_sessions(self) -> list[s.SessionView]:
+        """Every session not closed yet, of every organization (for closing those past their
+        deadline)."""
+
+    @abstractmethod
     def _write(self, prepared: PreparedSessionAppend) -> None:
         """Write the events and the view atomically if the stored version is still
         `prepared.expected_version`, else raise SequenceConflictError."""
