@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +17,22 @@ from skyvern.client import Skyvern as SkyvernClient
 from skyvern.client.core.api_error import ApiError
 from skyvern.client.errors import BadRequestError, NotFoundError, UnprocessableEntityError
 
+from altostratus.adapters.sqlite_db import SQLiteDatabase
+from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
+from altostratus.domain import sessions as s
+from altostratus.runtimes.local import build_local
+from altostratus.runtimes.settings import Settings
 from tests.agent.scenarios import AGENT_PAGES, click, type_text
 from tests.fakes.anthropic_server import FakeAnthropicServer, Reply
 from tests.fakes.policies import Page, act, agent_policy, done, terminate
+from tests.support.clock import FakeClock
 from tests.support.fixture_site import FixtureSite
 from tests.support.server import RunningServer, alto, alto_serve
 
 pytestmark = pytest.mark.browser
 
 LOGIN = "Sign in to the portal as alice"
+WATCH = "Keep an eye on the portal"
 CHECK = "Say who is signed in to the portal"
 FINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
 
@@ -33,6 +42,8 @@ def _prompt(page: Page) -> str:
 
 
 def _agent(page: Page) -> Reply:
+    if WATCH in _prompt(page):
+        return act(click(page.element("link", "Reload the portal")))  # never done
     if LOGIN in _prompt(page):
         if "session-login" in page.url:
             if page.turn == 0:
@@ -57,6 +68,24 @@ class Sessions:
     model: FakeAnthropicServer
     key: str
     other_key: str
+
+    @contextmanager
+    def session_log(self, clock: FakeClock) -> Iterator[SQLiteSessionLog]:
+        """The server's own session log, written with `clock` (to make a session older)."""
+        db = SQLiteDatabase(Settings(data_dir=self.server.data_dir).database_path)
+        try:
+            yield SQLiteSessionLog(db, clock)
+        finally:
+            db.close()
+
+    def org_id(self) -> str:
+        store = build_local(Settings(data_dir=self.server.data_dir))
+        try:
+            org = store.keys.org_by_name("sessions")
+            assert org is not None
+            return org.org_id
+        finally:
+            store.close()
 
     def client(self, key: str | None = None) -> SkyvernClient:
         return SkyvernClient(base_url=self.server.base_url, api_key=key or self.key, timeout=30)
@@ -181,3 +210,32 @@ def test_timeouts_are_validated_capped_and_extended(sessions: Sessions) -> None:
         assert sdk.get_browser_session(capped.browser_session_id).timeout == 360
     finally:
         sdk.close_browser_session(capped.browser_session_id)
+
+
+def test_a_session_closes_at_its_deadline_even_mid_run_and_the_run_fails_with_the_reason(
+    sessions: Sessions, site: FixtureSite
+) -> None:
+    sdk = sessions.client()
+    # GIVEN a session of 5 minutes that started 4 minutes 52 seconds ago
+    started = datetime.now(UTC) - timedelta(minutes=4, seconds=52)
+    session_id = f"pbs_{int(time.time() * 1000)}"
+    with sessions.session_log(FakeClock(started)) as log:
+        spec = s.SessionSpec(timeout=5)
+        log.append(session_id, [s.SessionCreated(org_id=sessions.org_id(), spec=spec, backend="embedded")])
+        log.append(session_id, [s.SessionStarted(connectable=True)])
+    assert sdk.get_browser_session(session_id).status == "running"
+    # WHEN a run works in it past that deadline
+    run = sdk.run_task(
+        prompt=WATCH,
+        url=site.url(f"/{AGENT_PAGES}/session-home.html"),
+        browser_session_id=session_id,
+        max_steps=100,
+    )
+    _wait(lambda: sdk.get_run(run.run_id).status == "running", "the run to start")
+    ended = _wait(lambda: (r := sdk.get_run(run.run_id)).status in FINAL and r, "the run to end", 60)
+    # THEN the session timed out with its timestamps, and the run failed saying why
+    assert ended.status == "failed"
+    assert ended.failure_reason == f"Browser session {session_id} reached its timeout of 5 minutes"
+    closed = sdk.get_browser_session(session_id)
+    assert closed.status == "timeout" and closed.completed_at is not None and closed.runnable_id is None
+    assert closed.completed_at >= closed.started_at  # type: ignore[operator]

@@ -188,4 +188,5 @@ def agent_slices(
         browser_gone=BROWSER_GONE,
         persistent_loop=embedded,
         admission=gate or admission(settings, stores),
+        sessions=stores.sessions,
     )

@@ -22,6 +22,7 @@ from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
 from altostratus.domain import sessions as s
+from altostratus.orchestration.sessions import SessionCloser
 from altostratus.ports.errors import SequenceConflictError
 from altostratus.ports.session_browsers import SessionBrowserError
 from altostratus.ports.session_log import SessionLog
@@ -48,23 +49,7 @@ _CREATE_BODY_SCHEMA = {
 def close_session(
     services: ApiServices, log: SessionLog, view: s.SessionView, reason: str | None
 ) -> s.SessionView:
-    """Close the session (completed, or timeout past its deadline) and stop its browser."""
-    if not view.is_closed:
-        now = log.now()
-        status = s.close_status(view, now)
-        if reason is None and status is s.SessionStatus.timeout:
-            reason = s.timeout_reason(view.session_id, view.timeout)
-        events: list[s.SessionEventData] = []
-        if view.close_requested_at is None:
-            events.append(s.SessionCloseRequested())
-        events.append(s.SessionClosed(status=status, reason=reason))
-        try:
-            view = log.append(view.session_id, events)
-        except s.SessionClosedError:
-            view = log.get(view.session_id) or view
-    if services.session_browsers is not None:
-        services.session_browsers.stop(view.session_id)
-    return view
+    return SessionCloser(log, services.session_browsers).close(view, reason)
 
 
 def sessions_router(services: ApiServices) -> Router:
