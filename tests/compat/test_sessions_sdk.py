@@ -3,6 +3,7 @@ that executes runs: real Chromium per session, the fake Messages server playing 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -13,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import async_playwright
 from skyvern.client import Skyvern as SkyvernClient
 from skyvern.client.core.api_error import ApiError
 from skyvern.client.errors import BadRequestError, NotFoundError, UnprocessableEntityError
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
@@ -149,6 +153,14 @@ def test_two_runs_in_one_session_queue_and_share_the_login_and_the_page(
         lambda: (s := sdk.get_browser_session(session_id)).runnable_id is None and s, "the lease to end"
     )
     assert idle.status == "running"
+    # AND the SDK connects to it over our CDP endpoint and finds the page the runs left
+    assert idle.browser_address == f"ws{sessions.server.base_url[4:]}/v1/browser_sessions/{session_id}/cdp"
+    assert asyncio.run(_connected_title(sessions, session_id)) == "Portal home"
+    # AND a handshake with a wrong key, or another organization's, is refused
+    for key in ("alto_wrong", sessions.other_key, None):
+        with pytest.raises(InvalidStatus) as refused_ws:
+            asyncio.run(_handshake(idle.browser_address, key))
+        assert refused_ws.value.response.status_code == 403
     # WHEN it is closed
     assert sdk.close_browser_session(session_id) == {"message": "Browser session closed"}
     closed = sdk.get_browser_session(session_id)
@@ -164,6 +176,31 @@ def test_two_runs_in_one_session_queue_and_share_the_login_and_the_page(
     }
     # AND closing again is a no-op
     assert sdk.close_browser_session(session_id) == {"message": "Browser session closed"}
+
+
+async def _connected_title(sessions: Sessions, session_id: str) -> str:
+    """What the SDK's `connect_to_cloud_browser_session` does (its module needs the SDK's
+    `local` extra, which this environment does not install): read the session through the
+    client, connect over CDP with the key in the handshake, hand downloads back to the browser,
+    and work in the first context's newest page."""
+    session = sessions.client().get_browser_session(session_id)
+    assert session.browser_address is not None
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.connect_over_cdp(
+            session.browser_address, headers={"x-api-key": sessions.key}
+        )
+        cdp = await browser.new_browser_cdp_session()
+        await cdp.send("Browser.setDownloadBehavior", {"behavior": "default", "eventsEnabled": True})
+        page = browser.contexts[0].pages[-1]
+        title = await page.title()
+        await browser.close()  # disconnects; the session's browser stays up
+        return title
+
+
+async def _handshake(address: str, key: str | None) -> None:
+    headers = {"x-api-key": key} if key else None
+    async with connect(address, additional_headers=headers):
+        pass
 
 
 def test_another_organization_and_an_unknown_session_are_not_found(sessions: Sessions) -> None:

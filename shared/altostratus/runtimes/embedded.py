@@ -16,6 +16,7 @@ from altostratus.domain.view import RunView
 from altostratus.orchestration.sessions import SessionCloser
 from altostratus.ports.browser import BrowserProvider
 from altostratus.runtimes import compose, data_dir
+from altostratus.runtimes.cdp_relay import CdpRelay
 from altostratus.runtimes.http_server import ApiAsgiApp
 from altostratus.runtimes.local import LocalRuntime, build_local, local_stores
 from altostratus.runtimes.local_runner import LocalRunner
@@ -111,7 +112,11 @@ class EmbeddedService:
         if self.settings.execute_runs:
             # Before the API answers: nobody should ever see a run a dead process left running.
             self.runner.recover()
-        app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes)
+        stores = self.runtime.local.stores
+        relay = None
+        if stores.sessions is not None and stores.session_browsers is not None:
+            relay = CdpRelay(keys=stores.keys, sessions=stores.sessions, browsers=stores.session_browsers)
+        app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes, websockets=relay)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

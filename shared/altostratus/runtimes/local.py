@@ -26,6 +26,7 @@ from altostratus.ports.clock import Clock, SystemClock
 from altostratus.ports.orchestrator import Orchestrator
 from altostratus.runtimes import compose, data_dir
 from altostratus.runtimes.api_options import rate_limit
+from altostratus.runtimes.cdp_relay import cdp_address
 from altostratus.runtimes.compose import Stores
 from altostratus.runtimes.integrations import LocalIntegrations, build_local_integrations
 from altostratus.runtimes.settings import Settings
@@ -190,8 +191,19 @@ def build_local(
     `orchestrator` executes the runs the API accepts (None: they wait queued)."""
     local = local or local_stores(settings, clock=clock)
     deliverer = compose.deliverer(settings, local.stores)
+    artifacts = local.artifacts
+
+    def session_address(session_id: str) -> str:
+        # The server's own address (known once it listens): its CDP relay.
+        return cdp_address(artifacts.public_base_url, session_id)
+
     services = compose.api_services(
-        settings, local.stores, webhooks=deliverer, orchestrator=orchestrator, cache_keys=False
+        settings,
+        local.stores,
+        webhooks=deliverer,
+        orchestrator=orchestrator,
+        cache_keys=False,
+        session_address=session_address,
     )
     integrations = build_local_integrations(
         settings,
