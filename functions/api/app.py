@@ -10,8 +10,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import runtime
+from altostratus.runtimes.logs import route_package_logs
 
 logger = Logger(service="altostratus-api")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-api")
 metrics = Metrics(namespace="Altostratus", service="altostratus-api")
 app = runtime().api()

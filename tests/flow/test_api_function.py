@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -81,3 +82,44 @@ def test_alto_keys_create_writes_to_the_deployments_tables(deployed: tuple[MotoA
     # THEN the new key works against the api function
     reply = function.handler(load_event("api_get_run", REPLACE_WITH_API_KEY=key), FakeLambdaContext())
     assert reply["statusCode"] == 404  # authenticated; the sample's run is simply not there
+
+
+def test_the_function_logs_each_request_and_run_event_as_its_powertools_json(
+    deployed: tuple[MotoAws, ModuleType, str],
+) -> None:
+    _, function, key = deployed
+    written = io.StringIO()
+    # The package's loggers share the function's handler: one stream holds every line.
+    assert function.logger.registered_handler in logging.getLogger("altostratus").handlers
+    function.logger.registered_handler.setStream(written)
+    reply = function.handler(load_event("api_run_task", REPLACE_WITH_API_KEY=key), FakeLambdaContext())
+    assert reply["statusCode"] == 200
+    run_id = json.loads(reply["body"])["run_id"]
+    records = [json.loads(line) for line in written.getvalue().splitlines()]
+    request = next(r for r in records if r.get("name") == "altostratus.requests")
+    assert (request["method"], request["path"], request["status"]) == ("POST", "/v1/run/tasks", 200)
+    assert request["org"].startswith("o_") and request["request_id"] == "Zx1abcDEFghIJkl="
+    assert request["ms"] >= 0
+    # The function's own keys (Lambda context, service, the correlation id) are on every line.
+    assert request["service"] == "altostratus-api" and request["function_name"] == "altostratus-test"
+    assert request["correlation_id"] == "Zx1abcDEFghIJkl="
+    lifecycle = [(r["event"], r["status"]) for r in records if r.get("name") == "altostratus.runs"]
+    assert lifecycle == [("RunCreated", "created"), ("RunQueued", "queued")]
+    assert all(r["run_id"] == run_id for r in records if r.get("name") == "altostratus.runs")
+    assert key not in written.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["agent_step", "run_start", "run_finish", "run_failed", "publisher", "webhook"]
+)
+def test_every_function_routes_the_packages_logs_through_its_logger(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with moto_aws() as aws:
+        for variable, value in aws.environment().items():
+            monkeypatch.setenv(variable, value)
+        aws_runtime.runtime.cache_clear()
+        function = load_function(name)
+        package = logging.getLogger("altostratus")
+        assert package.handlers == function.logger.handlers and not package.propagate
+        aws_runtime.runtime.cache_clear()

@@ -28,7 +28,11 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
     strip_prefixes: tuple[str, ...] = ()
-    app_url: str | None = None  # base of the run viewer, for `app_url`
+    # Base of the run viewer, for `app_url`; unset, the base the request came to.
+    app_url: str | None = None
+    # Origins besides this one that the artifact store's signed links point to (S3 on AWS),
+    # from which the viewer's pages may show images and video.
+    media_origins: tuple[str, ...] = ()
     # How long a key's lookup may be answered from memory (0: every request asks the store).
     key_cache_seconds: float = 0.0
 

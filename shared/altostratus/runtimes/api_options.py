@@ -59,11 +59,18 @@ def max_steps_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
     return check
 
 
-def api_config(settings: Settings, *, cache_keys: bool) -> ApiConfig:
+def api_config(
+    settings: Settings,
+    *,
+    cache_keys: bool,
+    default_app_url: str | None = None,
+    media_origins: tuple[str, ...] = (),
+) -> ApiConfig:
     return ApiConfig(
         max_body_bytes=settings.max_body_bytes,
         strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
-        app_url=settings.app_url,
+        app_url=settings.app_url or default_app_url,
+        media_origins=media_origins,
         key_cache_seconds=settings.key_cache_seconds if cache_keys else 0.0,
     )
 

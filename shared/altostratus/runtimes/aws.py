@@ -24,6 +24,7 @@ from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.session import configured_origins
 from altostratus.domain.ids import IdFactory
 from altostratus.orchestration.lifecycle import RunLifecycle
 from altostratus.ports.clock import Clock, SystemClock
@@ -157,8 +158,17 @@ def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores 
         else None
     )
     webhooks = compose.deliverer(settings, aws.stores)
+    # The viewer's pages show screenshots and recordings from the bucket's signed links.
+    probe = aws.stores.artifacts.signed_url(
+        f"s3://{settings.artifacts_bucket}/viewer-probe", artifact_id="probe"
+    )
     services = compose.api_services(
-        settings, aws.stores, webhooks=webhooks, orchestrator=orchestrator, cache_keys=True
+        settings,
+        aws.stores,
+        webhooks=webhooks,
+        orchestrator=orchestrator,
+        cache_keys=True,
+        media_origins=configured_origins(probe),
     )
     return AwsRuntime(aws=aws, services=services, webhooks=webhooks)
 
