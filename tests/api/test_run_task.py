@@ -146,7 +146,6 @@ def test_an_oversize_body_is_a_413_and_creates_nothing(client: ApiClient, runtim
         ({"prompt": "x", "proxy_location": "RESIDENTIAL_JP"}, "not configured"),
         ({"prompt": "x", "proxy_location": {"country": "US"}}, "not configured"),
         ({"prompt": "x", "publish_workflow": True}, "publish_workflow"),
-        ({"prompt": "x", "browser_session_id": "pbs_1"}, "Browser session pbs_1"),
     ],
 )
 def test_valid_requests_this_deployment_cannot_run_are_400s(
@@ -155,6 +154,23 @@ def test_valid_requests_this_deployment_cannot_run_are_400s(
     reply = client.post("/v1/run/tasks", json_body=body)
     assert reply.status == 400, reply.body
     assert words in reply.json()["detail"]
+
+
+def test_a_closed_browser_session_is_a_400_and_an_unknown_one_a_404(client: ApiClient) -> None:
+    # Sessions are run now: an unknown one is not found, a closed one cannot be run in.
+    unknown = client.post("/v1/run/tasks", json_body={"prompt": "x", "browser_session_id": "pbs_1"})
+    assert unknown.status == 404, unknown.body
+    assert unknown.json() == {"detail": "Browser session pbs_1 not found"}
+    created = client.post("/v1/browser_sessions", json_body={"timeout": 5})
+    assert created.status == 200, created.body
+    session_id = created.json()["browser_session_id"]
+    assert client.post(f"/v1/browser_sessions/{session_id}/close").status == 200
+    closed = client.post("/v1/run/tasks", json_body={"prompt": "x", "browser_session_id": session_id})
+    assert closed.status == 400, closed.body
+    assert closed.json()["detail"] == (
+        f"Browser session {session_id} is closed. Create a new browser session and retry."
+    )
+    assert client.get("/v1/runs").json() == []
 
 
 def test_configured_and_explicit_proxies_are_accepted(client: ApiClient) -> None:

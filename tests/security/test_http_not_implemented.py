@@ -150,7 +150,9 @@ def test_the_key_is_checked_before_saying_not_implemented(served: Served) -> Non
 def test_the_official_sdk_surfaces_the_501_and_its_reason(served: Served) -> None:
     client = SkyvernClient(base_url=served.server.base_url, api_key=served.key, timeout=10)
     calls = {
-        "POST /v1/browser_sessions": lambda: client.create_browser_session(timeout=30),
+        "PATCH /v1/browser_sessions/{browser_session_id}": lambda: client.update_browser_session(
+            "pbs_1", generate_browser_profile=True
+        ),
         "GET /v1/agents/{workflow_permanent_id}": lambda: client.get_workflow("wpid_1"),
         "POST /v1/run/agents": lambda: client.run_workflow(agent_id="wpid_1"),
         "GET /v1/credentials": lambda: client.get_credentials(),

@@ -26,7 +26,7 @@ AUTH = {"403", "429", "503"}
 BODY = {"400", "413", "415", "422"}
 # (method, path) -> (operationId, statuses besides 200)
 OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
-    ("post", "/v1/run/tasks"): ("run_task", AUTH | BODY | {"409"}),
+    ("post", "/v1/run/tasks"): ("run_task", AUTH | BODY | {"404", "409"}),  # 404: the browser session
     ("get", "/v1/runs"): ("get_runs_v2", AUTH | {"400", "422"}),  # 400: a cursor it did not issue
     ("get", "/v1/runs/{run_id}"): ("get_run", AUTH | {"404", "422"}),
     ("post", "/v1/runs/{run_id}/cancel"): ("cancel_run", AUTH | {"404", "409", "422"}),
@@ -37,6 +37,17 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("get", "/v1/artifacts/{artifact_id}/content"): (
         "get_artifact_content",
         AUTH | {"206", "302", "304", "404", "416", "422"},
+    ),
+    ("post", "/v1/browser_sessions"): ("create_browser_session", AUTH | BODY | {"404"}),
+    ("get", "/v1/browser_sessions"): ("get_browser_sessions", AUTH | {"422"}),
+    ("get", "/v1/browser_sessions/{browser_session_id}"): ("get_browser_session", AUTH | {"404", "422"}),
+    ("post", "/v1/browser_sessions/{browser_session_id}/close"): (
+        "close_browser_session",
+        AUTH | {"404", "422"},
+    ),
+    ("post", "/v1/browser_sessions/{browser_session_id}/extend"): (
+        "extend_browser_session",
+        AUTH | BODY | {"404", "409"},
     ),
     ("get", "/v1/version"): ("get_version", {"422"}),
     ("get", "/v1/organizations/me"): ("get_current_organization", AUTH | {"422"}),
@@ -106,6 +117,11 @@ def test_operation_ids_are_the_official_sdks_method_names(documented: Documented
         "get_run_timeline",
         "get_run_artifacts",
         "retry_run_webhook",
+        "create_browser_session",
+        "get_browser_sessions",
+        "get_browser_session",
+        "close_browser_session",
+        "extend_browser_session",
         "get_runs_v2",
         "get_version",
     ):

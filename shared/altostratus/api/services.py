@@ -16,6 +16,8 @@ from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.secret_box import SecretBox
+from altostratus.ports.session_browsers import SessionBrowsers
+from altostratus.ports.session_log import SessionLog
 from altostratus.ports.webhooks import WebhookReplayer
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -59,3 +61,8 @@ class ApiServices:
     large_content_link: Callable[[str, str], str] | None = None
     # Per-key request rate, checked after authentication; None: no limit.
     rate_limiter: RateLimiter | None = None
+    # Browser sessions and where their browsers live; None: this deployment has none.
+    sessions: SessionLog | None = None
+    session_browsers: SessionBrowsers | None = None
+    # The CDP address a caller connects to a live session's browser at; None: not served.
+    session_address: Callable[[str], str] | None = None

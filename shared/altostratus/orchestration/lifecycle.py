@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from altostratus.domain import lifecycle
+from altostratus.domain import sessions as s
 from altostratus.domain.enums import RunStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.orchestration.admission import Admission
@@ -20,6 +22,7 @@ from altostratus.orchestration.failure import failure_reason
 from altostratus.orchestration.task_io import require_view, task_result
 from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.session_log import SessionLog
 
 logger = logging.getLogger("altostratus.orchestration")
 
@@ -30,13 +33,28 @@ class RunLifecycle:
 
     event_log: EventLog
     admission: Admission = field(default_factory=Admission)
+    # The browser sessions a run may be given; its lease lasts at most the run's own time limit.
+    sessions: SessionLog | None = None
+    max_run_seconds: float = 3600.0
+    # How often a run waiting for a busy session asks again.
+    session_retry_seconds: int = 2
 
     def start(self, event: dict[str, Any]) -> dict[str, Any]:
         view = require_view(self.event_log, event["run_id"])
         admitted = {"admitted": True, "wait_seconds": self.admission.retry_seconds}
         if view.is_terminal:
             self.admission.release(view.org_id, view.run_id, view.created_at)  # canceled while it waited
+            self._release_session(view.browser_session_id, view.run_id)
             return {**task_result(view.run_id, more=False, slice_no=0), **admitted}
+        if view.browser_session_id and self.sessions is not None:
+            refusal = self._lease_session(view.browser_session_id, view.run_id, view.org_id)
+            if refusal == "busy":
+                # Queued behind the run that holds the session: ask again shortly.
+                waiting = {"admitted": False, "wait_seconds": self.session_retry_seconds}
+                return {**task_result(view.run_id, more=False, slice_no=0), **waiting}
+            if refusal is not None:
+                self.event_log.end(view.run_id, lifecycle.fail(view.run_id, refusal))
+                return {**task_result(view.run_id, more=False, slice_no=0), **admitted}
         try:
             answer = self.admission.admit(view.org_id, view.run_id, view.created_at)
         except StoreUnavailableError as exc:
@@ -53,6 +71,28 @@ class RunLifecycle:
         self.event_log.append(view.run_id, drafts)
         return {**task_result(view.run_id, more=True, slice_no=0), **admitted}
 
+    def _lease_session(self, session_id: str, run_id: str, org_id: str) -> str | None:
+        """None when the run holds the session now; "busy" while another run holds it; else
+        why the run cannot have it."""
+        assert self.sessions is not None
+        session = self.sessions.get(session_id)
+        if session is None or session.org_id != org_id:
+            return s.not_found_message(session_id)
+        until = self.sessions.now() + timedelta(seconds=self.max_run_seconds)
+        try:
+            self.sessions.acquire(session_id, run_id, until)
+        except s.SessionBusyError:
+            return "busy"
+        except s.SessionClosedError as exc:
+            return exc.message
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the session store was unavailable") from exc
+        return None
+
+    def _release_session(self, session_id: str | None, run_id: str) -> None:
+        if session_id and self.sessions is not None:
+            self.sessions.release(session_id, run_id)
+
     def finish(self, event: dict[str, Any]) -> dict[str, Any]:
         run_id = event["run_id"]
         view = require_view(self.event_log, run_id)
@@ -62,6 +102,7 @@ class RunLifecycle:
         elif not view.is_terminal:
             view = self.event_log.end(run_id, lifecycle.fail(run_id, lifecycle.AGENT_STOPPED))
         self.admission.release(view.org_id, run_id, view.created_at)
+        self._release_session(view.browser_session_id, run_id)
         return {"run_id": run_id, "status": view.status.value}
 
     def failed(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -74,4 +115,5 @@ class RunLifecycle:
             return {"run_id": run_id, "status": None}
         view = self.event_log.end(run_id, lifecycle.fail(run_id, reason))
         self.admission.release(view.org_id, run_id, view.created_at)
+        self._release_session(view.browser_session_id, run_id)
         return {"run_id": run_id, "status": view.status.value}

@@ -19,16 +19,19 @@ from typing import Any, TypeVar
 
 from altostratus.domain import events as ev
 from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.sessions import timeout_reason
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.runner import run_slice
 from altostratus.engine.agent.state import AgentState
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
+from altostratus.orchestration.sessions import ended_reason
 from altostratus.orchestration.task_io import require_view, task_result
 from altostratus.ports.browser import BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.secret_box import executor_request
+from altostratus.ports.session_log import SessionLog
 
 logger = logging.getLogger("altostratus.orchestration")
 T = TypeVar("T")
@@ -54,6 +57,8 @@ class AgentSlices:
     # provider keeps survives from one slice (and run) to the next; Lambda uses a fresh loop.
     persistent_loop: bool = False
     admission: Admission = field(default_factory=Admission)
+    # The browser sessions runs may use: a run whose session ended fails with the reason.
+    sessions: SessionLog | None = None
     _threads: threading.local = field(default_factory=threading.local)
 
     def run(self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None) -> dict[str, Any]:
@@ -65,14 +70,28 @@ class AgentSlices:
         budget = self.budget.slice_seconds
         if remaining_s is not None:
             budget = min(budget, remaining_s() - self.budget.safety_margin_s)
+        if (ended := self._session_ended(view)) is not None:
+            return task_result(run_id, more=False, slice_no=slice_no, outcome=RunOutcome.failed(ended))
         agent_state, browser_state = self._load_checkpoint(view)
         try:
             more, outcome = self._run(self._slice(view, agent_state, browser_state, budget))
         except self.browser_gone as exc:
+            if (ended := self._session_ended(view)) is not None:
+                # The session closed under the run (its timeout, a close): that is why.
+                return task_result(run_id, more=False, slice_no=slice_no, outcome=RunOutcome.failed(ended))
             raise TransientStepError(f"the browser stopped unexpectedly ({type(exc).__name__})") from exc
         except StoreUnavailableError as exc:
             raise TransientStepError("the run store was unavailable") from exc
         return task_result(run_id, more=more, slice_no=slice_no + 1, outcome=outcome)
+
+    def _session_ended(self, view: RunView) -> str | None:
+        session_id = view.browser_session_id
+        if not session_id or self.sessions is None:
+            return None
+        session = self.sessions.get(session_id)
+        if session is not None and not session.is_closed and self.sessions.now() >= session.deadline:
+            return timeout_reason(session_id, session.timeout)
+        return ended_reason(session, session_id)
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         if not self.persistent_loop:

@@ -31,6 +31,8 @@ from altostratus.ports.orchestrator import Orchestrator
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.run_slots import RunSlots
 from altostratus.ports.secret_box import SecretBox
+from altostratus.ports.session_browsers import SessionBrowsers
+from altostratus.ports.session_log import SessionLog
 from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.settings import Settings
 from altostratus.security.callback_targets import CallbackTargets
@@ -64,6 +66,9 @@ class Stores:
     rate_limiter: RateLimiter | None = None
     # Verifies an artifact link's signature (the file store); None where links go elsewhere.
     link_verifier: Callable[[str, int, str], bool] | None = None
+    # Browser sessions (their log) and where their browsers live; None: no sessions.
+    sessions: SessionLog | None = None
+    session_browsers: SessionBrowsers | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -98,6 +103,7 @@ def api_services(
     webhooks: WebhookDeliverer,
     orchestrator: Orchestrator | None,
     cache_keys: bool,
+    session_address: Callable[[str], str] | None = None,
     default_app_url: str | None = None,
     media_origins: tuple[str, ...] = (),
 ) -> ApiServices:
@@ -126,6 +132,9 @@ def api_services(
         submission_checks=tuple(checks),
         link_verifier=stores.link_verifier,
         rate_limiter=stores.rate_limiter,
+        sessions=stores.sessions,
+        session_browsers=stores.session_browsers,
+        session_address=session_address,
     )
 
 
@@ -141,7 +150,12 @@ def admission(settings: Settings, stores: Stores) -> Admission:
 
 
 def lifecycle(settings: Settings, stores: Stores, gate: Admission | None = None) -> RunLifecycle:
-    return RunLifecycle(stores.event_log, gate or admission(settings, stores))
+    return RunLifecycle(
+        stores.event_log,
+        gate or admission(settings, stores),
+        sessions=stores.sessions,
+        max_run_seconds=settings.max_run_seconds,
+    )
 
 
 def agent_slices(
@@ -180,7 +194,7 @@ def agent_slices(
         agent=deps,
         # Every slice's browser is recorded (the run's video; a trace when asked for).
         browsers=RecordedBrowsers(
-            browsers or browser_provider(settings, embedded=embedded),
+            browsers or browser_provider(settings, embedded=embedded, sessions=stores.session_browsers),
             RecordingSink(
                 artifacts=deps.artifacts,
                 event_log=deps.event_log,
@@ -193,4 +207,5 @@ def agent_slices(
         browser_gone=BROWSER_GONE,
         persistent_loop=embedded,
         admission=gate or admission(settings, stores),
+        sessions=stores.sessions,
     )

@@ -3,6 +3,7 @@ event/webhook workers in one process, on the SQLite and file adapters."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -12,13 +13,19 @@ from types import TracebackType
 import uvicorn
 
 from altostratus.domain.view import RunView
+from altostratus.orchestration.sessions import SessionCloser
 from altostratus.ports.browser import BrowserProvider
 from altostratus.runtimes import compose, data_dir
+from altostratus.runtimes.cdp_relay import CdpRelay
 from altostratus.runtimes.http_server import ApiAsgiApp
 from altostratus.runtimes.local import LocalRuntime, build_local, local_stores
 from altostratus.runtimes.local_runner import LocalRunner
 from altostratus.runtimes.settings import Settings
 from altostratus.runtimes.startup_errors import PortInUseError
+
+logger = logging.getLogger("altostratus.runtimes")
+# How often the server looks for sessions past their deadline.
+SESSION_CHECK_SECONDS = 1.0
 
 
 class EmbeddedService:
@@ -74,6 +81,19 @@ class EmbeddedService:
         )
         orchestrator = self.runner if settings.execute_runs else None
         self.runtime: LocalRuntime = build_local(settings, local=local, orchestrator=orchestrator)
+        stores = local.stores
+        self._closer = SessionCloser(stores.sessions, stores.session_browsers) if stores.sessions else None
+        self._reaping = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    def _reap(self) -> None:
+        """Close sessions at their deadline, even mid-run (the run then fails with the reason)."""
+        assert self._closer is not None
+        while not self._reaping.wait(SESSION_CHECK_SECONDS):
+            try:
+                self._closer.close_expired()
+            except Exception:
+                logger.exception("could not close the sessions past their deadline")
 
     def _listen(self) -> socket.socket:
         host, port = self.settings.host, self.settings.port
@@ -92,7 +112,11 @@ class EmbeddedService:
         if self.settings.execute_runs:
             # Before the API answers: nobody should ever see a run a dead process left running.
             self.runner.recover()
-        app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes)
+        stores = self.runtime.local.stores
+        relay = None
+        if stores.sessions is not None and stores.session_browsers is not None:
+            relay = CdpRelay(keys=stores.keys, sessions=stores.sessions, browsers=stores.session_browsers)
+        app = ApiAsgiApp(self.runtime.api(), max_body_bytes=self.settings.max_body_bytes, websockets=relay)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -114,8 +138,15 @@ class EmbeddedService:
         self.runtime.start_integrations()
         if self.settings.execute_runs:
             self.runner.start_workers()
+        if self._closer is not None:
+            self._closer.close_expired()  # sessions that ran out while no server was up
+            self._reaper = threading.Thread(target=self._reap, name="session-timeouts", daemon=True)
+            self._reaper.start()
 
     def stop(self) -> None:
+        self._reaping.set()
+        if self._reaper is not None:
+            self._reaper.join(timeout=10)
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -86,8 +86,17 @@ class ListingTurns:
 
 
 class ApiAsgiApp:
-    def __init__(self, resolver: AltoResolver, *, max_body_bytes: int, workers: int = 16) -> None:
+    def __init__(
+        self,
+        resolver: AltoResolver,
+        *,
+        max_body_bytes: int,
+        workers: int = 16,
+        websockets: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None,
+    ) -> None:
         self._resolver = resolver
+        # Serves WebSocket connections (the CDP endpoint of live browser sessions).
+        self._websockets = websockets
         self._max_body = max_body_bytes
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="api")
         # One thread: the turns below are taken by one listing at a time.
@@ -114,6 +123,13 @@ class ApiAsgiApp:
                     self._listing_pool.shutdown(wait=False, cancel_futures=True)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["type"] == "websocket":
+            if self._websockets is not None:
+                await self._websockets(scope, receive, send)
+            else:
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             return
         body = bytearray()

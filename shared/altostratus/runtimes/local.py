@@ -17,6 +17,7 @@ from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
+from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
@@ -25,6 +26,7 @@ from altostratus.ports.clock import Clock, SystemClock
 from altostratus.ports.orchestrator import Orchestrator
 from altostratus.runtimes import compose, data_dir
 from altostratus.runtimes.api_options import rate_limit
+from altostratus.runtimes.cdp_relay import cdp_address
 from altostratus.runtimes.compose import Stores
 from altostratus.runtimes.integrations import LocalIntegrations, build_local_integrations
 from altostratus.runtimes.settings import Settings
@@ -80,6 +82,9 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
     idempotency = SQLitePersistenceLayer(db)
     run_slots = SQLiteRunSlots(db, clock)
     limit = rate_limit(settings)
+    from altostratus.adapters.browser.config import LaunchConfig
+    from altostratus.adapters.browser.live_sessions import LiveChromiumSessions
+
     stores = Stores(
         event_log=event_log,
         artifacts=artifacts,
@@ -92,6 +97,9 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         # One server process per data directory, so its memory holds every key's bucket.
         rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
         link_verifier=artifacts.verify,
+        sessions=SQLiteSessionLog(db, clock),
+        # Started lazily: no Chromium runs until a session is created.
+        session_browsers=LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path)),
     )
     return LocalStores(
         settings=settings,
@@ -174,6 +182,8 @@ class LocalRuntime:
 
     def close(self) -> None:
         self.integrations.stop()
+        if self.local.stores.session_browsers is not None:
+            self.local.stores.session_browsers.close()
         self.db.close()
 
 
@@ -191,12 +201,19 @@ def build_local(
     # known before it listens; otherwise at the address each request came to).
     here = settings.base_url() if settings.public_url or settings.port else None
     deliverer = compose.deliverer(settings, local.stores, default_app_url=here)
+    artifacts = local.artifacts
+
+    def session_address(session_id: str) -> str:
+        # The server's own address (known once it listens): its CDP relay.
+        return cdp_address(artifacts.public_base_url, session_id)
+
     services = compose.api_services(
         settings,
         local.stores,
         webhooks=deliverer,
         orchestrator=orchestrator,
         cache_keys=False,
+        session_address=session_address,
         default_app_url=here,
     )
     integrations = build_local_integrations(

@@ -16,11 +16,12 @@ from typing import Any
 
 from altostratus.adapters.browser import BrowserGoneError, BrowserSession, LaunchConfig
 from altostratus.adapters.browser.agent_browser import SessionBrowser
-from altostratus.adapters.browser.config import session_config_for_run
+from altostratus.adapters.browser.config import SessionConfig, session_config_for_run
 from altostratus.adapters.browser.runtime import BrowserRuntime
 from altostratus.adapters.browser.state import BrowserState
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
+from altostratus.ports.session_browsers import SessionBrowserError, SessionBrowsers
 from altostratus.security.targets import TargetPolicy
 
 # What makes a slice retryable: the browser went away under it.
@@ -44,11 +45,13 @@ class ChromiumBrowserProvider:
         policy: TargetPolicy,
         proxies: Mapping[str, str],
         reuse_browser: bool = False,
+        sessions: SessionBrowsers | None = None,
     ) -> None:
         self._launch = launch
         self._policy = policy
         self._proxies = dict(proxies)
         self._reuse = reuse_browser
+        self._sessions = sessions
         # The kept browser of each event loop (a worker's loop lives as long as the worker).
         self._kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BrowserRuntime] = (
             weakref.WeakKeyDictionary()
@@ -67,6 +70,10 @@ class ChromiumBrowserProvider:
         )
         state = BrowserState.model_validate(restore) if restore else None
         address = request.browser_address
+        if view.browser_session_id and self._sessions is not None and self._sessions.live:
+            async with self._open_live(view.browser_session_id, config) as opened:
+                yield opened
+            return
         if address:
             headers = {k: v for k, v in (request.cdp_connect_headers or {}).items() if v is not None}
             launch = self._launch.model_copy(update={"browser_address": address, "cdp_headers": headers})
@@ -82,6 +89,32 @@ class ChromiumBrowserProvider:
         finally:
             if owned:
                 await runtime.close()
+
+    @asynccontextmanager
+    async def _open_live(self, session_id: str, config: SessionConfig) -> AsyncIterator[_Opened]:
+        """The browser session's live Chromium, in its default context: the pages and cookies
+        the previous run left are there, and stay when this slice ends."""
+        assert self._sessions is not None
+        endpoint = self._sessions.endpoint(session_id)
+        if endpoint is None:
+            raise SessionBrowserError(f"the browser of session {session_id} is not running")
+        launch = self._launch.model_copy(
+            update={"browser_address": endpoint.url, "cdp_headers": endpoint.headers}
+        )
+        runtime = await BrowserRuntime.start(launch, policy=self._policy)
+        try:
+            context = (
+                runtime.browser.contexts[0]
+                if runtime.browser.contexts
+                else await runtime.browser.new_context()
+            )
+            session = await runtime.new_session(config, keep=context)
+            try:
+                yield _Opened(session)
+            finally:
+                await session.close()
+        finally:
+            await runtime.close()
 
     async def _local_browser(self) -> tuple[BrowserRuntime, bool]:
         """(browser, whether the caller closes it)."""

@@ -29,7 +29,7 @@ import os
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from altostratus.adapters.browser.config import LaunchConfig, SessionConfig
@@ -159,13 +159,18 @@ class BrowserRuntime:
                 raise self._gone
 
     async def new_session(
-        self, config: SessionConfig | None = None, *, state: BrowserState | None = None
+        self,
+        config: SessionConfig | None = None,
+        *,
+        state: BrowserState | None = None,
+        keep: BrowserContext | None = None,
     ) -> BrowserSession:
-        """A fresh browser context for one run (optionally restored from a checkpoint)."""
+        """A fresh browser context for one run (optionally restored from a checkpoint), or the
+        existing context `keep`, left open when the session closes."""
         from altostratus.adapters.browser.session import BrowserSession
 
         self.check_alive()
-        return await BrowserSession.open(self, config or SessionConfig(), state=state)
+        return await BrowserSession.open(self, config or SessionConfig(), state=state, keep=keep)
 
     async def close(self) -> None:
         self._closing = True

@@ -106,6 +106,8 @@ class BrowserSession:
         self.last_snapshot: Snapshot | None = None
         # The connect-time proxy's listener for this run's own proxy, if it has one.
         self._route: ProxyRoute | None = None
+        # A kept context (a browser session's) outlives this object: close leaves it open.
+        self._keep_context = False
 
     @classmethod
     async def open(
@@ -115,11 +117,16 @@ class BrowserSession:
         *,
         state: BrowserState | None = None,
         settler: Settler | None = None,
+        keep: BrowserContext | None = None,
     ) -> BrowserSession:
-        """A new context on the runtime's browser with one blank tab (or the checkpoint's tabs).
+        """A new context on the runtime's browser with one blank tab (or the checkpoint's tabs);
+        or, with `keep`, that existing context with its open pages, left open on close (a
+        browser session's, whose pages and cookies outlive the run).
 
         `settler` decides how long to wait after each action (a `Settler` unless given)."""
         runtime.check_alive()
+        if keep is not None:
+            return await cls._adopt(runtime, keep, config, settler)
         root = runtime.config.temp_root()
         download_dir = config.download_dir or Path(tempfile.mkdtemp(prefix="alto-downloads-", dir=root))
         options: dict[str, Any] = {
@@ -168,6 +175,31 @@ class BrowserSession:
         await session._tabs.ready(tab)
         if state is not None and state.tabs:
             await session._restore_tabs(state)
+        return session
+
+    @classmethod
+    async def _adopt(
+        cls,
+        runtime: BrowserRuntime,
+        context: BrowserContext,
+        config: SessionConfig,
+        settler: Settler | None = None,
+    ) -> BrowserSession:
+        root = runtime.config.temp_root()
+        download_dir = config.download_dir or Path(tempfile.mkdtemp(prefix="alto-downloads-", dir=root))
+        context.set_default_timeout(config.action_timeout_ms)
+        context.set_default_navigation_timeout(config.navigation_timeout_ms)
+        if config.extra_http_headers:
+            await context.set_extra_http_headers(dict(config.extra_http_headers))
+        session = cls(runtime, context, config, download_dir, settler)
+        session._keep_context = True
+        await context.route_web_socket(re.compile(".*"), session._guard_websocket)
+        session._tabs.start()
+        pages = [p for p in context.pages if not p.is_closed()] or [await context.new_page()]
+        for page in pages:
+            await session._tabs.ready(session._tabs.add(page))
+        # The page the previous run worked in is the last one it left open.
+        session._tabs.active_id = session._tabs.open_tabs()[-1].id
         return session
 
     async def _guard_websocket(self, ws: WebSocketRoute) -> None:
@@ -389,6 +421,13 @@ class BrowserSession:
         if self._closed:
             return
         self._closed = True
+        if self._keep_context:
+            for tab in self._tabs.open_tabs():
+                with contextlib.suppress(PlaywrightError, TimeoutError):
+                    await asyncio.wait_for(tab.targets.close(), _CLOSE_TIMEOUT_S)
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(self.context.unroute_all(behavior="ignoreErrors"), _CLOSE_TIMEOUT_S)
+            return
         # A crashed or vanished browser never answers; closing must not wait for it forever.
         for tab in self._tabs.open_tabs():
             if tab.crashed:

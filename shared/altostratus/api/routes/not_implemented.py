@@ -100,12 +100,7 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
     ),
     *_rows(
         "browser sessions",
-        ("GET", "/v1/browser_sessions", "get_browser_sessions"),
-        ("POST", "/v1/browser_sessions", "create_browser_session"),
-        ("GET", "/v1/browser_sessions/{browser_session_id}", "get_browser_session"),
         ("PATCH", "/v1/browser_sessions/{browser_session_id}", "update_browser_session"),
-        ("POST", "/v1/browser_sessions/{browser_session_id}/close", "close_browser_session"),
-        ("POST", "/v1/browser_sessions/{browser_session_id}/extend", "extend_browser_session"),
     ),
     *_rows(
         "browser profiles",

@@ -26,7 +26,7 @@ from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run as cancel_run_now
 from altostratus.api.run_actions import replay_webhook
 from altostratus.api.services import ApiServices
-from altostratus.domain import lifecycle
+from altostratus.domain import lifecycle, sessions
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.timeline import timeline
@@ -104,12 +104,18 @@ def runs_router(services: ApiServices) -> Router:
         if request.run_with == "code":
             raise BadRequestError("run_with='code' needs a published workflow; task runs use the agent.")
         if request.browser_session_id is not None:
-            raise BadRequestError(
-                f"Browser session {request.browser_session_id} is not available: this deployment has no "
-                "persistent browser sessions."
-            )
+            check_session(request.browser_session_id)
         for check in services.submission_checks:
             check(request)
+
+    def check_session(session_id: str) -> None:
+        """The session must be the caller's and open; a busy one is fine (the run waits for it)."""
+        store = services.sessions
+        session = store.get(session_id) if store is not None else None
+        if store is None or session is None or session.org_id != caller(router).org_id:
+            raise NotFoundError(sessions.not_found_message(session_id))
+        if not session.is_open_at(store.now()):
+            raise BadRequestError(sessions.closed_message(session_id))
 
     def submission_claim(request: RunTaskRequest, idempotency_key: str) -> Claim:
         """The key bound to the run in the same write that creates it, so a submission retried
@@ -183,10 +189,12 @@ def runs_router(services: ApiServices) -> Router:
             "The run, created and queued.",
             *BODY_ERRORS,
             *AUTH_ERRORS,
+            404,
             409,
             overrides={
                 400: "The body is not JSON, or asks for something this deployment cannot run "
-                "(engine, model, proxy, browser session, webhook address)."
+                "(engine, model, proxy, a closed browser session, webhook address).",
+                404: "The browser session does not exist or belongs to another organization.",
             },
         ),
     )
