@@ -56,10 +56,12 @@ def test_chromium_does_not_inherit_aws_credentials_or_model_keys(
 
     async def launch_and_look() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         config = LaunchConfig(lambda_mode=lambda_mode)
+        me = os.getpid()
+        # Browsers other tests of this process share are not the one launched here.
+        before = set(_descendants(me))
         runtime = await BrowserRuntime.start(config, policy=TargetPolicy.parse("", allow_loopback=True))
         try:
-            me = os.getpid()
-            mine = _descendants(me)
+            mine = [p for p in _descendants(me) if p not in before]
             browsers = [_environ(p) for p in mine if b"--remote-debugging-pipe" in _cmdline(p)]
             others = [_environ(p) for p in mine if b"--remote-debugging-pipe" not in _cmdline(p)]
             return browsers, others

@@ -18,6 +18,14 @@ from tests.support.fixture_site import FixtureSite
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def _no_video(monkeypatch: pytest.MonkeyPatch) -> None:
+    # These scenarios compare the two runtimes event for event. How many times the video is
+    # stored depends on wall-clock time (a flush every few seconds, a new file after a crash),
+    # so it is left out here; tests/flow/test_recording.py covers it on both runtimes.
+    monkeypatch.setenv("ALTO_RECORDING", "false")
+
+
 @pytest.fixture
 def model() -> Iterator[FakeAnthropicServer]:
     with FakeAnthropicServer(lambda request: HttpError(500, "api_error", "no policy yet")) as server:

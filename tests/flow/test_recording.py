@@ -5,11 +5,13 @@ whose frames and duration match the time the run's browser was open, on the embe
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import av
 import boto3
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from altostratus.adapters.browser.runtime import BrowserRuntime
+from altostratus.api.gateway_event import http_api_event
 from altostratus.domain import events as ev
 from altostratus.domain.view import RunView
 from altostratus.runtimes import aws as aws_runtime
@@ -25,6 +28,7 @@ from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError
 from tests.flow.drivers import AwsStack, play_aws, play_embedded
 from tests.flow.scenarios import FlowScenario
 from tests.support.fixture_site import FixtureSite
+from tests.support.functions import FakeLambdaContext
 
 pytestmark = pytest.mark.browser
 
@@ -157,12 +161,21 @@ def test_the_moto_flow_records_a_run_into_s3(
         view = aws_runtime.runtime().event_log.get_view(run_ids[0])
         assert view is not None and view.recording is not None
         bucket, _, key = view.recording.uri.removeprefix("s3://").partition("/")
-        assert key in run["recording_url"]  # a presigned link to the object
         s3 = boto3.client("s3", region_name="us-east-1")
         head = s3.head_object(Bucket=bucket, Key=key)
         assert head["ContentType"] == "video/mp4"
         assert "ContentDisposition" not in head  # video is shown where it is served
-        seen["data"] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        # The link is the API's signed content route of the recording, answered without a key.
+        link = urlsplit(run["recording_url"])
+        assert link.path == f"/v1/artifacts/{view.recording.artifact_id}/content"
+        event = http_api_event("GET", link.path, headers={"host": link.netloc}, query=link.query)
+        reply = stack.api.handler(event, FakeLambdaContext("api"))
+        assert reply["statusCode"] == 200
+        assert {k.lower(): v for k, v in reply["headers"].items()}["content-type"] == "video/mp4"
+        body = base64.b64decode(reply["body"]) if reply.get("isBase64Encoded") else reply["body"].encode()
+        assert body == stored
+        seen["data"] = stored
 
     played = play_aws(SCENARIO, monkeypatch, site, model, before_stop=look)
     _check_video(seen["data"], played.view, played.events)

@@ -30,7 +30,7 @@ from altostratus.orchestration.sessions import ended_reason
 from altostratus.orchestration.task_io import require_view, task_result
 from altostratus.ports.browser import BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
-from altostratus.ports.secret_box import executor_request
+from altostratus.ports.secret_box import SealedRequestError, executor_request
 from altostratus.ports.session_log import SessionLog
 
 logger = logging.getLogger("altostratus.orchestration")
@@ -139,9 +139,13 @@ class AgentSlices:
 
     def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
         deps = self.agent
-        body = json.dumps({"agent": json.loads(state.dumps()), "browser": browser_state}).encode()
+        text = json.dumps({"agent": json.loads(state.dumps()), "browser": browser_state})
+        if deps.secret_box is not None:
+            # Cookies, storage and tab URLs carry logins (and a start URL's credentials): the
+            # checkpoint is sealed like the run's secret request parts.
+            text = json.dumps({"sealed": deps.secret_box.seal(text, context=_checkpoint_context(view))})
         key = f"{view.org_id}/{view.run_id}/checkpoints/{deps.ids.new('ck')}.json"
-        uri = deps.artifacts.put(key, body, content_type="application/json")
+        uri = deps.artifacts.put(key, text.encode(), content_type="application/json")
         saved = ev.CheckpointSaved(uri=uri, next_step_order=state.steps_taken + 1)
         deps.event_log.append(view.run_id, [ev.Draft(data=saved)])
 
@@ -149,4 +153,13 @@ class AgentSlices:
         if not view.checkpoint_uri:
             return None, None
         raw = json.loads(self.agent.artifacts.get(view.checkpoint_uri))
+        if "sealed" in raw:
+            box = self.agent.secret_box
+            if box is None:
+                raise SealedRequestError(f"run {view.run_id}: its checkpoint is sealed, and no key was given")
+            raw = json.loads(box.unseal(raw["sealed"], context=_checkpoint_context(view)))
         return AgentState.model_validate(raw["agent"]), raw.get("browser")
+
+
+def _checkpoint_context(view: RunView) -> str:
+    return f"{view.run_id}:checkpoint"
