@@ -18,6 +18,7 @@ from altostratus.api.openapi import AUTHENTICATED, SECURITY_SCHEMES
 from altostratus.api.request_body import check_json_body
 from altostratus.api.resolver import AltoResolver, chain
 from altostratus.api.routes.artifacts import artifacts_router
+from altostratus.api.routes.credentials import credentials_router
 from altostratus.api.routes.runs import runs_router
 from altostratus.api.services import ApiServices
 
@@ -54,6 +55,7 @@ def build_api(services: ApiServices) -> AltoResolver:
     register_error_handlers(app)
     app.include_router(runs_router(services))
     app.include_router(artifacts_router(services))
+    app.include_router(credentials_router(services))
     app.configure_openapi(
         title=TITLE,
         version=altostratus.__version__,

@@ -14,6 +14,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.webhooks import WebhookReplayer
@@ -51,3 +52,5 @@ class ApiServices:
     link_verifier: Callable[[str, int, str], bool] | None = None
     # Per-key request rate, checked after authentication; None: no limit.
     rate_limiter: RateLimiter | None = None
+    # One-time codes pushed for 2FA; None: the push route answers that none are kept.
+    otp_codes: OtpCodes | None = None

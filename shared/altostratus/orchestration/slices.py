@@ -56,9 +56,7 @@ class AgentSlices:
     admission: Admission = field(default_factory=Admission)
     _threads: threading.local = field(default_factory=threading.local)
 
-    def run(
-        self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None
-    ) -> dict[str, Any]:
+    def run(self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None) -> dict[str, Any]:
         run_id, slice_no = event["run_id"], int(event.get("slice") or 0)
         view = require_view(self.agent.event_log, run_id)
         if view.is_terminal:

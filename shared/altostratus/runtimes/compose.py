@@ -28,6 +28,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.run_slots import RunSlots
 from altostratus.ports.secret_box import SecretBox
@@ -64,6 +65,8 @@ class Stores:
     rate_limiter: RateLimiter | None = None
     # Verifies an artifact link's signature (the file store); None where links go elsewhere.
     link_verifier: Callable[[str, int, str], bool] | None = None
+    # One-time codes pushed for 2FA; None: this deployment keeps none.
+    otp_codes: OtpCodes | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -120,6 +123,7 @@ def api_services(
         submission_checks=tuple(checks),
         link_verifier=stores.link_verifier,
         rate_limiter=stores.rate_limiter,
+        otp_codes=stores.otp_codes,
     )
 
 

@@ -16,6 +16,7 @@ from altostratus.adapters.sealing import Sealer, decode_master_key
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
+from altostratus.adapters.sqlite_otp_codes import SQLiteOtpCodes
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
@@ -92,6 +93,7 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         # One server process per data directory, so its memory holds every key's bucket.
         rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
         link_verifier=artifacts.verify,
+        otp_codes=SQLiteOtpCodes(db),
     )
     return LocalStores(
         settings=settings,
