@@ -168,6 +168,7 @@ def agent_slices(
         clock=stores.clock,
         api_key=api_key,
         secret_box=stores.secret_box,
+        otp_codes=stores.otp_codes,
     )
     if secrets is not None:
         deps = replace(deps, secrets=secrets)

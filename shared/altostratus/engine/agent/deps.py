@@ -13,6 +13,7 @@ from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.llm import LLMClient
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.secret_box import SecretBox
 
 
@@ -39,3 +40,5 @@ class AgentDeps:
     monotonic: Callable[[], float] = time.monotonic
     # Opens the sealed secret parts of run requests (browser headers, URL passwords).
     secret_box: SecretBox | None = None
+    # One-time codes pushed for the run's totp_identifier; None: none are kept.
+    otp_codes: OtpCodes | None = None
