@@ -4,7 +4,8 @@ Serves the page corpus (``../shared/corpus/pages`` from the repository root, or
 ``ALTO_CORPUS_DIR``) from 127.0.0.1 with every other host blocked, opens each page in headless
 Chromium and measures, per corpus folder and overall:
 
-- tokens (cl100k_base) of the viewport and of the full-page representation;
+- tokens (cl100k_base) of the viewport and of the full-page representation (each with the
+  page's text, its blocks cut at the same length);
 - interactive elements listed in the full-page representation;
 - snapshot time (wall clock of ``BrowserSession.snapshot()``, median of three per page);
 - the same tokens and time for Playwright's ``page.aria_snapshot(mode="ai")`` in the same run;

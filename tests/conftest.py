@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+
+import pytest
 
 # One event loop, one Chromium and the fixture site for the whole session.
 pytest_plugins = ["tests.support.browser_fixtures"]
@@ -18,3 +22,13 @@ os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AltostratusTests")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
+
+
+@pytest.fixture(autouse=True)
+def _package_logger_as_it_was() -> Iterator[None]:
+    """A Lambda entry point loaded by one test routes the package's loggers through its own
+    Powertools Logger (and stops them propagating); the next test starts from the default."""
+    package = logging.getLogger("altostratus")
+    handlers, level, propagate = list(package.handlers), package.level, package.propagate
+    yield
+    package.handlers, package.level, package.propagate = handlers, level, propagate

@@ -9,8 +9,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import agent_slices
+from altostratus.runtimes.logs import route_package_logs
 
 logger = Logger(service="altostratus-agent-step")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-agent-step")
 metrics = Metrics(namespace="Altostratus", service="altostratus-agent-step")
 

@@ -12,8 +12,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import publisher
+from altostratus.runtimes.logs import route_package_logs
 
 logger = Logger(service="altostratus-publisher")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-publisher")
 metrics = Metrics(namespace="Altostratus", service="altostratus-publisher")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)

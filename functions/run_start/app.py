@@ -10,8 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import lifecycle
+from altostratus.runtimes.logs import route_package_logs
 
 logger = Logger(service="altostratus-run-start")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-run-start")
 metrics = Metrics(namespace="Altostratus", service="altostratus-run-start")
 

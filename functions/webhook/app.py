@@ -10,9 +10,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from altostratus.runtimes.aws import webhook_delivery
+from altostratus.runtimes.logs import route_package_logs
 from altostratus.webhooks.sqs import OUTCOME_METRICS, settle
 
 logger = Logger(service="altostratus-webhook")
+route_package_logs(logger)  # the package's request and run lines go out as this function's JSON
 tracer = Tracer(service="altostratus-webhook")
 metrics = Metrics(namespace="Altostratus", service="altostratus-webhook")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

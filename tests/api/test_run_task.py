@@ -134,7 +134,15 @@ def test_an_oversize_body_is_a_413_and_creates_nothing(client: ApiClient, runtim
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"prompt": "x", "engine": "openai-cua"}, "not available on this deployment"),
+        ({"prompt": "x", "engine": "yutori-navigator"}, "not available on this deployment"),
+        (
+            {"prompt": "x", "engine": "openai-cua"},
+            "not configured on this deployment: set ALTO_OPENAI_API_KEY",
+        ),
+        (
+            {"prompt": "x", "engine": "ui-tars"},
+            "not configured on this deployment: set ALTO_UI_TARS_BASE_URL",
+        ),
         ({"prompt": "x", "proxy_location": "RESIDENTIAL_JP"}, "not configured"),
         ({"prompt": "x", "proxy_location": {"country": "US"}}, "not configured"),
         ({"prompt": "x", "publish_workflow": True}, "publish_workflow"),

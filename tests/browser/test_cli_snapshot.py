@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,24 @@ def test_snapshot_prints_the_line_format(capsys: pytest.CaptureFixture[str]) -> 
     assert out.out.startswith('Page: "Modal"')
     assert '[dialog "Subscribe and save"] modal' in out.out
     assert "tokens" in out.err
+
+
+def test_the_whole_page_keeps_its_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a page of headings and paragraphs, the second part far below the first screen
+    page = tmp_path / "notes.html"
+    page.write_text(
+        "<!doctype html><html><head><title>Field notes</title></head><body>"
+        "<h1>Field notes</h1><p>The heron waits at the edge of the reeds.</p>"
+        '<div style="height: 2400px"></div>'
+        "<h2>Evening</h2><p>At dusk the swifts come back to the old tower.</p>"
+        '<p><a href="/more.html">Read more</a></p></body></html>',
+        encoding="utf-8",
+    )
+    # WHEN the whole page is snapshotted
+    assert main(["snapshot", str(page), "--full"]) == 0
+    out = capsys.readouterr().out
+    # THEN its text is there with its headings and its link, below the first screen too
+    assert "# Field notes" in out and "## Evening" in out
+    assert '"The heron waits at the edge of the reeds."' in out
+    assert '"At dusk the swifts come back to the old tower."' in out
+    assert 'link "Read more"' in out

@@ -1,4 +1,4 @@
-"""`alto run` and `alto runs`: submit, follow and inspect runs from the command line."""
+"""`alto run`, `alto runs` and `alto open`: submit, follow and inspect runs from the command line."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from rich.console import Console
 
+import altostratus
+from altostratus.cli.run import elapsed, progress_table
 from altostratus.demo.scripted import scripted_model
 from altostratus.demo.site import bundled_site
 from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
@@ -89,3 +94,92 @@ def test_alto_runs_lists_and_inspects_runs_of_a_running_server(
         assert [a["artifact_type"] for a in json.loads(artifacts.stdout)] == ["screenshot_final"]
         unknown = _alto("runs", "get", "tsk_404", *target, env=_env(model))
         assert unknown.returncode == 2 and "Task run not found tsk_404" in unknown.stderr
+
+
+def test_alto_version_names_the_package_version() -> None:
+    result = _alto("--version", env=dict(os.environ))
+    assert result.returncode == 0
+    assert result.stdout == f"alto {altostratus.__version__}\n"
+
+
+def test_no_wait_then_watch_then_open_a_run_of_a_running_server(
+    tmp_path: Path, model: FakeAnthropicServer, page: str
+) -> None:
+    data_dir = tmp_path / "alto"
+    key = alto("keys", "create", "--org", "acme", data_dir=data_dir).strip()
+    with alto_serve(data_dir, env=_env(model)) as server:
+        target = ["--base-url", server.base_url, "--api-key", key]
+        submitted = _alto(
+            "run", "What is the title?", "--url", page, "--no-wait", "--json", *target, env=_env(model)
+        )
+        assert submitted.returncode == 0, submitted.stderr
+        created = json.loads(submitted.stdout)
+        run_id = created["run_id"]
+        assert created["status"] in {"created", "queued", "running"}
+        # Follow the run someone else submitted: the live view, then the output.
+        watched = _alto("runs", "watch", run_id, *target, env=_env(model))
+        assert watched.returncode == 0, watched.stderr
+        assert json.loads(watched.stdout) == "Altostratus Outfitters — Trail lantern"
+        assert "elapsed" in watched.stderr and "completed" in watched.stderr
+        assert "Organization: acme (o_" in watched.stderr
+        final = json.loads(_alto("runs", "watch", run_id, "--json", *target, env=_env(model)).stdout)
+        assert final["status"] == "completed" and final["run_id"] == run_id
+        # Without --no-wait, --json waits and prints the whole run (and no live view).
+        waited = _alto("run", "What is the title?", "--url", page, "--json", *target, env=_env(model))
+        assert waited.returncode == 0, waited.stderr
+        assert json.loads(waited.stdout)["status"] == "completed" and "elapsed" not in waited.stderr
+        # The viewer's address: the run's app_url, or the server's /runs/<id>.
+        opened = _alto("open", run_id, *target, env=_env(model))
+        assert opened.returncode == 0, opened.stderr
+        app_url = httpx.get(f"{server.base_url}/v1/runs/{run_id}", headers={"x-api-key": key}).json()[
+            "app_url"
+        ]
+        assert opened.stdout.strip() == (app_url or f"{server.base_url}/runs/{run_id}")
+        # --browser hands the same address to the web browser ($BROWSER here: a script).
+        seen = tmp_path / "browser.txt"
+        script = tmp_path / "browser.py"
+        script.write_text(f"import sys, pathlib\npathlib.Path({str(seen)!r}).write_text(sys.argv[1])\n")
+        browser_env = {**_env(model), "BROWSER": f"{sys.executable} {script} %s"}
+        launched = _alto("open", run_id, "--browser", *target, env=browser_env)
+        assert launched.returncode == 0, launched.stderr
+        assert seen.read_text() == opened.stdout.strip()
+        unknown = _alto("open", "tsk_404", *target, env=_env(model))
+        assert unknown.returncode == 2 and "Task run not found tsk_404" in unknown.stderr
+
+
+def test_an_api_key_without_a_base_url_is_called_out(tmp_path: Path) -> None:
+    result = _alto("runs", "list", "--api-key", "alto_x", "--data-dir", str(tmp_path), env=dict(os.environ))
+    assert "--api-key is ignored without --base-url" in result.stderr
+    assert "alto_x" not in result.stderr + result.stdout
+
+
+def test_the_live_view_shows_the_elapsed_time_and_the_action_in_progress() -> None:
+    run = {
+        "run_id": "tsk_v2_1",
+        "status": "running",
+        "step_count": 2,
+        "created_at": "2026-01-01T10:00:00",
+        "started_at": "2026-01-01T10:00:01",
+        "finished_at": None,
+    }
+    timeline = [
+        {"order": 0, "block": {"label": "step 1", "url": "https://a.example/", "actions": []}},
+        {
+            "order": 1,
+            "block": {
+                "label": "step 2",
+                "url": "https://a.example/cart",
+                "actions": [
+                    {"action_type": "click", "element_id": "e12", "status": "pending", "reasoning": "Buy"}
+                ],
+            },
+        },
+    ]
+    console = Console(record=True, width=120)
+    console.print(progress_table(run, timeline))
+    shown = console.export_text()
+    assert "click e12 (in progress)" in shown and "Buy" in shown and "https://a.example/cart" in shown
+    assert "elapsed" in shown
+    assert elapsed(run, now=datetime(2026, 1, 1, 10, 0, 13, 500000, tzinfo=UTC)) == "12.5 s"
+    assert elapsed({**run, "finished_at": "2026-01-01T10:02:06"}) == "2 min 05 s"
+    assert elapsed({**run, "started_at": None}, now=datetime(2026, 1, 1, 10, 0, 3, tzinfo=UTC)) == "3.0 s"

@@ -69,6 +69,13 @@ def test_organization_names_are_unique_and_findable(keys: KeyStore) -> None:
         keys.create_org("acme")
 
 
+def test_an_organization_is_found_by_its_id(keys: KeyStore) -> None:
+    org = keys.create_org("acme")
+    keys.create_org("other")
+    assert keys.get_org(org.org_id) == org
+    assert keys.get_org("o_0") is None
+
+
 def test_keys_are_listed_per_organization(keys: KeyStore) -> None:
     a, b = keys.create_org("a"), keys.create_org("b")
     first, _ = keys.create_key(a.org_id)

@@ -21,10 +21,20 @@ class FaultyBrowsers:
     """Wraps the real provider: the first `crashes` opens fail as a crashed browser would;
     `unlaunchable` makes every open fail as Chromium failing to start."""
 
-    def __init__(self, inner: BrowserProvider, *, crashes: int = 0, unlaunchable: bool = False) -> None:
+    def __init__(
+        self,
+        inner: BrowserProvider,
+        *,
+        crashes: int = 0,
+        unlaunchable: bool = False,
+        crash_on_action: int | None = None,
+    ) -> None:
         self.inner = inner
         self.crashes = crashes
         self.unlaunchable = unlaunchable
+        # The browser dies in the middle of the Nth action executed (counted over every open).
+        self.crash_on_action = crash_on_action
+        self.actions = 0
         self.opened = 0
 
     @asynccontextmanager
@@ -37,10 +47,36 @@ class FaultyBrowsers:
         if self.opened <= self.crashes:
             raise BrowserCrashedError("the browser process died (simulated)")
         async with self.inner.open(view, request, restore) as browser:
-            yield browser
+            yield browser if self.crash_on_action is None else _CrashingBrowser(browser, self)
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+class _CrashingBrowser:
+    """The opened browser, whose agent side dies at the provider's chosen action."""
+
+    def __init__(self, opened: OpenBrowser, provider: FaultyBrowsers) -> None:
+        self._opened = opened
+        self.agent = _CrashingAgent(opened.agent, provider)
+
+    async def export_state(self) -> dict[str, Any]:
+        return await self._opened.export_state()
+
+
+class _CrashingAgent:
+    def __init__(self, inner: Any, provider: FaultyBrowsers) -> None:
+        self._inner = inner
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def execute(self, tool: str, params: dict[str, Any]) -> Any:
+        self._provider.actions += 1
+        if self._provider.actions == self._provider.crash_on_action:
+            raise BrowserCrashedError("the browser process died mid-slice (simulated)")
+        return await self._inner.execute(tool, params)
 
 
 @dataclass(frozen=True)
@@ -51,6 +87,7 @@ class FlowScenario:
     extra_request: dict[str, Any] = field(default_factory=dict)
     crashes: int = 0
     unlaunchable: bool = False
+    crash_on_action: int | None = None
     # The user cancels (through the API) when the model is asked for its Nth turn.
     cancel_on_turn: int | None = None
     reason_contains: str | None = None
@@ -68,7 +105,9 @@ class FlowScenario:
         }
 
     def faults(self, inner: BrowserProvider) -> FaultyBrowsers:
-        return FaultyBrowsers(inner, crashes=self.crashes, unlaunchable=self.unlaunchable)
+        return FaultyBrowsers(
+            inner, crashes=self.crashes, unlaunchable=self.unlaunchable, crash_on_action=self.crash_on_action
+        )
 
     def policy(self, cancel: Callable[[], None]) -> Callable[[MessagesRequest], Any]:
         policy = self.task.policy()
@@ -90,6 +129,12 @@ SCENARIOS = [
     FlowScenario("completes with structured output", EXTRACTION, "completed"),
     FlowScenario("canceled mid-run", FORM, "canceled", cancel_on_turn=2),
     FlowScenario("browser crash retried, then completes", LINKS, "completed", crashes=1),
+    FlowScenario(
+        "browser crash mid-slice: resumed after the last completed step",
+        LINKS,
+        "completed",
+        crash_on_action=2,
+    ),
     FlowScenario(
         "browser cannot start: failed with a reason",
         LINKS,

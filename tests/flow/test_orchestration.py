@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from altostratus.domain import events as ev
 from altostratus.domain.view import fold
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError
 from tests.flow.drivers import Played, play_aws, play_embedded
@@ -58,6 +59,15 @@ def _check(played: Played, scenario: FlowScenario) -> None:
     assert len(terminal) == 1
     if scenario.reason_contains:
         assert view.failure_reason is not None and scenario.reason_contains in view.failure_reason
+    if scenario.crash_on_action is not None:
+        # Each completed step left a checkpoint, so the retried slice went on from the last
+        # one: no action that had completed was executed again.
+        executed = [e.data.summary for e in played.events if isinstance(e.data, ev.ActionExecuted)]
+        finished = [e for e in played.events if e.type == "StepFinished"]
+        saved = [e for e in played.events if e.type == "CheckpointSaved"]
+        assert len(executed) == len(set(executed)), executed
+        # Every step but the one the crash interrupted and the last (which ended the run).
+        assert saved and len(saved) >= len(finished) - 2, (len(saved), len(finished))
     if scenario.expected_status == "completed" and scenario.task.request.get("data_extraction_schema"):
         assert view.output == {"name": "Desk lamp", "sku": "LMP-204", "price": 34.99, "units_in_stock": 12}
 

@@ -27,7 +27,7 @@ BODY = {"400", "413", "415", "422"}
 # (method, path) -> (operationId, statuses besides 200)
 OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("post", "/v1/run/tasks"): ("run_task", AUTH | BODY | {"409"}),
-    ("get", "/v1/runs"): ("list_runs", AUTH | {"400", "422"}),  # 400: a cursor it did not issue
+    ("get", "/v1/runs"): ("get_runs_v2", AUTH | {"400", "422"}),  # 400: a cursor it did not issue
     ("get", "/v1/runs/{run_id}"): ("get_run", AUTH | {"404", "422"}),
     ("post", "/v1/runs/{run_id}/cancel"): ("cancel_run", AUTH | {"404", "409", "422"}),
     ("get", "/v1/runs/{run_id}/timeline"): ("get_run_timeline", AUTH | {"404", "422"}),
@@ -39,7 +39,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
         "get_artifact_content",
         AUTH | {"206", "302", "304", "404", "416", "422"},
     ),
+    ("get", "/v1/version"): ("get_version", {"422"}),
+    ("get", "/v1/organizations/me"): ("get_current_organization", AUTH | {"422"}),
 }
+# Skyvern routes this deployment answers 501 (tests/security/test_http_not_implemented.py).
+NOT_IMPLEMENTED_TAG = "not implemented"
 
 
 @dataclass
@@ -79,7 +83,13 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Documented]
 
 
 def _operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(method, path): op for path, ops in spec["paths"].items() for method, op in ops.items()}
+    """The operations this deployment serves (the 501 ones are checked on their own)."""
+    return {
+        (method, path): op
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if NOT_IMPLEMENTED_TAG not in op.get("tags", [])
+    }
 
 
 def _validator(spec: dict[str, Any], schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
@@ -98,6 +108,8 @@ def test_operation_ids_are_the_official_sdks_method_names(documented: Documented
         "get_run_artifacts",
         "retry_run_webhook",
         "send_totp_code",
+        "get_runs_v2",
+        "get_version",
     ):
         assert callable(getattr(sdk, name))
     assert callable(sdk.artifacts.get_artifact_content)
@@ -141,6 +153,20 @@ def test_the_api_key_scheme_is_declared_for_swaggers_authorize(documented: Docum
     content = _operations(spec)[("get", "/v1/artifacts/{artifact_id}/content")]
     # Artifact bytes open with a key or with nothing but a signed link.
     assert content["security"] == [{"ApiKeyHeader": []}, {"BearerToken": []}, {}]
+    # The version is public, as on Skyvern's server; every other operation needs the key.
+    assert _operations(spec)[("get", "/v1/version")]["security"] == [{}]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if (method, path) not in {("get", "/v1/version"), ("get", "/v1/artifacts/{artifact_id}/content")}:
+                assert "security" not in op, (method, path)  # the document's: a key is required
+    assert documented.client.get("/v1/organizations/me", key=None).status == 403
+
+
+def test_the_key_names_its_organization(documented: Documented) -> None:
+    org = documented.client.get("/v1/organizations/me").json()
+    assert org["organization_name"] == "default"
+    assert documented.runtime.keys.org_by_name("default") is not None
+    assert org["organization_id"] == documented.runtime.keys.org_by_name("default").org_id  # type: ignore[union-attr]
 
 
 def test_answers_match_their_documented_schemas(documented: Documented) -> None:
@@ -155,6 +181,8 @@ def test_answers_match_their_documented_schemas(documented: Documented) -> None:
             f"/v1/artifacts/{documented.run.artifacts['png'].artifact_id}"
         ),
         ("post", "/v1/runs/{run_id}/retry_webhook"): client.post(f"/v1/runs/{run_id}/retry_webhook"),
+        ("get", "/v1/version"): client.get("/v1/version", key=None),
+        ("get", "/v1/organizations/me"): client.get("/v1/organizations/me"),
     }.items():
         assert reply.status == 200, (path, reply.body)
         schema = operations[(method, path)]["responses"]["200"]["content"]["application/json"]["schema"]
@@ -221,3 +249,13 @@ def test_the_docs_page_may_run_only_its_own_script(documented: Documented) -> No
         and "frame-ancestors 'none'" in policy
     )
     assert docs.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_success_answer_is_typed(documented: Documented) -> None:
+    for key, op in _operations(documented.spec).items():
+        content = op["responses"]["200"]["content"]
+        schema = next(iter(content.values()))["schema"]
+        # A model, a list of models, a union of them, bytes, or (cancel) an explicit null.
+        assert schema.get("$ref") or schema.get("anyOf") or schema.get("items") or schema.get("type"), key
+        if "items" in schema:
+            assert schema["items"]["$ref"].startswith("#/components/schemas/"), key

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,13 +59,17 @@ def alto_serve(
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     server = RunningServer(f"http://127.0.0.1:{port}", data_dir, process, [])
+    # Read the output as it comes: a server logging every request would otherwise fill the
+    # pipe and block on its next line.
+    lines: list[str] = []
+    reader = threading.Thread(target=_drain, args=(process, lines), daemon=True, name="alto-serve-output")
+    reader.start()
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(
-                    f"alto serve exited early:\n{process.stdout.read() if process.stdout else ''}"
-                )
+                reader.join(timeout=10)
+                raise RuntimeError("alto serve exited early:\n" + "".join(lines))
             try:
                 if httpx.get(f"{server.base_url}/health", timeout=1).status_code == 200:
                     break
@@ -77,8 +82,15 @@ def alto_serve(
     finally:
         process.terminate()
         try:
-            out, _ = process.communicate(timeout=10)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            out, _ = process.communicate()
-        server.output.append(out or "")
+            process.wait()
+        reader.join(timeout=10)
+        server.output.append("".join(lines))
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)

@@ -164,3 +164,73 @@ def test_wait_states_sleep_fixed_or_given_seconds_and_refuse_bad_ones() -> None:
                 "States": {"W": {"Type": "Wait", "Timestamp": "2026-01-01T00:00:00Z", "End": True}},
             }
         )
+
+
+def _one_task(retry: list[dict[str, Any]], catch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f", "Payload": {}},
+        "Retry": retry,
+        "End": True,
+    }
+    if catch is not None:
+        task["Catch"] = catch
+    return {
+        "StartAt": "T",
+        "States": {"T": task, "Caught": {"Type": "Pass", "End": True}},
+    }
+
+
+def _raising(*names: str) -> Any:
+    queue = list(names)
+
+    def invoke(function: str, payload: Any) -> Any:
+        if queue:
+            raise type(queue.pop(0), (Exception,), {})("x")
+        return {"ok": True}
+
+    return invoke
+
+
+def test_full_jitter_draws_each_wait_below_its_capped_backoff() -> None:
+    definition = _one_task(
+        [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 4, "MaxAttempts": 3, "BackoffRate": 4,
+          "MaxDelaySeconds": 20, "JitterStrategy": "FULL"}]
+    )  # fmt: skip
+    validate(definition)
+    sleeps: list[float] = []
+    asked: list[float] = []
+
+    def jitter(delay: float) -> float:
+        asked.append(delay)
+        return delay / 2
+
+    Interpreter(
+        definition, invoke=_raising("Flaky", "Flaky", "Flaky"), sleep=sleeps.append, jitter=jitter
+    ).run({})
+    assert asked == [4, 16, 20]  # 4 * 4**n, capped at MaxDelaySeconds
+    assert sleeps == [2, 8, 10]
+
+
+def test_states_all_catches_neither_runtime_errors_nor_data_limits() -> None:
+    catch_all = [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]
+    with pytest.raises(ExecutionFailedError) as failed:
+        Interpreter(_one_task([], catch_all), invoke=_raising("States.Runtime")).run({})
+    assert failed.value.error == "States.Runtime"
+    with pytest.raises(ExecutionFailedError):
+        Interpreter(_one_task([], catch_all), invoke=_raising("States.DataLimitExceeded")).run({})
+    named = [{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Caught"}]
+    out = Interpreter(_one_task([], named), invoke=_raising("States.DataLimitExceeded")).run({})
+    assert out["Error"] == "States.DataLimitExceeded"
+    # Nothing catches States.Runtime, even by name.
+    by_name = [{"ErrorEquals": ["States.Runtime"], "Next": "Caught"}]
+    with pytest.raises(ExecutionFailedError):
+        Interpreter(_one_task([], by_name), invoke=_raising("States.Runtime")).run({})
+
+
+def test_unknown_retrier_fields_and_jitter_strategies_are_refused() -> None:
+    with pytest.raises(DefinitionError, match="retrier fields"):
+        validate(_one_task([{"ErrorEquals": ["X"], "Backoff": 2}]))
+    with pytest.raises(DefinitionError, match="JitterStrategy"):
+        validate(_one_task([{"ErrorEquals": ["X"], "JitterStrategy": "HALF"}]))

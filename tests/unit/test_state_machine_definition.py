@@ -73,3 +73,58 @@ def test_the_interpreter_accepts_the_definition_and_refuses_what_it_cannot_run()
         load_definition(STATE_MACHINE, {})
     with pytest.raises(DefinitionError, match="not supported"):
         validate({"StartAt": "M", "States": {"M": {"Type": "Map", "End": True}}})
+
+
+RECOMMENDED = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def test_every_task_retries_what_aws_recommends_jittered_and_capped() -> None:
+    for name, state in _definition()["States"].items():
+        if state["Type"] != "Task":
+            continue
+        retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+        assert retried >= RECOMMENDED or "States.ALL" in retried, f"{name} misses {RECOMMENDED - retried}"
+        for retrier in state["Retry"]:
+            assert retrier.get("MaxDelaySeconds"), f"{name}: a retrier without MaxDelaySeconds"
+            if set(retrier["ErrorEquals"]) & RECOMMENDED:
+                assert retrier.get("JitterStrategy") == "FULL", f"{name}: Lambda errors retried in lockstep"
+        throttled = next(
+            r
+            for r in state["Retry"]
+            if "Lambda.TooManyRequestsException" in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]
+        )
+        # Throttling is waited out for minutes, not 7 seconds.
+        total = sum(
+            min(throttled["IntervalSeconds"] * throttled["BackoffRate"] ** n, throttled["MaxDelaySeconds"])
+            for n in range(throttled["MaxAttempts"])
+        )
+        assert name == "Record failure" or total >= 120, f"{name}: throttling retried for only {total} s"
+
+
+def test_a_slice_that_died_of_its_time_limit_or_memory_is_retried_from_its_checkpoint() -> None:
+    slice_state = _definition()["States"]["Run agent steps"]
+    retried = {e for r in slice_state["Retry"] for e in r["ErrorEquals"]}
+    assert {"Lambda.Unknown", "States.Timeout"} <= retried
+
+
+def test_the_machine_and_every_task_have_a_time_limit_over_the_functions() -> None:
+    definition = _definition()
+    assert definition["TimeoutSeconds"] >= 3600 * 2  # a run's own limit, plus time queued
+    for name, state in definition["States"].items():
+        if state["Type"] == "Task":
+            assert state.get("TimeoutSeconds"), f"{name} can hang forever"
+    # The slice's task outlives agent_step's own 900 s timeout, so Lambda's error is the one seen.
+    assert definition["States"]["Run agent steps"]["TimeoutSeconds"] > 900
+
+
+def test_catches_name_the_errors_states_all_does_not_match() -> None:
+    for name, state in _definition()["States"].items():
+        if state["Type"] == "Task" and name != "Record failure":
+            caught = {e for c in state["Catch"] for e in c["ErrorEquals"]}
+            assert {"States.ALL", "States.DataLimitExceeded"} <= caught, name

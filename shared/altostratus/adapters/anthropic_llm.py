@@ -165,6 +165,11 @@ class AnthropicLLM:
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
         # The request is wire-format JSON already; the SDK's TypedDicts describe the same shapes.
+        if request.betas:
+            # Beta tools (the computer tool versions) go through the beta client, which sends
+            # the `anthropic-beta` header; its message has the same fields.
+            beta = cast(Callable[..., Awaitable[anthropic.types.Message]], self._client.beta.messages.create)
+            return await beta(**kwargs, betas=request.betas)
         create = cast(Callable[..., Awaitable[anthropic.types.Message]], self._client.messages.create)
         return await create(**kwargs)
 

@@ -6,27 +6,37 @@ Tables (see template.yaml):
     run#<run_id> / view              the run view; the GSI `runs_by_org` (org_id + created_key)
                                      projects only what listing reads: `summary` (a
                                      RunSummary), status, run_type and the normalized title
-                                     and prompt prefix `search_title` / `search_prompt`
+                                     and prompt prefix `search_title` / `search_prompt`;
+                                     while the run is unstarted it also carries `unstarted`
+                                     (a shard), which puts it in the sparse, keys-only GSI
+                                     `runs_unstarted` the sweeper reads
     run#<run_id> / artifact#<id>     the run's artifact index, oldest first (ids are time-ordered)
     artifact#<id> / ref              artifact lookup by id
     run#<run_id> / event#<event_id>  marker of a caller-given event id (idempotent appends)
     claim#<key> / claim              a unique claim bound to a run (e.g. an idempotency key)
+
+With a retention, every item of a run (its events, view, artifact records, markers and claim)
+carries `expiration`: the run's submission plus the retention, which the tables' TTL deletes.
+The bucket keeps artifacts longer than that (template.yaml), so no view outlives its files.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.domain.enums import RunStatus
 from altostratus.domain.run_summary import RunSummary, search_keys
 from altostratus.domain.view import RunView
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import (
     ClaimTakenError,
     IntegrityError,
+    RecordTooLargeError,
     SequenceConflictError,
     StoreUnavailableError,
 )
@@ -48,7 +58,12 @@ DynamoDBClient = Any
 # an index's projection in place.
 BY_ORG_INDEX = "runs_by_org"
 LISTING_ATTRIBUTES = ("summary", "status", "run_type", "search_title", "search_prompt")
+UNSTARTED_INDEX = "runs_unstarted"
+UNSTARTED_SHARDS = 4
+_UNSTARTED = (RunStatus.CREATED, RunStatus.QUEUED)
 _MAX_TRANSACT_ITEMS = 100
+# DynamoDB refuses an item over 400 KB (names and values counted as UTF-8).
+MAX_ITEM_BYTES = 400 * 1024
 # Index items a filtered listing asks for at a time (DynamoDB's Limit counts items read).
 _FILTERED_BATCH = 200
 
@@ -71,14 +86,50 @@ def _listing_attributes(view: RunView) -> dict[str, Any]:
     return attributes
 
 
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it (closely enough to refuse what it would refuse)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        for kind, inner in value.items():
+            if kind == "S":
+                size += len(inner.encode())
+            elif kind == "N":
+                size += len(inner) // 2 + 2
+            elif kind == "B":
+                size += len(inner)
+            else:
+                size += len(str(inner).encode())
+    return size
+
+
+def _shard(run_id: str) -> str:
+    return str(sum(run_id.encode()) % UNSTARTED_SHARDS)
+
+
 class DynamoDBEventLog(EventLog):
-    def __init__(self, client: DynamoDBClient, *, events_table: str, state_table: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        *,
+        events_table: str,
+        state_table: str,
+        clock: Clock,
+        retention_days: int | None = None,
+    ) -> None:
         super().__init__(clock)
         self._ddb = client
         self._events = events_table
         self._state = state_table
+        self._retention = timedelta(days=retention_days) if retention_days else None
+
+    def _expiry(self, created_at: datetime) -> dict[str, Any]:
+        if self._retention is None:
+            return {}
+        return {"expiration": {"N": str(int((created_at + self._retention).timestamp()))}}
 
     def _write(self, prepared: PreparedAppend) -> None:
+        expiry = self._expiry(prepared.view.created_at)
         items: list[dict[str, Any]] = []
         kinds: list[str] = []
         for event in prepared.events:
@@ -94,6 +145,7 @@ class DynamoDBEventLog(EventLog):
                             "org_id": {"S": event.org_id},
                             "at": {"S": event.at.isoformat()},
                             "body": {"S": ev.encode_event(event)},
+                            **expiry,
                         },
                         # Two writers that read the same view both claim seq N; only one wins.
                         "ConditionExpression": "attribute_not_exists(run_id) AND attribute_not_exists(seq)",
@@ -113,6 +165,8 @@ class DynamoDBEventLog(EventLog):
                 "version": {"N": str(view.version)},
                 "body": {"S": view.model_dump_json()},
                 **_listing_attributes(view),
+                **({"unstarted": {"S": _shard(view.run_id)}} if view.status in _UNSTARTED else {}),
+                **expiry,
             },
         }
         if prepared.expected_version == 0:
@@ -133,6 +187,7 @@ class DynamoDBEventLog(EventLog):
                             "pk": {"S": f"run#{artifact.run_id}"},
                             "sk": {"S": f"artifact#{artifact.artifact_id}"},
                             "body": body,
+                            **expiry,
                         },
                     }
                 }
@@ -145,6 +200,7 @@ class DynamoDBEventLog(EventLog):
                             "pk": {"S": f"artifact#{artifact.artifact_id}"},
                             "sk": {"S": "ref"},
                             "body": body,
+                            **expiry,
                         },
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
@@ -158,7 +214,11 @@ class DynamoDBEventLog(EventLog):
                 {
                     "Put": {
                         "TableName": self._state,
-                        "Item": {"pk": {"S": f"run#{prepared.run_id}"}, "sk": {"S": f"event#{event_id}"}},
+                        "Item": {
+                            "pk": {"S": f"run#{prepared.run_id}"},
+                            "sk": {"S": f"event#{event_id}"},
+                            **expiry,
+                        },
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 }
@@ -173,6 +233,7 @@ class DynamoDBEventLog(EventLog):
                             **claim_key(prepared.claim.key),
                             "run_id": {"S": prepared.run_id},
                             "fingerprint": {"S": prepared.claim.fingerprint},
+                            **expiry,
                         },
                         # The claim is what makes a key bind one run: the first append wins.
                         "ConditionExpression": "attribute_not_exists(pk)",
@@ -184,10 +245,15 @@ class DynamoDBEventLog(EventLog):
             raise ValueError(
                 f"an append writes at most {_MAX_TRANSACT_ITEMS} items; this one needs {len(items)}"
             )
+        largest = max(item_size(next(iter(i.values()))["Item"]) for i in items)
+        if largest > MAX_ITEM_BYTES:
+            raise RecordTooLargeError(largest, MAX_ITEM_BYTES)
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ValidationException" and "size" in str(exc).lower():
+                raise RecordTooLargeError(largest, MAX_ITEM_BYTES) from exc
             if code != "TransactionCanceledException":
                 raise _unavailable(exc) from exc
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
@@ -234,7 +300,15 @@ class DynamoDBEventLog(EventLog):
         item = self._call(
             self._ddb.get_item, TableName=self._state, Key=view_key(run_id), ConsistentRead=True
         ).get("Item")
-        return RunView.model_validate_json(item["body"]["S"]) if item else None
+        if not item or self._expired(item):
+            return None
+        return RunView.model_validate_json(item["body"]["S"])
+
+    def _expired(self, item: dict[str, Any]) -> bool:
+        """Past its retention: TTL deletes it within days, but it is gone for readers at once
+        (its artifacts may already be)."""
+        expiration = item.get("expiration")
+        return expiration is not None and int(expiration["N"]) <= self._clock.now().timestamp()
 
     def list_runs(self, org_id: str, query: RunQuery) -> RunPage:
         after = query.after
@@ -329,6 +403,24 @@ class DynamoDBEventLog(EventLog):
             for item in items
         )
 
+    def unstarted_before(self, cutoff: datetime) -> list[str]:
+        """Runs still created or queued that were submitted before `cutoff`, oldest first."""
+        found: list[tuple[str, str]] = []
+        for shard in range(UNSTARTED_SHARDS):
+            kwargs: dict[str, Any] = {
+                "TableName": self._state,
+                "IndexName": UNSTARTED_INDEX,
+                "KeyConditionExpression": "unstarted = :s AND created_key < :c",
+                "ExpressionAttributeValues": {":s": {"S": str(shard)}, ":c": {"S": cutoff.isoformat()}},
+            }
+            while True:
+                page = self._call(self._ddb.query, **kwargs)
+                found += [(i["created_key"]["S"], i["pk"]["S"].removeprefix("run#")) for i in page["Items"]]
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [run_id for _, run_id in sorted(found)]
+
     def claim_owner(self, key: str) -> ClaimRecord | None:
         item = self._call(
             self._ddb.get_item, TableName=self._state, Key=claim_key(key), ConsistentRead=True
@@ -399,6 +491,7 @@ def create_tables(client: DynamoDBClient, *, events_table: str, state_table: str
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "org_id", "AttributeType": "S"},
             {"AttributeName": "created_key", "AttributeType": "S"},
+            {"AttributeName": "unstarted", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -408,7 +501,15 @@ def create_tables(client: DynamoDBClient, *, events_table: str, state_table: str
                     {"AttributeName": "created_key", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(LISTING_ATTRIBUTES)},
-            }
+            },
+            {
+                "IndexName": UNSTARTED_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "unstarted", "KeyType": "HASH"},
+                    {"AttributeName": "created_key", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
     )

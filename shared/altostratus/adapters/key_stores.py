@@ -89,6 +89,10 @@ class SQLiteKeyStore(_KeyStoreBase):
         row = self._db.connection().execute("SELECT body FROM orgs WHERE name = ?", (name,)).fetchone()
         return Organization.model_validate_json(row[0]) if row else None
 
+    def get_org(self, org_id: str) -> Organization | None:
+        row = self._db.connection().execute("SELECT body FROM orgs WHERE org_id = ?", (org_id,)).fetchone()
+        return Organization.model_validate_json(row[0]) if row else None
+
     def list_orgs(self) -> list[Organization]:
         rows = self._db.connection().execute("SELECT body FROM orgs ORDER BY org_id").fetchall()
         return [Organization.model_validate_json(r[0]) for r in rows]
@@ -211,6 +215,10 @@ class DynamoDBKeyStore(_KeyStoreBase):
 
     def org_by_name(self, name: str) -> Organization | None:
         item = self._get(f"orgname#{name}", "org")
+        return Organization.model_validate_json(item["body"]["S"]) if item else None
+
+    def get_org(self, org_id: str) -> Organization | None:
+        item = self._get(f"org#{org_id}", "org")
         return Organization.model_validate_json(item["body"]["S"]) if item else None
 
     def list_orgs(self) -> list[Organization]:

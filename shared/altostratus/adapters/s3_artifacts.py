@@ -14,11 +14,14 @@ S3Client = Any  # boto3 ships no type hints
 
 
 class S3ArtifactStore:
-    def __init__(self, client: S3Client, *, bucket: str) -> None:
+    def __init__(self, client: S3Client, *, bucket: str, prefix: str = "") -> None:
         self._s3 = client
         self._bucket = bucket
+        # Every key is stored under it (URIs carry the full key, so reads need no prefix).
+        self._prefix = prefix
 
     def put(self, key: str, data: bytes, *, content_type: str) -> str:
+        key = self._prefix + key
         extra: dict[str, str] = {}
         if not renders_inline(content_type):
             # Presigned links are opened in browsers: a scraped page or an SVG must arrive as a

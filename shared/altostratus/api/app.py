@@ -19,8 +19,12 @@ from altostratus.api.request_body import check_json_body
 from altostratus.api.resolver import AltoResolver, chain
 from altostratus.api.routes.artifacts import artifacts_router
 from altostratus.api.routes.credentials import credentials_router
+from altostratus.api.routes.not_implemented import not_implemented_router
 from altostratus.api.routes.runs import runs_router
+from altostratus.api.routes.server import server_router
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.routes import viewer_router
+from altostratus.api.viewer.session import Sessions
 
 TITLE = "Altostratus API"
 DESCRIPTION = (
@@ -46,9 +50,10 @@ def _docs_policy(app: AltoResolver, next_middleware: NextMiddleware) -> Response
 
 
 def build_api(services: ApiServices) -> AltoResolver:
+    sessions = Sessions(services.secret_box, services.keys, services.clock)
     app = AltoResolver(
         # The key first: a caller without one learns nothing about what its body would do.
-        preflight=chain(make_preflight(services), _body_check),
+        preflight=chain(make_preflight(services, sessions), _body_check),
         enable_validation=True,
         strip_prefixes=list(services.config.strip_prefixes) or None,
     )
@@ -56,6 +61,9 @@ def build_api(services: ApiServices) -> AltoResolver:
     app.include_router(runs_router(services))
     app.include_router(artifacts_router(services))
     app.include_router(credentials_router(services))
+    app.include_router(server_router(services))
+    app.include_router(viewer_router(services, sessions))
+    app.include_router(not_implemented_router())
     app.configure_openapi(
         title=TITLE,
         version=altostratus.__version__,

@@ -13,11 +13,13 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from altostratus.api.key_lookup import KeyLookup
 from altostratus.api.resolver import AltoResolver, Preflight, json_response, raw_body
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.gate import authorize, is_viewer_call, is_viewer_page
+from altostratus.api.viewer.session import Sessions, configured_origins
 from altostratus.domain.keys import Principal
 from altostratus.ports.rate_limit import RateLimiter
 
 INVALID_CREDENTIALS = {"detail": "Invalid credentials"}
-_PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+_PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/v1/version"})
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
@@ -54,8 +56,20 @@ def _throttled(limiter: RateLimiter, principal: Principal) -> dict[str, Any] | N
     return json_response(429, {"detail": detail}, headers={"Retry-After": str(wait)})
 
 
-def make_preflight(services: ApiServices) -> Preflight:
+def make_preflight(services: ApiServices, sessions: Sessions) -> Preflight:
     lookup = KeyLookup(services.keys, services.clock, cache_seconds=services.config.key_cache_seconds)
+
+    def viewer_call(event: Mapping[str, Any], path: str, app: AltoResolver) -> dict[str, Any] | None:
+        method = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
+        origins = configured_origins(services.config.app_url)
+        found = authorize(event, path, method, sessions, origins)
+        if isinstance(found, str):
+            return json_response(403, {"detail": found})
+        if found is not None:
+            if services.rate_limiter is not None and (refused := _throttled(services.rate_limiter, found)):
+                return refused
+            app.context["principal"] = found
+        return None
 
     def preflight(event: Mapping[str, Any], app: AltoResolver) -> dict[str, Any] | None:
         if len(raw_body(event)) > services.config.max_body_bytes:
@@ -64,6 +78,10 @@ def make_preflight(services: ApiServices) -> Preflight:
         path = _path(event, services.config.strip_prefixes)
         if path in _PUBLIC_PATHS or path.startswith("/docs") or _is_signed_content_link(event, path):
             return None
+        if is_viewer_page(path):
+            return None  # a page without a session redirects to sign-in; it shows no data itself
+        if is_viewer_call(path):
+            return viewer_call(event, path, app)
         key = presented_key(event.get("headers") or {})
         principal = lookup.authenticate(key) if key else None
         if principal is None:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from altostratus.domain.errors import InvalidTransitionError, RequestRefusedError
-from altostratus.ports.errors import ItemNotStoredError, StoreUnavailableError
+from altostratus.ports.errors import ItemNotStoredError, RecordTooLargeError, StoreUnavailableError
 
 logger = logging.getLogger("altostratus.api")
 
@@ -158,6 +158,15 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
     @app.exception_handler(InvalidTransitionError)
     def _transition(exc: InvalidTransitionError) -> Response[Any]:
         return json_error(409, f"The run cannot do this now: {exc.reason}.")
+
+    @app.exception_handler(RecordTooLargeError)
+    def _too_large(exc: RecordTooLargeError) -> Response[Any]:
+        return json_error(
+            413,
+            f"The run is too large to store: it would make a {exc.size // 1024} KB record, over this "
+            f"deployment's {exc.limit // 1024} KB limit. Shorten the prompt or the other long fields "
+            "(navigation_payload, extracted_information_schema, ...).",
+        )
 
     @app.exception_handler(StoreUnavailableError)
     def _unavailable(exc: StoreUnavailableError) -> Response[Any]:

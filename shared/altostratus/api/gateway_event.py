@@ -33,6 +33,9 @@ def http_api_event(
     for key, value in pairs:
         grouped.setdefault(key, []).append(value)
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    # API Gateway passes cookies apart from the headers, one entry per cookie.
+    cookie_header = lowered.pop("cookie", "")
+    cookies = [c.strip() for c in cookie_header.split(";") if c.strip()]
     raw = body.encode() if isinstance(body, str) else body
     is_text = raw is None or _is_text(raw)
     now = time.time()
@@ -42,6 +45,7 @@ def http_api_event(
         "rawPath": path,
         "rawQueryString": urlencode(pairs),
         "headers": lowered,
+        **({"cookies": cookies} if cookies else {}),
         # API Gateway joins repeated query keys with commas, as it does here.
         "queryStringParameters": {k: ",".join(v) for k, v in grouped.items()} or None,
         "requestContext": {

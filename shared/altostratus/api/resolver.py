@@ -15,6 +15,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +31,8 @@ from altostratus.api.errors import INTERNAL_ERROR
 from altostratus.api.response_headers import secure
 
 logger = logging.getLogger("altostratus.api")
+# One line per request answered, for operators: never a header, a query string or a body.
+request_log = logging.getLogger("altostratus.requests")
 
 # A hook run before routing and validation; returns a finished response to short-circuit.
 Preflight = Callable[[Mapping[str, Any], "AltoResolver"], dict[str, Any] | None]
@@ -113,15 +116,20 @@ class AltoResolver(APIGatewayHttpResolver):
         self._state.frames = value
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
         self._state.event = self._to_proxy_event(dict(event))
         self._state.lambda_context = context
         self._state.context = {}
         self._state.frames = []
+        org: str | None = None
         try:
             early = self._preflight(event, self) if self._preflight is not None else None
+            # Read now: Powertools empties the context when it finishes resolving.
+            org = getattr(self._state.context.get("principal"), "org_id", None)
             result: dict[str, Any] = early if early is not None else super().resolve(event, context)
         except Exception as exc:  # answered by the error table, as a route's would be
             result = self._answer_error(exc)
+        _log_request(event, result, org, time.perf_counter() - started)
         return secure(result)
 
     def _answer_error(self, exc: Exception) -> dict[str, Any]:
@@ -137,6 +145,32 @@ class AltoResolver(APIGatewayHttpResolver):
         except Exception:
             logger.exception("unhandled error outside a route")
             return json_response(500, {"detail": INTERNAL_ERROR})
+
+
+def _log_request(event: Mapping[str, Any], result: Mapping[str, Any], org: str | None, took_s: float) -> None:
+    if not request_log.isEnabledFor(logging.INFO):
+        return
+    request = event.get("requestContext") or {}
+    http = request.get("http") or {}
+    method = str(http.get("method", ""))
+    path = str(event.get("rawPath") or http.get("path", ""))
+    status = int(result.get("statusCode", 200))
+    ms = round(took_s * 1000, 1)
+    request_log.info(
+        "%s %s %s %.1f ms",
+        method,
+        path,
+        status,
+        ms,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "ms": ms,
+            "org": org,
+            "request_id": request.get("requestId"),
+        },
+    )
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -27,7 +27,11 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
     strip_prefixes: tuple[str, ...] = ()
-    app_url: str | None = None  # base of the run viewer, for `app_url`
+    # Base of the run viewer, for `app_url`; unset, the base the request came to.
+    app_url: str | None = None
+    # Origins besides this one that the artifact store's signed links point to (S3 on AWS),
+    # from which the viewer's pages may show images and video.
+    media_origins: tuple[str, ...] = ()
     # How long a key's lookup may be answered from memory (0: every request asks the store).
     key_cache_seconds: float = 0.0
 
@@ -50,6 +54,10 @@ class ApiServices:
     submission_checks: tuple[Callable[[RunTaskRequest], None], ...] = ()
     # Verifies an artifact link's signature (embedded store); None where links go elsewhere (S3).
     link_verifier: Callable[[str, int, str], bool] | None = None
+    # Where an artifact too large for one response is redirected, (uri, artifact id) -> URL
+    # (AWS: a presigned URL made at that moment); None: served whole, or via `signed_url`
+    # when links go elsewhere.
+    large_content_link: Callable[[str, str], str] | None = None
     # Per-key request rate, checked after authentication; None: no limit.
     rate_limiter: RateLimiter | None = None
     # One-time codes pushed for 2FA; None: the push route answers that none are kept.

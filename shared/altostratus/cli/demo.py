@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("demo", help="run two example tasks end to end on this machine")
     parser.add_argument("--url", help="the page to run on (default: a page bundled with the demo)")
     parser.add_argument("--data-dir", type=Path, help="keep the demo's runs here (default: a new temp dir)")
+    parser.add_argument(
+        "--engine",
+        choices=["skyvern-2.0", "openai-cua", "anthropic-cua", "ui-tars"],
+        default="skyvern-2.0",
+        help="the agent engine (the computer-use ones run offline with a scripted model)",
+    )
     parser.set_defaults(handler=demo)
 
 
@@ -41,9 +47,31 @@ def demo(args: argparse.Namespace) -> int:
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="alto-demo-"))
     claude_key = os.environ.get("ANTHROPIC_API_KEY")
+    engine = args.engine
+    cua = engine != "skyvern-2.0"
     with ExitStack() as stack:
         url = args.url or stack.enter_context(bundled_site())
-        if claude_key:
+        extra: dict[str, Any] = {}
+        if cua:
+            from altostratus.demo.scripted import scripted_computer
+            from altostratus.devtools.fake_openai.server import FakeOpenAIServer
+
+            script = scripted_computer()
+            fake = stack.enter_context(FakeAnthropicServer(scripted_model(script)))
+            other = stack.enter_context(FakeOpenAIServer(script))
+            console.print(
+                f"[bold yellow]The {engine} model is SCRIPTED[/] — a local stand-in for the provider's "
+                "computer-use model, speaking its real wire format. The browser, the screenshots, the "
+                "engine, the API and the SDK are real."
+            )
+            model_key, model_url = fake.api_key, fake.base_url
+            extra = {
+                "openai_api_key": other.api_key,
+                "openai_base_url": other.base_url,
+                "ui_tars_base_url": other.base_url,
+                "ui_tars_api_key": other.api_key,
+            }
+        elif claude_key:
             console.print("[bold]Using Claude[/] (ANTHROPIC_API_KEY is set).")
             model_key, model_url = claude_key, None
         else:
@@ -55,7 +83,7 @@ def demo(args: argparse.Namespace) -> int:
             )
             model_key, model_url = fake.api_key, fake.base_url
         settings = load_settings(
-            data_dir=data_dir, port=0, anthropic_api_key=model_key, anthropic_base_url=model_url
+            data_dir=data_dir, port=0, anthropic_api_key=model_key, anthropic_base_url=model_url, **extra
         )
         service = EmbeddedService(settings)
         api_key = service.runtime.ensure_dev_key() or _cli_key(settings)
@@ -69,7 +97,7 @@ def demo(args: argparse.Namespace) -> int:
         completed = 0
         for prompt, schema in tasks:
             console.print(f"[bold]Task:[/] {prompt}  [dim]({url})[/]")
-            run = client.run_task(prompt=prompt, url=url, data_extraction_schema=schema)
+            run = client.run_task(prompt=prompt, url=url, data_extraction_schema=schema, engine=engine)
             final = _follow(client, run.run_id, console)
             completed += final.status == "completed"
             timeline = client.get_run_timeline(run.run_id)

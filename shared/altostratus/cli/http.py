@@ -73,5 +73,15 @@ class ApiClient:
         result: list[dict[str, Any]] = self._call("GET", f"/v1/runs/{run_id}/artifacts", params=params)
         return result
 
+    def organization(self) -> dict[str, Any] | None:
+        """The organization the key belongs to; None from a server that cannot say."""
+        try:
+            result: dict[str, Any] = self._call("GET", "/v1/organizations/me")
+        except ApiCallError as exc:
+            if exc.status in (404, 501):
+                return None
+            raise
+        return result
+
     def cancel(self, run_id: str) -> None:
         self._call("POST", f"/v1/runs/{run_id}/cancel")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import altostratus
 from altostratus.runtimes.startup_errors import StartupError
 
 
@@ -24,6 +25,7 @@ def _commands() -> Sequence[_Command]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alto", description="Altostratus: AI browser automation runs.")
+    parser.add_argument("--version", action="version", version=f"alto {altostratus.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for command in _commands():

@@ -1,4 +1,5 @@
-"""`alto runs list|get|timeline|artifacts|cancel`: look at runs (embedded or deployed)."""
+"""`alto runs list|get|timeline|artifacts|cancel|watch`: look at runs (embedded or deployed).
+Each says on stderr which organization the key belongs to (its runs are the ones shown)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from altostratus.cli.http import ApiCallError, ApiClient
+from altostratus.cli.run import follow, report
 from altostratus.cli.target import add_target_options, api_target
 
 
@@ -29,19 +31,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("timeline", "a run's steps, actions and reasoning", _timeline),
         ("artifacts", "a run's screenshots, pages and files", _artifacts),
         ("cancel", "cancel a run", _cancel),
+        ("watch", "follow a run live until it ends, then print its output", _watch),
     ):
         sub = actions.add_parser(name, help=help_text)
         sub.add_argument("run_id")
         if name == "artifacts":
             sub.add_argument("--type", action="append", dest="types", help="artifact type (repeatable)")
             sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        if name == "watch":
+            sub.add_argument("--json", action="store_true", help="print the whole run as JSON at the end")
         add_target_options(sub)
         sub.set_defaults(handler=handler)
+
+
+def say_organization(client: ApiClient, err: Console) -> None:
+    org = client.organization()
+    if org is not None:
+        err.print(f"Organization: {org['organization_name']} ({org['organization_id']})")
 
 
 def _call(args: argparse.Namespace, fn: Any) -> int:
     try:
         with api_target(args, start_if_needed=False) as (base_url, key), ApiClient(base_url, key) as client:
+            say_organization(client, Console(stderr=True, highlight=False))
             return int(fn(client))
     except ApiCallError as exc:
         Console(stderr=True).print(f"[red]{exc}[/]")
@@ -126,3 +138,19 @@ def _cancel(args: argparse.Namespace) -> int:
         return 0
 
     return _call(args, cancel)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    err = Console(stderr=True, highlight=False)
+
+    def watch(client: ApiClient) -> int:
+        try:
+            final = follow(client, args.run_id, err)
+        except KeyboardInterrupt:
+            err.print(
+                f"Stopped watching {args.run_id}; it goes on (alto runs cancel {args.run_id} stops it)."
+            )
+            return 130
+        return report(final, as_json=args.json, err=err)
+
+    return _call(args, watch)

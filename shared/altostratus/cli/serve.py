@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from altostratus.runtimes.logs import LOG_FORMATS, LOG_LEVELS, configure_serve_logs
 from altostratus.runtimes.settings import Settings, load_settings
 
 
@@ -36,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--api-only", action="store_true", help="serve the API without executing runs (they stay queued)"
     )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=os.environ.get("ALTO_LOG_FORMAT", "text"),
+        help="log lines on stderr as text or one JSON object each (ALTO_LOG_FORMAT, default text)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        type=str.lower,
+        default=os.environ.get("ALTO_LOG_LEVEL", "info").lower(),
+        help="the least severe lines written (ALTO_LOG_LEVEL, default info)",
+    )
     add_common_options(parser)
     parser.set_defaults(handler=serve)
 
@@ -46,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
     from altostratus.security.targets import TargetPolicy
 
     settings = settings_from(args)
+    configure_serve_logs(args.log_format, args.log_level)
     console = Console(highlight=False)
     service = EmbeddedService(settings)
     dev_key = service.runtime.ensure_dev_key()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,9 +53,23 @@ def _is_up(base_url: str) -> bool:
         return False
 
 
+KEY_IGNORED = (
+    "alto: warning: --api-key is ignored without --base-url; talking to the embedded server on "
+    "this machine with the CLI's own key. Pass --base-url to use the key with a deployed API.\n"
+)
+NOT_RUNNING = (
+    "alto: no `alto serve` is running for {data_dir}: the run goes to a server started for this "
+    "command alone, which stops when it returns; the run carries on at the next `alto serve`.\n"
+)
+
+
 @contextmanager
-def api_target(args: argparse.Namespace, *, start_if_needed: bool) -> Iterator[tuple[str, str]]:
+def api_target(
+    args: argparse.Namespace, *, start_if_needed: bool, warn_if_started: bool = False
+) -> Iterator[tuple[str, str]]:
     """(base_url, api_key) to call, for the duration of the command."""
+    if getattr(args, "api_key", None) and not args.base_url:
+        sys.stderr.write(KEY_IGNORED)
     if args.base_url:
         key = args.api_key or os.environ.get("ALTO_API_KEY")
         if not key:
@@ -68,5 +83,7 @@ def api_target(args: argparse.Namespace, *, start_if_needed: bool) -> Iterator[t
         return
     from altostratus.runtimes.embedded import EmbeddedService
 
+    if warn_if_started:
+        sys.stderr.write(NOT_RUNNING.format(data_dir=settings.data_dir))
     with EmbeddedService(settings) as service:
         yield service.base_url, key

@@ -7,6 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from altostratus.demo.site import PAGES
+from altostratus.devtools import cua_script as cs
+from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.devtools.fake_anthropic.policies import (
     Page,
     accept_all,
@@ -50,6 +53,14 @@ def _read_product(markdown: str) -> dict[str, Any]:
     }
 
 
-def scripted_model() -> Callable[[MessagesRequest], Any]:
-    """The policy for the fake Messages server."""
-    return agent_policy(_answer, verifier=accept_all, extractor=extract_with(_read_product))
+def scripted_model(computer: cs.Script | None = None) -> Callable[[MessagesRequest], Any]:
+    """The policy for the fake Messages server (with `computer`: the computer-use script too)."""
+    policy = agent_policy(_answer, verifier=accept_all, extractor=extract_with(_read_product))
+    return policy if computer is None else computer_policy(computer, policy)
+
+
+def scripted_computer() -> cs.Script:
+    """The computer-use stand-in: it sees the bundled page and says it is done (the title task's
+    answer is the page's title; the extraction task's output comes from extraction)."""
+    title = re.search(r"<title>(.*?)</title>", (PAGES / "index.html").read_text(), re.DOTALL)
+    return cs.Script([cs.Done(title.group(1).strip() if title else "")], cs.Layout({}))

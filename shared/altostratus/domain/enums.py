@@ -82,11 +82,18 @@ class Engine(StrEnum):
 
     @property
     def is_supported(self) -> bool:
-        """Engines this deployment can execute; the others are refused at submission."""
+        """Engines this code can execute; the others are refused at submission. A
+        computer-use engine also needs its provider configured (checked at submission)."""
         return self in SUPPORTED_ENGINES
 
+    @property
+    def is_cua(self) -> bool:
+        """Screenshot-driven: the model sees pixels and acts at coordinates."""
+        return self in CUA_ENGINES
 
-SUPPORTED_ENGINES = frozenset({Engine.SKYVERN_V1, Engine.SKYVERN_V2})
+
+CUA_ENGINES = frozenset({Engine.OPENAI_CUA, Engine.ANTHROPIC_CUA, Engine.UI_TARS})
+SUPPORTED_ENGINES = frozenset({Engine.SKYVERN_V1, Engine.SKYVERN_V2, *CUA_ENGINES})
 
 
 class ArtifactType(StrEnum):
@@ -139,6 +146,10 @@ class ActionType(StrEnum):
     GO_FORWARD = "go_forward"
     SCROLL = "scroll"
     KEYPRESS = "keypress"
+    # Pointer actions of the screenshot-driven engines.
+    MOVE = "move"
+    DRAG = "drag"
+    LEFT_MOUSE = "left_mouse"
 
 
 class ActionStatus(StrEnum):

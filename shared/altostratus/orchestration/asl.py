@@ -4,15 +4,21 @@ The embedded runtime executes the very file Step Functions runs on AWS, so both 
 transitions, retries and catches. Supported: Task (`arn:aws:states:::lambda:invoke`), Choice,
 Pass, Wait (`Seconds` or `SecondsPath`, slept through the injectable `sleep`), Succeed, Fail;
 InputPath, Parameters (with `.$` paths), ResultSelector, ResultPath, OutputPath; Retry
-(ErrorEquals, IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds) and Catch
-(ErrorEquals, ResultPath, Next). JSONPath is the `$.a.b[0]` subset. Anything else in a
+(ErrorEquals, IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and
+Catch (ErrorEquals, ResultPath, Next). JSONPath is the `$.a.b[0]` subset. Anything else in a
 definition is refused when it is loaded, not half-executed.
+
+As in Step Functions, `States.ALL` matches neither `States.Runtime` (which nothing catches: the
+execution fails) nor `States.DataLimitExceeded` (caught only when named). `TimeoutSeconds`
+(of the machine and of a task) is accepted but not enforced here: the embedded runtime bounds
+a run by its own time limits.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +40,13 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "NumericLessThan": lambda a, b: isinstance(a, int | float) and a < b,
     "NumericGreaterThanEquals": lambda a, b: isinstance(a, int | float) and a >= b,
 }
+_TOP_FIELDS = {"Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"}
+_RETRIER_FIELDS = {
+    "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy",
+}  # fmt: skip
+# Errors `States.ALL` does not match; the first cannot be caught at all.
+_UNCATCHABLE = "States.Runtime"
+_NOT_IN_ALL = {"States.Runtime", "States.DataLimitExceeded"}
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
 # function name -> handler(payload) -> result; a raised exception is the task's error.
@@ -80,6 +93,9 @@ def validate(definition: Mapping[str, Any]) -> None:
     states = definition.get("States") or {}
     if definition.get("QueryLanguage", "JSONPath") != "JSONPath":
         raise DefinitionError("only JSONPath definitions are supported")
+    unknown_top = set(definition) - _TOP_FIELDS
+    if unknown_top:
+        raise DefinitionError(f"fields {sorted(unknown_top)} are not supported")
     if definition.get("StartAt") not in states:
         raise DefinitionError(f"StartAt {definition.get('StartAt')!r} is not a state")
     for name, state in states.items():
@@ -95,6 +111,13 @@ def validate(definition: Mapping[str, Any]) -> None:
             raise DefinitionError(f"state {name!r}: a Wait needs exactly one of Seconds and SecondsPath")
         if kind == "Wait" and not _whole_seconds(state.get("Seconds", 0)):
             raise DefinitionError(f"state {name!r}: Seconds must be a whole number >= 0")
+        for retrier in state.get("Retry", []):
+            if set(retrier) - _RETRIER_FIELDS:
+                raise DefinitionError(
+                    f"state {name!r}: retrier fields {sorted(set(retrier) - _RETRIER_FIELDS)}"
+                )
+            if retrier.get("JitterStrategy", "NONE") not in ("NONE", "FULL"):
+                raise DefinitionError(f"state {name!r}: JitterStrategy must be NONE or FULL")
         for choice in state.get("Choices", []):
             if not set(choice) & set(_COMPARISONS):
                 raise DefinitionError(f"state {name!r}: unsupported choice rule {choice}")
@@ -147,7 +170,11 @@ def _template(template: Any, data: Any) -> Any:
 
 
 def _matches(error: str, names: list[str]) -> bool:
-    if "States.ALL" in names or error in names:
+    if error in names:
+        return True
+    if error in _NOT_IN_ALL:
+        return False
+    if "States.ALL" in names:
         return True
     return "States.TaskFailed" in names and error != "States.Timeout"
 
@@ -157,6 +184,8 @@ class Interpreter:
     definition: Mapping[str, Any]
     invoke: Invoke
     sleep: Callable[[float], None] = time.sleep
+    # FULL jitter: the wait is drawn between 0 and the backoff (injectable for tests).
+    jitter: Callable[[float], float] = field(default=lambda delay: random.uniform(0, delay))
     # Names of the states entered, in order (for tests and traces).
     trace: list[str] = field(default_factory=list)
 
@@ -178,9 +207,8 @@ class Interpreter:
             try:
                 data = self._wait(state, data) if kind == "Wait" else self._task_or_pass(state, data)
             except TaskError as exc:
-                catcher = next(
-                    (c for c in state.get("Catch", []) if _matches(exc.error, c["ErrorEquals"])), None
-                )
+                catchers = [] if exc.error == _UNCATCHABLE else state.get("Catch", [])
+                catcher = next((c for c in catchers if _matches(exc.error, c["ErrorEquals"])), None)
                 if catcher is None:
                     raise ExecutionFailedError(exc.error, exc.cause) from None
                 data = _write_path(
@@ -247,7 +275,10 @@ class Interpreter:
                 if done >= retrier.get("MaxAttempts", 3):
                     raise error
                 delay = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
-                self.sleep(min(delay, retrier.get("MaxDelaySeconds", delay)))
+                delay = min(delay, retrier.get("MaxDelaySeconds", delay))
+                if retrier.get("JitterStrategy") == "FULL":
+                    delay = self.jitter(delay)
+                self.sleep(delay)
                 attempts[index] = done + 1
                 break
             else:

@@ -10,7 +10,10 @@ _INFRASTRUCTURE = {
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
 }
+# The agent_step function itself died: its time limit, or out of memory.
+_FUNCTION_DIED = {"Lambda.Unknown", "Sandbox.Timedout"}
 
 
 def failure_reason(error: Any) -> str:
@@ -22,6 +25,15 @@ def failure_reason(error: Any) -> str:
     name = str((error or {}).get("Error") or "an unknown error")
     if name == "States.Timeout":
         return "An agent step ran past its time limit and was stopped."
+    if name in _FUNCTION_DIED:
+        return (
+            "An agent step stopped abruptly (the step function ran out of time or memory) and "
+            "stopped again when retried."
+        )
+    if name == "States.DataLimitExceeded":
+        return "The run's state grew past what the orchestrator can pass between steps."
+    if name == "States.Runtime":
+        return "The run's orchestration met an internal error; the operators' logs have the details."
     if name == "LaunchError":
         return (
             "The browser could not be started: Chromium failed to launch, or the run's "

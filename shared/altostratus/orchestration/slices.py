@@ -98,11 +98,23 @@ class AgentSlices:
     ) -> tuple[bool, RunOutcome | None]:
         deps = self.agent
         request = executor_request(view, deps.secret_box)
+        saved_at = [-1]  # steps taken at the last checkpoint
+
+        async def checkpoint(done: AgentState) -> None:
+            # After every step: a slice that dies (timeout, out of memory) is retried from here.
+            self._save_checkpoint(view, done, await browser.export_state())
+            saved_at[0] = done.steps_taken
+
         async with self.browsers.open(view, request, restore) as browser:
             result = await run_slice(
-                deps, view.run_id, browser=browser.agent, deadline=deps.monotonic() + budget, state=state
+                deps,
+                view.run_id,
+                browser=browser.agent,
+                deadline=deps.monotonic() + budget,
+                state=state,
+                on_step=checkpoint,
             )
-            if result.continue_:
+            if result.continue_ and saved_at[0] != result.state.steps_taken:
                 self._save_checkpoint(view, result.state, await browser.export_state())
         return result.continue_, result.outcome
 

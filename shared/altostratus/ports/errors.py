@@ -30,3 +30,13 @@ class ClaimTakenError(PortError):
     def __init__(self, key: str) -> None:
         super().__init__(f"the claim {key!r} is already held")
         self.key = key
+
+
+class RecordTooLargeError(PortError):
+    """A record of the write is larger than the store keeps in one record; retrying the same
+    write can never succeed."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"a record of {size} bytes is over the store's {limit}-byte limit")
+        self.size = size
+        self.limit = limit

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 import time
 import uuid
@@ -31,15 +32,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
+from altostratus.domain.run_log import lifecycle_lines
 from altostratus.domain.run_summary import RunSummary, search_text
 from altostratus.domain.view import RunView, apply
 from altostratus.ports.clock import Clock
 from altostratus.ports.errors import SequenceConflictError
+
+# One line per run lifecycle event, written by whichever process appended it.
+run_log = logging.getLogger("altostratus.runs")
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,9 @@ class EventLog(ABC):
                 # Full-jitter backoff spreads a herd of writers contending for one run.
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
                 continue
+            if run_log.isEnabledFor(logging.INFO):
+                for message, fields in lifecycle_lines(prepared.events, prepared.view):
+                    run_log.info(message, extra=fields)
             return AppendResult(view=prepared.view, events=prepared.events)
         raise SequenceConflictError(f"run {run_id}: gave up after {self.max_attempts} conflicting appends")
 
@@ -295,3 +304,11 @@ class EventLog(ABC):
             dedupe_ids=tuple(d.event_id for d in drafts if d.event_id),
             claim=claim,
         )
+
+
+class UnstartedRuns(Protocol):
+    """Runs still created or queued, oldest first (the sweeper's listing)."""
+
+    def unstarted_before(self, cutoff: datetime) -> list[str]:
+        """Ids of runs not started yet that were submitted before `cutoff`."""
+        ...

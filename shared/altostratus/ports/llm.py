@@ -73,6 +73,8 @@ class LLMRequest(BaseModel):
     max_tokens: int = 4096
     temperature: float | None = None
     purpose: str = "agent"
+    # Beta features the call needs (the `anthropic-beta` header), e.g. a computer tool version.
+    betas: list[str] = Field(default_factory=list)
 
     def wire(self) -> dict[str, Any]:
         """The JSON body of the call, as stored in `llm_request` artifacts."""
@@ -85,6 +87,8 @@ class LLMRequest(BaseModel):
             body["tool_choice"] = self.tool_choice
         if self.temperature is not None:
             body["temperature"] = self.temperature
+        if self.betas:
+            body["betas"] = self.betas
         return body
 
 

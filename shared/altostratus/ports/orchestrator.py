@@ -13,3 +13,11 @@ class Orchestrator(Protocol):
     def stop(self, run_id: str) -> None:
         """Ask the run's execution to stop soon (best effort; the run records its own end)."""
         ...
+
+
+class Executions(Protocol):
+    """What the orchestrator knows of a run's execution (the sweeper asks)."""
+
+    def state(self, run_id: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, ...; None when the run has none."""
+        ...

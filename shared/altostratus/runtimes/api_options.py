@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from altostratus.api.errors import BadRequestError
 from altostratus.api.services import ApiConfig
+from altostratus.domain.enums import Engine
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL, is_known_model
 from altostratus.domain.proxies import ProxyLocationNotConfiguredError, resolve_proxy
 from altostratus.domain.rate_limit import RateLimit
@@ -36,6 +37,17 @@ def proxy_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
     return check
 
 
+def check_model_for(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """`check_model` for the Claude engines; openai-cua and ui-tars name their provider's models."""
+
+    def check(request: RunTaskRequest) -> None:
+        if request.engine in (Engine.OPENAI_CUA, Engine.UI_TARS):
+            return
+        check_model(request)
+
+    return check
+
+
 def check_model(request: RunTaskRequest) -> None:
     """A run may name its model; an unknown name is refused at submission, not mid-run."""
     name = request.model.model_name if request.model else None
@@ -59,11 +71,18 @@ def max_steps_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
     return check
 
 
-def api_config(settings: Settings, *, cache_keys: bool) -> ApiConfig:
+def api_config(
+    settings: Settings,
+    *,
+    cache_keys: bool,
+    default_app_url: str | None = None,
+    media_origins: tuple[str, ...] = (),
+) -> ApiConfig:
     return ApiConfig(
         max_body_bytes=settings.max_body_bytes,
         strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
-        app_url=settings.app_url,
+        app_url=settings.app_url or default_app_url,
+        media_origins=media_origins,
         key_cache_seconds=settings.key_cache_seconds if cache_keys else 0.0,
     )
 
@@ -75,5 +94,30 @@ def rate_limit(settings: Settings) -> RateLimit | None:
     return RateLimit(per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
 
 
+def engine_check(settings: Settings) -> Callable[[RunTaskRequest], None]:
+    """A computer-use engine runs only where its provider is configured: the 400 names the
+    setting to set."""
+    missing = {
+        Engine.OPENAI_CUA: None if settings.openai_api_key else "ALTO_OPENAI_API_KEY",
+        Engine.UI_TARS: None if settings.ui_tars_base_url else "ALTO_UI_TARS_BASE_URL",
+    }
+
+    def check(request: RunTaskRequest) -> None:
+        setting = missing.get(request.engine)
+        if setting is not None:
+            raise BadRequestError(
+                f"The engine {request.engine.value!r} is not configured on this deployment: set {setting}."
+            )
+        if request.engine.is_cua and request.browser_session_id:
+            raise BadRequestError(f"The engine {request.engine.value!r} does not support browser sessions.")
+
+    return check
+
+
 def submission_checks(settings: Settings) -> list[Callable[[RunTaskRequest], None]]:
-    return [check_model, proxy_check(settings), max_steps_check(settings)]
+    return [
+        engine_check(settings),
+        check_model_for(settings),
+        proxy_check(settings),
+        max_steps_check(settings),
+    ]

@@ -6,7 +6,9 @@ tests, against moto.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
@@ -25,8 +28,11 @@ from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
+from altostratus.api.viewer.session import configured_origins
 from altostratus.domain.ids import IdFactory
+from altostratus.orchestration.execution_ends import ExecutionEnds
 from altostratus.orchestration.lifecycle import RunLifecycle
+from altostratus.orchestration.sweeper import RunSweeper
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.runtimes import compose
 from altostratus.runtimes.api_options import rate_limit
@@ -50,6 +56,11 @@ def master_key(settings: Settings) -> bytes:
     return decode_master_key(str(value))
 
 
+def link_secret(master: bytes) -> bytes:
+    """The key of the API's signed artifact links (the embedded server derives it alike)."""
+    return hmac.new(master, b"artifact-links", hashlib.sha256).digest()
+
+
 @dataclass(frozen=True)
 class AwsStores:
     """The AWS adapters, built once per execution environment and shared by every function
@@ -57,7 +68,9 @@ class AwsStores:
 
     settings: Settings
     event_log: DynamoDBEventLog
-    artifacts: S3ArtifactStore
+    # The bucket, handed out as the API's own signed links (S3 presigned URLs made with the
+    # function role's temporary credentials die before the expiry the API states).
+    artifacts: ApiLinkedArtifacts
     keys: DynamoDBKeyStore
     stores: Stores
     clients: dict[str, Any]
@@ -75,10 +88,19 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
     ddb = boto3.client("dynamodb")
     s3 = boto3.client("s3")
     event_log = DynamoDBEventLog(
-        ddb, events_table=settings.events_table, state_table=settings.state_table, clock=clock
+        ddb,
+        events_table=settings.events_table,
+        state_table=settings.state_table,
+        clock=clock,
+        retention_days=settings.retention_days or None,
     )
-    artifacts = S3ArtifactStore(s3, bucket=settings.artifacts_bucket)
-    sealer = Sealer(master_key(settings))
+    master = master_key(settings)
+    artifacts = ApiLinkedArtifacts(
+        S3ArtifactStore(s3, bucket=settings.artifacts_bucket, prefix=settings.artifacts_prefix),
+        public_base_url=settings.base_url(),
+        signing_secret=link_secret(master),
+    )
+    sealer = Sealer(master)
     keys = DynamoDBKeyStore(ddb, state_table=settings.state_table, sealer=sealer, ids=ids, clock=clock)
     idempotency = DynamoDBPersistenceLayer(
         table_name=settings.state_table,
@@ -97,6 +119,7 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
         secret_box=sealer,
         ids=ids,
         clock=clock,
+        link_verifier=artifacts.verify,
         # In the state table, so the limit holds across every instance of the api function.
         rate_limiter=(
             DynamoDBRateLimiter(ddb, state_table=settings.state_table, limit=limit, clock=clock)
@@ -132,7 +155,7 @@ class AwsRuntime:
         return self.aws.event_log
 
     @property
-    def artifacts(self) -> S3ArtifactStore:
+    def artifacts(self) -> ApiLinkedArtifacts:
         return self.aws.artifacts
 
     @property
@@ -150,6 +173,15 @@ class AwsRuntime:
     def api(self) -> AltoResolver:
         return build_api(self.services)
 
+    def answer_at(self, event: dict[str, Any]) -> None:
+        """Signed links point at the address the request came to, unless ALTO_PUBLIC_URL says
+        where clients reach the API (a custom domain)."""
+        if self.settings.public_url:
+            return
+        domain = (event.get("requestContext") or {}).get("domainName")
+        if domain:
+            self.artifacts.public_base_url = f"https://{domain}"
+
 
 def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores | None = None) -> AwsRuntime:
     aws = aws or build_stores(settings, clock=clock)
@@ -159,8 +191,23 @@ def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores 
         else None
     )
     webhooks = compose.deliverer(settings, aws.stores)
+    # The viewer's pages show screenshots and recordings from the API's own links, and files
+    # too large for a Lambda answer from the bucket (a redirect to a presigned URL).
+    probe = aws.artifacts.inner.signed_url(
+        f"s3://{settings.artifacts_bucket}/viewer-probe", artifact_id="probe"
+    )
     services = compose.api_services(
-        settings, aws.stores, webhooks=webhooks, orchestrator=orchestrator, cache_keys=True
+        settings,
+        aws.stores,
+        webhooks=webhooks,
+        orchestrator=orchestrator,
+        cache_keys=True,
+        media_origins=configured_origins(probe),
+    )
+    linked = aws.artifacts
+    # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.
+    services = replace(
+        services, large_content_link=lambda uri, artifact_id: linked.direct_url(uri, artifact_id=artifact_id)
     )
     return AwsRuntime(aws=aws, services=services, webhooks=webhooks)
 
@@ -177,6 +224,32 @@ def lifecycle() -> RunLifecycle:
     """Start run, Finish run and Record failure need only the event log and the run slots."""
     built = stores()
     return compose.lifecycle(built.settings, built.stores)
+
+
+@cache
+def execution_ends() -> ExecutionEnds:
+    """run_failed, for the execution-status rule: executions that ended without their run."""
+    built = stores()
+    return ExecutionEnds(built.event_log, compose.admission(built.settings, built.stores))
+
+
+@cache
+def sweeper() -> RunSweeper:
+    """run_sweeper: starts the executions of runs left queued without one."""
+    built = stores()
+    settings = built.settings
+    if not settings.state_machine_arn:
+        raise RuntimeError("set ALTO_STATE_MACHINE_ARN: the sweeper starts executions of that machine")
+    orchestrator = StepFunctionsOrchestrator(
+        boto3.client("stepfunctions"), state_machine_arn=settings.state_machine_arn
+    )
+    return RunSweeper(
+        event_log=built.event_log,
+        unstarted=built.event_log,
+        orchestrator=orchestrator,
+        executions=orchestrator,
+        grace_seconds=settings.sweep_after_seconds,
+    )
 
 
 @cache
@@ -230,5 +303,14 @@ def webhook_delivery() -> QueueDelivery:
 def forget_environment() -> None:
     """Drop everything built for this execution environment, so the next call builds it anew
     from the environment's settings (tests give each simulated deployment its own)."""
-    for cached in (stores, runtime, lifecycle, agent_slices, publisher, webhook_delivery):
+    for cached in (
+        stores,
+        runtime,
+        lifecycle,
+        execution_ends,
+        sweeper,
+        agent_slices,
+        publisher,
+        webhook_delivery,
+    ):
         cached.cache_clear()

@@ -78,7 +78,7 @@ def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
     )
 
 
-def deliverer(settings: Settings, stores: Stores) -> WebhookDeliverer:
+def deliverer(settings: Settings, stores: Stores, *, default_app_url: str | None = None) -> WebhookDeliverer:
     """Raises ValueError when ALTO_ALLOWED_TARGETS has an entry that is neither host nor CIDR."""
     policy = webhook_retry_policy(settings)
     targets = CallbackTargets(TargetPolicy.parse(settings.allowed_targets))
@@ -89,7 +89,7 @@ def deliverer(settings: Settings, stores: Stores) -> WebhookDeliverer:
         sender=WebhookSender(targets, policy),
         policy=policy,
         clock=stores.clock,
-        app_url=settings.app_url,
+        app_url=settings.app_url or default_app_url,
         secret_box=stores.secret_box,
     )
 
@@ -101,10 +101,14 @@ def api_services(
     webhooks: WebhookDeliverer,
     orchestrator: Orchestrator | None,
     cache_keys: bool,
+    default_app_url: str | None = None,
+    media_origins: tuple[str, ...] = (),
 ) -> ApiServices:
     """`cache_keys`: whether a key's lookup may be answered from memory for a while (AWS, where
     every request would otherwise read the table); the embedded server asks every time, since
-    `alto keys revoke` runs in another process and must take effect at once."""
+    `alto keys revoke` runs in another process and must take effect at once. `default_app_url`:
+    the run viewer's base when ALTO_APP_URL is unset (else the base each request came to);
+    `media_origins`: where the artifact store's links point besides this origin."""
     checks: list[Callable[[RunTaskRequest], None]] = [
         *submission_checks(settings),
         CallbackAddressCheck(webhooks.sender.targets),
@@ -117,7 +121,9 @@ def api_services(
         ids=stores.ids,
         clock=stores.clock,
         secret_box=stores.secret_box,
-        config=api_config(settings, cache_keys=cache_keys),
+        config=api_config(
+            settings, cache_keys=cache_keys, default_app_url=default_app_url, media_origins=media_origins
+        ),
         orchestrator=orchestrator,
         webhooks=WebhookReplayService(webhooks),
         submission_checks=tuple(checks),

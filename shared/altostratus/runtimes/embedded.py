@@ -110,7 +110,7 @@ class EmbeddedService:
             time.sleep(0.01)
         port = listener.getsockname()[1]
         self.base_url = self.settings.model_copy(update={"port": port}).base_url()
-        self.runtime.artifacts.public_base_url = self.base_url  # signed artifact links point here
+        self.runtime.serve_at(self.base_url)  # signed artifact links and app_url point here
         self.runtime.start_integrations()
         if self.settings.execute_runs:
             self.runner.start_workers()

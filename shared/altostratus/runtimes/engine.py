@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from altostratus.adapters.anthropic_llm import AnthropicLLM, LLMRetryPolicy
+from altostratus.adapters.openai_api import OpenAIApi
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL, DEFAULT_MAIN_MODEL
 from altostratus.engine.agent.deps import AgentDeps
@@ -23,7 +24,39 @@ def engine_settings(settings: Settings) -> EngineSettings:
         max_run_seconds=settings.max_run_seconds,
         totp_poll_s=settings.totp_poll_seconds,
         totp_timeout_s=settings.totp_timeout_seconds,
+        openai_cua_model=settings.openai_cua_model,
+        anthropic_cua_model=settings.anthropic_cua_model or settings.main_model or DEFAULT_MAIN_MODEL,
+        ui_tars_model=settings.ui_tars_model,
+        ui_tars_coordinates=settings.ui_tars_coordinates,
+        ui_tars_language=settings.ui_tars_language,
+        cua_safety_checks=settings.cua_safety_checks,
     )
+
+
+def cua_clients(settings: Settings) -> tuple[OpenAIApi | None, OpenAIApi | None]:
+    """The Responses client (openai-cua) and the chat client (ui-tars), where configured."""
+    retry = LLMRetryPolicy(
+        max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
+    )
+    responses = chat = None
+    if settings.openai_api_key is not None:
+        responses = OpenAIApi(
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url,
+            retry=retry,
+            timeout_s=settings.llm_timeout_seconds,
+        )
+    if settings.ui_tars_base_url:
+        key = settings.ui_tars_api_key.get_secret_value() if settings.ui_tars_api_key else "unused"
+        chat = OpenAIApi(
+            api_key=key,
+            base_url=settings.ui_tars_base_url,
+            name="the UI-TARS endpoint",
+            setting="ALTO_UI_TARS_API_KEY",
+            retry=retry,
+            timeout_s=settings.llm_timeout_seconds,
+        )
+    return responses, chat
 
 
 def agent_deps(
@@ -46,7 +79,10 @@ def agent_deps(
         retry=retry,
         timeout_s=settings.llm_timeout_seconds,
     )
+    responses, chat = cua_clients(settings)
     return AgentDeps(
+        responses=responses,
+        chat=chat,
         event_log=event_log,
         artifacts=artifacts,
         llm=llm,

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -134,6 +135,8 @@ class ApiAsgiApp:
             query=scope.get("query_string", b"").decode("latin-1"),
             body=bytes(body) if body else None,
             source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+            # As API Gateway does: an id per request, for the request's log line.
+            request_id=uuid.uuid4().hex,
         )
         loop = asyncio.get_running_loop()
         path = scope["path"].rstrip("/")

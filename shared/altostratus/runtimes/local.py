@@ -163,6 +163,13 @@ class LocalRuntime:
         lock held)."""
         self.local.idempotency.release_in_progress()
 
+    def serve_at(self, base_url: str) -> None:
+        """The server listens at `base_url` (known once its port is bound): signed artifact
+        links, and webhook bodies' `app_url` unless configured, point there."""
+        self.artifacts.public_base_url = base_url
+        if self.deliverer.app_url is None:
+            self.deliverer.app_url = base_url
+
     def start_integrations(self) -> None:
         """Start publishing events and delivering webhooks in background threads (`alto serve`)."""
         self.integrations.start()
@@ -182,9 +189,17 @@ def build_local(
     """The API, webhooks and outbox over `local` (built from the settings when not given);
     `orchestrator` executes the runs the API accepts (None: they wait queued)."""
     local = local or local_stores(settings, clock=clock)
-    deliverer = compose.deliverer(settings, local.stores)
+    # The run viewer is served here too, so `app_url` points at this server (when its port is
+    # known before it listens; otherwise at the address each request came to).
+    here = settings.base_url() if settings.public_url or settings.port else None
+    deliverer = compose.deliverer(settings, local.stores, default_app_url=here)
     services = compose.api_services(
-        settings, local.stores, webhooks=deliverer, orchestrator=orchestrator, cache_keys=False
+        settings,
+        local.stores,
+        webhooks=deliverer,
+        orchestrator=orchestrator,
+        cache_keys=False,
+        default_app_url=here,
     )
     integrations = build_local_integrations(
         settings,

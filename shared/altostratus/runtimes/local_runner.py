@@ -198,10 +198,22 @@ class LocalRunner:
             interpreter.run({"run_id": run_id})
         except ExecutionFailedError as exc:
             logger.warning("execution of %s ended in %s", run_id, exc.error)
-        except Exception:
+            self._record_unrecorded_end(run_id, {"Error": exc.error, "Cause": exc.cause})
+        except Exception as exc:
             # The state machine records failures itself; reaching here means even that failed.
             logger.exception("execution of %s crashed", run_id)
+            self._record_unrecorded_end(run_id, {"Error": type(exc).__name__, "Cause": ""})
         return interpreter.trace
+
+    def _record_unrecorded_end(self, run_id: str, error: dict[str, str]) -> None:
+        """What the execution-status rule does on AWS: an execution that ended without the run
+        ending (an error no Catch takes, or recording the failure failed) fails the run."""
+        try:
+            view = self._log.get_view(run_id)
+            if view is not None and not view.is_terminal:
+                self._handlers["run_failed"]({"run_id": run_id, "error": error})
+        except Exception:
+            logger.exception("could not record the end of %s", run_id)
 
     def _invoke(self, function: str, payload: Any) -> Any:
         return self._handlers[function](payload)

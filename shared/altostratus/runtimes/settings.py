@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     state_machine_arn: str | None = None
     event_bus_name: str = "altostratus"
     master_key_secret_arn: str | None = None
+    # AWS: days a run's records are kept (DynamoDB TTL from its submission); the bucket keeps
+    # artifacts a little longer, so no view points at deleted files. 0: kept for good.
+    retention_days: int = Field(default=0, ge=0)
+    # AWS: a run still queued this long after submission with no execution is started by the
+    # sweeper (the API crashed between writing it and starting its execution).
+    sweep_after_seconds: float = Field(default=120.0, ge=0)
+    # AWS: the prefix of every object the runs store in the artifacts bucket (the agent_step
+    # function may read and write only there).
+    artifacts_prefix: str = "runs/"
 
     # -- webhooks and the event bus --
     # Attempts per delivery; on AWS also the webhook queue's maxReceiveCount (template.yaml).
@@ -77,6 +86,24 @@ class Settings(BaseSettings):
     llm_max_attempts: int = Field(default=5, ge=1)
     llm_retry_base_seconds: float = Field(default=1.0, ge=0)
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    # -- computer-use engines (each is offered only when its provider is configured) --
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ALTO_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = None
+    # computer-use-preview (the preview tool) or a GA model such as gpt-5.4 (the GA tool).
+    openai_cua_model: str = "computer-use-preview"
+    anthropic_cua_model: str | None = None
+    ui_tars_base_url: str | None = None
+    ui_tars_api_key: SecretStr | None = None
+    ui_tars_model: str = "ui-tars"
+    # "doubao": relative 0-1000 (UI-TARS-1.0, Doubao); "qwen25vl": absolute on the
+    # smart-resized screenshot (UI-TARS-1.5).
+    ui_tars_coordinates: Literal["doubao", "qwen25vl"] = "doubao"
+    ui_tars_language: str = "English"
+    # OpenAI's pending safety checks: refuse (the run ends terminated) or acknowledge.
+    cua_safety_checks: Literal["refuse", "acknowledge"] = "refuse"
 
     # -- execution --
     # False: serve the API only; runs stay queued for another executor (`alto serve --api-only`).

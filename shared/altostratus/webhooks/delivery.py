@@ -118,7 +118,7 @@ class WebhookDeliverer:
         self._keys = keys
         self._artifacts = artifacts
         self._clock = clock
-        self._app_url = app_url
+        self.app_url = app_url
         self._rng = rng or random.Random()
         self._secret_box = secret_box
 
@@ -138,7 +138,7 @@ class WebhookDeliverer:
         key = self._keys.signing_key(view.api_key_id) if view.api_key_id else None
         if key is None:
             raise MissingSigningKeyError(view.run_id)
-        run = run_response(view, self._artifacts, app_url=self._app_url, include_request=False)
+        run = run_response(view, self._artifacts, app_url=self.app_url, include_request=False)
         payload = compact_json(webhook_payload(run, view))
         timestamp = int(self._clock.now().timestamp())
         headers = signed_headers(payload.encode("utf-8"), key=key, webhook_id=webhook_id, timestamp=timestamp)

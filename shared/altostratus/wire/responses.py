@@ -253,3 +253,20 @@ class WebhookReplayReport(_Wire):
     error: str | None = Field(
         description="Why the receiver could not be reached or refused; null on success."
     )
+
+
+# -- server --
+
+
+class OrganizationInfo(_Wire):
+    """The organization the calling API key belongs to (the fields of Skyvern's Organization
+    that this deployment keeps)."""
+
+    organization_id: str
+    organization_name: str
+    created_at: Timestamp
+    modified_at: Timestamp
+
+
+class ServerVersion(_Wire):
+    version: str = Field(examples=["0.1.0"])

@@ -20,6 +20,7 @@ from altostratus.adapters.browser import (
 from altostratus.adapters.browser.effects import summarize
 from altostratus.domain.enums import ActionType
 from altostratus.ports.browser import Download, Effect, Observation
+from altostratus.ports.computer import PixelAction, PixelEffect
 
 # How the timeline names each browser action (Skyvern's vocabulary).
 ACTION_TYPE_OF = {
@@ -111,6 +112,16 @@ class SessionBrowser:
             message = _validation_message(exc)
             return Effect(ok=False, summary=f"Invalid {tool}: {message}.", error="invalid_action")
         return effect_of(await self.session.act(action))
+
+    def viewport(self) -> tuple[int, int]:
+        return self.session.viewport()
+
+    async def pixels(self, action: PixelAction) -> PixelEffect:
+        report, _hit = await self.session.act_pixels(action)
+        return PixelEffect(effect=effect_of(report), hit=report.element)
+
+    async def location(self) -> tuple[str, str]:
+        return await self.session.location()
 
     async def screenshot(self, *, scrolls: int = 0) -> bytes:
         if scrolls <= 0:

@@ -52,6 +52,16 @@ class Viewport(BaseModel):
     height: int = Field(default=720, ge=200, le=4320)
 
 
+# What Chromium may inherit from the environment (everything else is left out).
+_BROWSER_ENV = frozenset(
+    {
+        "PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "FONTCONFIG_PATH",
+        "FONTCONFIG_FILE", "DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS",
+    }
+)  # fmt: skip
+_BROWSER_ENV_PREFIXES = ("LC_", "XDG_")
+
+
 class LaunchConfig(BaseModel):
     """How the browser process is started (or which one is connected to)."""
 
@@ -85,6 +95,16 @@ class LaunchConfig(BaseModel):
     def temp_root(self) -> Path:
         # Only /tmp is writable on Lambda; elsewhere the platform's temp dir.
         return Path("/tmp") if self.lambda_mode else Path(tempfile.gettempdir())
+
+    def environment(self, inherited: Mapping[str, str]) -> dict[str, str]:
+        """Chromium's environment: only what a browser needs from `inherited`. Never the
+        function role's AWS credentials, model keys or the master key: the browser renders
+        untrusted pages, and a compromised renderer could read its own environment."""
+        env = {k: v for k, v in inherited.items() if k in _BROWSER_ENV or k.startswith(_BROWSER_ENV_PREFIXES)}
+        if self.lambda_mode:
+            # Chromium writes under HOME (crash reports, caches); on Lambda only /tmp is writable.
+            env |= {"HOME": "/tmp", "TMPDIR": "/tmp"}
+        return env
 
 
 class SessionConfig(BaseModel):

@@ -101,8 +101,7 @@ class BrowserRuntime:
                     args=config.args(proxy=proxy.chromium_args()),
                     downloads_path=config.temp_root() / "alto-downloads",
                     timeout=config.launch_timeout_s * 1000,
-                    # Chromium writes under HOME (crash reports, caches); on Lambda only /tmp is writable.
-                    env={**os.environ, "HOME": "/tmp", "TMPDIR": "/tmp"} if config.lambda_mode else None,
+                    env=dict[str, str | float | bool](config.environment(os.environ)),
                 )
                 launched = True
             guard = await NetworkGuard.install(browser, policy)

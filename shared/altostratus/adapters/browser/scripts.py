@@ -22,7 +22,7 @@ def _load(name: str) -> str:
 ACTIVE_FIELD = _load("active_field")
 CHOOSE_NATIVE_OPTION = _load("choose_native_option")
 DOM_CLICK = _load("dom_click")
-DOM_QUIET = _load("dom_quiet")
+DOM_SETTLE = _load("dom_settle")
 EDIT_INFO = _load("edit_info")
 FIND_TEXT = _load("find_text")
 FOCUS_AND_SELECT = _load("focus_and_select")

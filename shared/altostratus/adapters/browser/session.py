@@ -35,6 +35,7 @@ never leave the browser (snapshots and read-backs show them masked).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -46,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from playwright.async_api import Error as PlaywrightError
 
 from altostratus.adapters.browser.act import ActContext, execute
+from altostratus.adapters.browser.act.pixels import execute_pixels
 from altostratus.adapters.browser.actions import Action, Navigate, parse_action
 from altostratus.adapters.browser.config import SessionConfig
 from altostratus.adapters.browser.downloads import DownloadTracker
@@ -57,9 +59,10 @@ from altostratus.adapters.browser.perception import Element, ElementRegistry, Pe
 from altostratus.adapters.browser.perception.capture import capture_page
 from altostratus.adapters.browser.pinning_proxy import ProxyRoute, Upstream
 from altostratus.adapters.browser.scripts import PAGE_METRICS, SCROLL
-from altostratus.adapters.browser.settle import settle
+from altostratus.adapters.browser.settle import Settler
 from altostratus.adapters.browser.state import BrowserState, TabState
 from altostratus.adapters.browser.tabs import Tab, TabManager
+from altostratus.ports.computer import PixelAction
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, WebSocketRoute
@@ -75,7 +78,12 @@ class BrowserSession:
     """One run's browser context: tabs, perception, actions, downloads, checkpoints."""
 
     def __init__(
-        self, runtime: BrowserRuntime, context: BrowserContext, config: SessionConfig, download_dir: Path
+        self,
+        runtime: BrowserRuntime,
+        context: BrowserContext,
+        config: SessionConfig,
+        download_dir: Path,
+        settler: Settler | None = None,
     ):
         self.runtime = runtime
         self.context = context
@@ -86,7 +94,13 @@ class BrowserSession:
         self._perceiver = Perceiver(ElementRegistry(), with_ax=config.perception == "ax")
         self._worlds = IsolatedWorlds()
         self._ctx = ActContext(
-            config, self._tabs, self._perceiver, self._worlds, runtime.guard, self._downloads
+            config,
+            self._tabs,
+            self._perceiver,
+            self._worlds,
+            runtime.guard,
+            self._downloads,
+            settler or Settler(),
         )
         self._closed = False
         self.last_snapshot: Snapshot | None = None
@@ -95,14 +109,23 @@ class BrowserSession:
 
     @classmethod
     async def open(
-        cls, runtime: BrowserRuntime, config: SessionConfig, *, state: BrowserState | None = None
+        cls,
+        runtime: BrowserRuntime,
+        config: SessionConfig,
+        *,
+        state: BrowserState | None = None,
+        settler: Settler | None = None,
     ) -> BrowserSession:
-        """A new context on the runtime's browser with one blank tab (or the checkpoint's tabs)."""
+        """A new context on the runtime's browser with one blank tab (or the checkpoint's tabs).
+
+        `settler` decides how long to wait after each action (a `Settler` unless given)."""
         runtime.check_alive()
         root = runtime.config.temp_root()
         download_dir = config.download_dir or Path(tempfile.mkdtemp(prefix="alto-downloads-", dir=root))
         options: dict[str, Any] = {
             "viewport": {"width": config.viewport.width, "height": config.viewport.height},
+            # Screenshots are exactly the viewport's size: what screenshot-driven models are told.
+            "device_scale_factor": 1,
             "accept_downloads": True,
             # Service-worker fetches would skip the page's request handling; pages work without.
             "service_workers": "block",
@@ -136,7 +159,7 @@ class BrowserSession:
             raise
         context.set_default_timeout(config.action_timeout_ms)
         context.set_default_navigation_timeout(config.navigation_timeout_ms)
-        session = cls(runtime, context, config, download_dir)
+        session = cls(runtime, context, config, download_dir, settler)
         session._route = route
         await context.route_web_socket(re.compile(".*"), session._guard_websocket)
         session._tabs.start()
@@ -265,10 +288,19 @@ class BrowserSession:
         then back to where it was.
         """
         tab = self._tab()
-        page = tab.page
         if not full_page:
-            return await self._watch(page.screenshot(type=image_type))
+            return await self._watch(self._viewport_screenshot(tab, image_type))
         return await self._watch(self._full_screenshot(tab, max_scrolls, image_type))
+
+    async def _viewport_screenshot(self, tab: Tab, image_type: Literal["png", "jpeg"]) -> bytes:
+        # Straight from the compositor, encoded for speed: it is taken after every batch of
+        # actions, beside the next snapshot.
+        await self._tabs.ready(tab)
+        main = tab.targets.main
+        if main is None:
+            return await tab.page.screenshot(type=image_type)
+        shot = await main.cdp.send("Page.captureScreenshot", {"format": image_type, "optimizeForSpeed": True})
+        return base64.b64decode(shot["data"])
 
     async def _full_screenshot(
         self, tab: Tab, max_scrolls: int | None, image_type: Literal["png", "jpeg"]
@@ -280,12 +312,12 @@ class BrowserSession:
         scrolls = self.config.max_screenshot_scrolls if max_scrolls is None else max(0, max_scrolls)
         metrics = await self._worlds.evaluate(main, main.frame_id, PAGE_METRICS)
         for _ in range(scrolls):
+            mark = await self._ctx.mark(tab)
             moved = await self._worlds.evaluate(main, main.frame_id, SCROLL, 0, 1, 1)
             if moved["after"]["y"] == moved["before"]["y"]:
                 break
-            await settle(
-                page, main, tab.network, self._worlds, cap_ms=1_000, quiet_ms=self.config.settle_quiet_ms
-            )
+            # Lazy content the scroll brought in (at most a second a screen).
+            await self._ctx.settle(tab, mark, cap_ms=1_000)
         end = await self._worlds.evaluate(main, main.frame_id, PAGE_METRICS)
         await self._worlds.evaluate(main, main.frame_id, f"() => window.scrollTo(0, {float(metrics['y'])})")
         height = min(float(end["height"]), float(metrics["vh"]) * (scrolls + 1))
@@ -302,6 +334,20 @@ class BrowserSession:
 
     async def goto(self, url: str) -> EffectReport:
         return await self.act(Navigate(url=url))
+
+    async def act_pixels(self, action: PixelAction) -> tuple[EffectReport, dict[str, Any] | None]:
+        """Run one action at screen coordinates; its report and the element its point hit."""
+        self._check()
+        return await self._watch(execute_pixels(self._ctx, action, on_browser_error=self._check))
+
+    def viewport(self) -> tuple[int, int]:
+        """The viewport's size in CSS pixels (screenshots are this size: device scale 1)."""
+        return self.config.viewport.width, self.config.viewport.height
+
+    async def location(self) -> tuple[str, str]:
+        """The active tab's URL and title."""
+        page = self._tab().page
+        return page.url, await self._watch(page.title())
 
     # -- downloads --
 

@@ -1,15 +1,25 @@
-"""Adaptive settling after an action: wait for the DOM and the network to go quiet, capped.
+"""Settling after an action, driven by what the action set off.
 
-No fixed sleeps: the DOM side is a MutationObserver in our isolated world that resolves after
-`quiet_ms` without structural mutations; the network side counts a tab's requests in flight
-(long-polling, websockets and event streams excluded). Both are bounded by one deadline, and a
-navigation started by the action is followed to its new document first.
+Before an action, `Settler.mark` installs a MutationObserver in our isolated world of the tab's
+main document and notes the tab's request and navigation counters. After it, `Settler.settle`
+waits only for what the action actually started:
+
+- a navigation (a main-frame document request, or a commit): its new document's `load` event;
+- requests (long-polling, websockets and event streams excluded): until they are done, then
+  the DOM again, since a response is usually rendered;
+- DOM changes: only the subtree the action changed counts (a ticking clock elsewhere on the
+  page does not hold the action up). Changes made while the action ran are done once two
+  frames pass without more; changes still arriving after it (a widget rendering
+  asynchronously) have to stop for the quiet window first.
+
+An action that set nothing off costs two animation frames. Everything is bounded by one cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,10 +27,10 @@ from typing import TYPE_CHECKING
 from playwright.async_api import Error as PlaywrightError
 
 from altostratus.adapters.browser.isolated import IsolatedWorlds, ScriptError
-from altostratus.adapters.browser.scripts import DOM_QUIET
+from altostratus.adapters.browser.scripts import DOM_SETTLE
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Request
+    from playwright.async_api import Frame, Page, Request
 
     from altostratus.adapters.browser.perception.capture import Target
 
@@ -28,41 +38,126 @@ if TYPE_CHECKING:
 _ENDLESS = frozenset({"websocket", "eventsource", "media"})
 # A request open longer than this is treated as long-polling and ignored.
 _LONG_POLL_S = 2.5
+# How often requests chained off each other (a response that fetches more) are followed.
+_ROUNDS = 5
+# After a document request ended without a commit (a download, a 204), how long its commit
+# may still take to be announced.
+_COMMIT_GRACE_S = 0.05
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The tab's counters, and the id of the DOM watch, when an action started."""
+
+    requests: int
+    documents: int
+    navigations: int
+    watch: str = ""
+
+
+# Before the tab's first request: settling from here waits for the tab's whole load.
+FROM_THE_START = Mark(requests=0, documents=0, navigations=0)
 
 
 class NetworkMonitor:
     """Requests in flight for one page, with an event on every change."""
 
     def __init__(self, page: Page) -> None:
-        self._inflight: dict[Request, float] = {}
+        # request -> (when it started, its number)
+        self._inflight: dict[Request, tuple[float, int]] = {}
+        self._documents: set[Request] = set()
         self.changed = asyncio.Event()
-        self.navigations = 0
+        self.requests = 0  # requests started so far
+        self.documents = 0  # main-frame document requests started so far
+        self.navigations = 0  # main-frame commits (and same-document navigations) so far
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
         page.on("framenavigated", self._navigated)
         self._page = page
 
+    def mark(self, watch: str = "") -> Mark:
+        return Mark(self.requests, self.documents, self.navigations, watch)
+
     def _started(self, request: Request) -> None:
-        if request.resource_type not in _ENDLESS:
-            self._inflight[request] = time.monotonic()
-            self.changed.set()
+        if request.resource_type in _ENDLESS:
+            return
+        self.requests += 1
+        self._inflight[request] = (time.monotonic(), self.requests)
+        if request.is_navigation_request() and self._is_main(request.frame):
+            self.documents += 1
+            self._documents.add(request)
+        self.changed.set()
+
+    def _is_main(self, frame: Frame) -> bool:
+        return frame is self._page.main_frame
 
     def _ended(self, request: Request) -> None:
+        self._documents.discard(request)
         if self._inflight.pop(request, None) is not None:
             self.changed.set()
 
-    def _navigated(self, frame: object) -> None:
-        if frame is self._page.main_frame:
+    def _navigated(self, frame: Frame) -> None:
+        if self._is_main(frame):
             self.navigations += 1
             self.changed.set()
 
-    def busy(self) -> int:
+    def busy(self, since: int = 0) -> int:
+        """Requests in flight that started after request number `since` (long polls aside)."""
         now = time.monotonic()
-        return sum(1 for started in self._inflight.values() if now - started < _LONG_POLL_S)
+        alive = [number for started, number in self._inflight.values() if now - started < _LONG_POLL_S]
+        return sum(1 for number in alive if number > since)
+
+    def navigating(self, mark: Mark) -> bool:
+        """A main-frame navigation started (or committed) since `mark`."""
+        return self.documents > mark.documents or self.navigations > mark.navigations
+
+    async def _changed(self, deadline: float) -> bool:
+        """Wait for the next change (or at most 0.25 s, for long polls to age out)."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.changed.wait(), min(0.25, remaining))
+        return True
+
+    async def wait_idle(self, since: int, deadline: float) -> bool:
+        """True once every request started after number `since` is done; False at the deadline."""
+        while True:
+            self.changed.clear()
+            if not self.busy(since):
+                return True
+            if not await self._changed(deadline):
+                return False
+
+    async def wait_navigation(self, mark: Mark, deadline: float) -> bool:
+        """True once a navigation started (or committed) after `mark`; False at the deadline."""
+        while True:
+            self.changed.clear()
+            if self.navigating(mark):
+                return True
+            if not await self._changed(deadline):
+                return False
+
+    async def wait_commit(self, mark: Mark, deadline: float) -> bool:
+        """True once the main frame committed a navigation after `mark`; False when its document
+        request ended without one (a download, a 204, a refusal) or at the deadline."""
+        grace: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            self.changed.clear()
+            if self.navigations > mark.navigations:
+                return True
+            if not self._documents:
+                grace = grace if grace is not None else loop.time() + _COMMIT_GRACE_S
+                if loop.time() >= grace:
+                    return False
+            if not await self._changed(min(deadline, grace) if grace is not None else deadline):
+                return self.navigations > mark.navigations
 
     async def wait_quiet(self, quiet_s: float, deadline: float) -> bool:
-        """True once nothing was in flight for `quiet_s`; False at the deadline."""
+        """True once nothing was in flight for `quiet_s`; False at the deadline (the `wait`
+        action's network quiet: an explicit wait keeps its window)."""
         loop = asyncio.get_running_loop()
         while True:
             remaining = deadline - loop.time()
@@ -78,54 +173,111 @@ class NetworkMonitor:
             # Something started or ended (or a long poll aged out): look again.
 
 
-@dataclass(frozen=True)
-class SettleResult:
-    ms: float
-    dom: str  # "quiet", "cap" or "navigated"
-    network_quiet: bool
+class Settler:
+    """Marks a tab before an action and waits, after it, for what the action set off."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    async def mark(self, worlds: IsolatedWorlds, target: Target | None, monitor: NetworkMonitor) -> Mark:
+        """Note the counters and watch the main document's mutations from now on."""
+        mark = monitor.mark()
+        if target is None:
+            return mark
+        watch = f"w{next(self._ids)}"
+        try:
+            await worlds.evaluate(target, target.frame_id, DOM_SETTLE, "watch", watch, 0, 0)
+        except (PlaywrightError, ScriptError):
+            return mark  # mid-navigation: what follows is a new document anyway
+        return monitor.mark(watch)
+
+    async def settle(
+        self,
+        page: Page,
+        target: Target,
+        monitor: NetworkMonitor,
+        worlds: IsolatedWorlds,
+        mark: Mark | None,
+        *,
+        cap_ms: int,
+        quiet_ms: int,
+    ) -> None:
+        """Wait until what the action started (since `mark`) is done, or `cap_ms` passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cap_ms / 1000
+        mark = mark or monitor.mark()
+        seen = mark
+        watch = mark.watch
+        for _ in range(_ROUNDS):
+            if monitor.navigating(seen):
+                await _follow_navigation(page, monitor, seen, deadline)
+                worlds.forget_target(target.key)
+                seen = monitor.mark()
+                # The new document after its load event: only what it does next counts (its
+                # first frames start what it renders lazily, the requests of what it observes).
+                watch = ""
+            state = await _dom_or_navigation(worlds, target, monitor, seen, watch, quiet_ms, deadline)
+            if state == "navigated":
+                continue
+            if state == "gone":
+                # The document went away under the script: follow it if it was replaced.
+                if await monitor.wait_commit(seen, deadline):
+                    continue
+                return
+            if not monitor.busy(mark.requests) or not await monitor.wait_idle(mark.requests, deadline):
+                return
+            # The responses are in; what they render counts wherever it lands.
+            watch = ""
 
 
-async def settle(
-    page: Page,
+async def _follow_navigation(page: Page, monitor: NetworkMonitor, seen: Mark, deadline: float) -> None:
+    """Wait for the navigation's commit, then for its document's load event."""
+    loop = asyncio.get_running_loop()
+    if not await monitor.wait_commit(seen, deadline):
+        return
+    remaining_ms = int((deadline - loop.time()) * 1000)
+    if remaining_ms > 0:
+        with contextlib.suppress(PlaywrightError):
+            await page.wait_for_load_state("load", timeout=remaining_ms)
+
+
+async def _dom_or_navigation(
+    worlds: IsolatedWorlds,
     target: Target,
     monitor: NetworkMonitor,
-    worlds: IsolatedWorlds,
-    *,
-    cap_ms: int,
+    seen: Mark,
+    watch: str,
     quiet_ms: int,
-) -> SettleResult:
-    """Wait until the page is quiet (DOM and network) or `cap_ms` passed."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    deadline = started + cap_ms / 1000
-    quiet_s = quiet_ms / 1000
-    dom_state = "cap"
-    # The network's quiet window runs while the DOM's does: settling costs the longer of the two,
-    # not their sum.
-    network = asyncio.ensure_future(monitor.wait_quiet(quiet_s, deadline))
-    for _ in range(3):
-        remaining_ms = int((deadline - loop.time()) * 1000)
-        if remaining_ms <= 0:
-            break
-        navigations = monitor.navigations
-        try:
-            result = await asyncio.wait_for(
-                worlds.evaluate(target, target.frame_id, DOM_QUIET, quiet_ms, remaining_ms),
-                timeout=remaining_ms / 1000 + 1,
-            )
-            dom_state = str((result or {}).get("why", "quiet"))
-            if monitor.navigations == navigations:
-                break
-        except (PlaywrightError, ScriptError, TimeoutError):
-            # The document was replaced mid-wait (a navigation): follow it to the new one.
-            dom_state = "navigated"
-            worlds.forget_target(target.key)
-            with contextlib.suppress(PlaywrightError, TimeoutError):
-                await page.wait_for_load_state(
-                    "domcontentloaded", timeout=max(1, int((deadline - loop.time()) * 1000))
-                )
-    network_quiet = await network
-    if network_quiet and monitor.busy():
-        # It went quiet early, then the settled document started loading more: wait for that too.
-        network_quiet = await monitor.wait_quiet(quiet_s, deadline)
-    return SettleResult(ms=(loop.time() - started) * 1000, dom=dom_state, network_quiet=network_quiet)
+    deadline: float,
+) -> str:
+    """ "quiet" (or capped), "navigated" (the old document is not worth waiting for once a
+    navigation started), or "gone" (the document could not be watched)."""
+    dom = asyncio.ensure_future(_dom_quiet(worlds, target, watch, quiet_ms, deadline))
+    navigation = asyncio.ensure_future(monitor.wait_navigation(seen, deadline))
+    try:
+        await asyncio.wait([dom, navigation], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        dom.cancel()
+        navigation.cancel()
+    if monitor.navigating(seen):
+        return "navigated"
+    if dom.done() and not dom.cancelled() and not dom.result():
+        return "gone"
+    return "quiet"
+
+
+async def _dom_quiet(
+    worlds: IsolatedWorlds, target: Target, watch: str, quiet_ms: int, deadline: float
+) -> bool:
+    """False when the document could not be watched (it was replaced meanwhile)."""
+    remaining_ms = int((deadline - asyncio.get_running_loop().time()) * 1000)
+    if remaining_ms <= 0:
+        return True
+    try:
+        await asyncio.wait_for(
+            worlds.evaluate(target, target.frame_id, DOM_SETTLE, "settle", watch, quiet_ms, remaining_ms),
+            timeout=remaining_ms / 1000 + 1,
+        )
+    except (PlaywrightError, ScriptError, TimeoutError):
+        return False
+    return True

@@ -59,6 +59,13 @@ def artifacts_router(services: ApiServices) -> Router:
             raise NotFoundError(f"Artifact not found {artifact_id}")
         return record
 
+    def large_link(record: ArtifactRecord) -> str | None:
+        if services.large_content_link is not None:
+            return services.large_content_link(record.uri, record.artifact_id)
+        if services.link_verifier is None:
+            return services.artifacts.signed_url(record.uri, artifact_id=record.artifact_id)
+        return None
+
     @router.get(
         "/v1/artifacts/<artifact_id>",
         summary="Get an artifact",
@@ -99,18 +106,16 @@ def artifacts_router(services: ApiServices) -> Router:
                 raise NotFoundError(f"Artifact not found {artifact_id}")
         else:
             record = own_artifact(artifact_id)
-        if (
-            record.file_size is not None
-            and record.file_size > _MAX_INLINE_BYTES
-            and services.link_verifier is None
-        ):
-            return _redirect(services.artifacts.signed_url(record.uri, artifact_id=artifact_id))
+        if record.file_size is not None and record.file_size > _MAX_INLINE_BYTES:
+            elsewhere = large_link(record)
+            if elsewhere is not None:
+                return _redirect(elsewhere)
         try:
             data = services.artifacts.get(record.uri)
         except ItemNotStoredError:
             raise NotFoundError(f"The content of artifact {artifact_id} is no longer stored.") from None
-        if len(data) > _MAX_INLINE_BYTES and services.link_verifier is None:
-            return _redirect(services.artifacts.signed_url(record.uri, artifact_id=artifact_id))
+        if len(data) > _MAX_INLINE_BYTES and (elsewhere := large_link(record)) is not None:
+            return _redirect(elsewhere)
         return content_response(
             data,
             content_type=record.content_type,

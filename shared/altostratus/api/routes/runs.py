@@ -21,12 +21,14 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
+from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
+from altostratus.api.run_actions import cancel_run as cancel_run_now
+from altostratus.api.run_actions import replay_webhook
 from altostratus.api.services import ApiServices
 from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
-from altostratus.domain.errors import RunAlreadyFinishedError
-from altostratus.domain.run_request import RunTaskRequest, check_http_url
+from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
@@ -166,7 +168,11 @@ def runs_router(services: ApiServices) -> Router:
         return {"run_id": create(request, command["idempotency_key"])}
 
     def answer(view: RunView) -> RunResponse:
-        return _RUN.validate_python(run_response(view, services.artifacts, app_url=services.config.app_url))
+        # The viewer's page of the run: under the configured base, else where this request came.
+        app_url = services.config.app_url or public_base(
+            router.current_event.raw_event, services.config.strip_prefixes
+        )
+        return _RUN.validate_python(run_response(view, services.artifacts, app_url=app_url))
 
     @router.post(
         "/v1/run/tasks",
@@ -215,7 +221,7 @@ def runs_router(services: ApiServices) -> Router:
         "/v1/runs",
         summary="List runs, newest first",
         tags=["runs"],
-        operation_id="list_runs",
+        operation_id="get_runs_v2",
         responses=responses("One page of the organization's runs.", 400, *AUTH_ERRORS, 422),
     )
     def list_runs(
@@ -290,15 +296,7 @@ def runs_router(services: ApiServices) -> Router:
         responses=responses("Canceled, or asked to stop (the body is null).", *AUTH_ERRORS, 404, 409),
     )
     def cancel_run(run_id: str) -> None:
-        view = own_view(run_id)
-        drafts = lifecycle.cancel(view)
-        if drafts:
-            try:
-                view = log.append(run_id, drafts).view
-            except RunAlreadyFinishedError:
-                return  # it ended while we were asking; canceling a finished run is a no-op
-        if view.status is RunStatus.RUNNING and services.orchestrator is not None:
-            services.orchestrator.stop(run_id)
+        cancel_run_now(services, own_view(run_id))
 
     @router.get(
         "/v1/runs/<run_id>/timeline",
@@ -375,23 +373,6 @@ def runs_router(services: ApiServices) -> Router:
         except ValidationError as exc:
             details = validation_details([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors()])
             raise UnprocessableError(details) from exc
-        if not view.is_terminal:
-            raise BadRequestError(
-                f"Run {run_id} is still {view.status.value}; its webhook is sent once it finishes."
-            )
-        target = retry.webhook_url or view.webhook_url
-        if not target:
-            raise BadRequestError(
-                f"Run {run_id} has no webhook_url; pass one in the request body to send the webhook there."
-            )
-        try:
-            check_http_url(target, field="webhook_url")
-        except ValueError as exc:
-            raise BadRequestError(str(exc)) from exc
-        if services.webhooks is None:
-            raise BadRequestError("Webhook delivery is not configured on this deployment.")
-        return WebhookReplayReport.model_validate(
-            services.webhooks.replay(view, target_url=retry.webhook_url)
-        )
+        return replay_webhook(services, view, retry.webhook_url)
 
     return router

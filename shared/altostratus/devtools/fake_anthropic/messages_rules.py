@@ -100,7 +100,77 @@ def _schema_problem(schema_json: str) -> str | None:
     return None
 
 
-def validate_request(body: Any) -> None:
+# Computer tool versions: the beta flag each needs, and the models that accept it.
+COMPUTER_TOOLS = {
+    "computer_20241022": "computer-use-2024-10-22",
+    "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24",
+}
+NEWEST_TOOL_MODELS = ("opus-4-5", "opus-4-6", "opus-4-7", "sonnet-4-6")
+TOOLSET_ONLY_MODELS = ("opus-4-8", "-opus-5", "-sonnet-5", "-haiku-5")
+
+
+def _check_computer_tool(
+    tool: dict[str, Any], where: str, model: str, betas: frozenset[str]
+) -> tuple[int, int]:
+    kind = str(tool.get("type"))
+    if kind not in COMPUTER_TOOLS:
+        _fail(f"{where}.type: unknown tool type {kind!r}")
+    if COMPUTER_TOOLS[kind] not in betas:
+        _fail(f"{where}: the tool type {kind} requires the beta header {COMPUTER_TOOLS[kind]!r}")
+    if tool.get("name") != "computer":
+        _fail(f"{where}.name: must be 'computer'")
+    if "input_schema" in tool:
+        _fail(f"{where}.input_schema: Extra inputs are not permitted")
+    if "enable_zoom" in tool and kind != "computer_20251124":
+        _fail(f"{where}.enable_zoom: Extra inputs are not permitted")
+    size = (tool.get("display_width_px"), tool.get("display_height_px"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size):
+        _fail(f"{where}: display_width_px and display_height_px must be positive integers")
+    name = model.lower()
+    if any(m in name for m in TOOLSET_ONLY_MODELS):
+        _fail(f"{model} supports computer use only via computer_toolset_20260801; {kind} is not supported")
+    if kind == "computer_20251124" and not any(m in name for m in NEWEST_TOOL_MODELS):
+        _fail(f"{kind} is not supported by {model}")
+    if kind != "computer_20251124" and any(m in name for m in NEWEST_TOOL_MODELS):
+        _fail(f"{kind} is not supported by {model}: use computer_20251124")
+    return int(size[0]), int(size[1])  # type: ignore[arg-type]
+
+
+def _image_size(block: dict[str, Any]) -> tuple[int, int] | None:
+    source = block.get("source") or {}
+    data = base64.b64decode(source.get("data", "") or "")
+    if not data.startswith(b"\x89PNG") or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _check_screenshots(messages: list[dict[str, Any]], display: tuple[int, int]) -> None:
+    """Strict mode of the fake: every screenshot is exactly the declared display (the real API
+    would silently downscale a bigger one, which breaks the model's coordinates)."""
+    count = 0
+    for i, message in enumerate(messages):
+        if message.get("role") != "user":
+            continue
+        for block in content_blocks(message.get("content")):
+            inner = (
+                content_blocks(block.get("content", "")) if block.get("type") == "tool_result" else [block]
+            )
+            for sub in inner:
+                if sub.get("type") != "image":
+                    continue
+                count += 1
+                size = _image_size(sub)
+                if size is not None and size != display:
+                    _fail(
+                        f"messages.{i}: the screenshot is {size[0]}x{size[1]} but the computer tool declares "
+                        f"{display[0]}x{display[1]}"
+                    )
+    if count > 100:
+        _fail(f"Too many images: {count} (at most 100 per request)")
+
+
+def validate_request(body: Any, *, betas: frozenset[str] = frozenset()) -> None:
     """Raise InvalidRequestError for what the Messages API would refuse."""
     if not isinstance(body, dict):
         _fail("body: must be a JSON object")
@@ -113,9 +183,17 @@ def validate_request(body: Any) -> None:
 
     tools = body.get("tools", [])
     names: set[str] = set()
+    display: tuple[int, int] | None = None
     for i, tool in enumerate(tools):
         where = f"tools.{i}"
         name = tool.get("name")
+        if "type" in tool and tool["type"] != "custom":
+            display = _check_computer_tool(tool, where, str(body["model"]), betas)
+            if name in names:
+                _fail(f"tools: Tool names must be unique. Duplicate: {name}")
+            names.add(str(name))
+            _check_cache_control(tool, where, cache_marks)
+            continue
         if not isinstance(name, str) or not TOOL_NAME.match(name):
             _fail(f"{where}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
         if name in names:
@@ -238,6 +316,8 @@ def validate_request(body: Any) -> None:
                     pending_tool_uses.add(use_id)
     if pending_tool_uses:
         _fail("messages: the final assistant message has tool_use blocks without tool_result blocks")
+    if display is not None:
+        _check_screenshots(messages, display)
     if cache_marks[0] > MAX_CACHE_BREAKPOINTS:
         _fail(
             f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "

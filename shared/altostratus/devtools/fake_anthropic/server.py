@@ -133,7 +133,7 @@ class MessagesRequest:
 
     @property
     def tool_names(self) -> list[str]:
-        return [t["name"] for t in self.body.get("tools", [])]
+        return [t["name"] for t in self.body.get("tools", []) if "name" in t]
 
     def tool_schema(self, name: str) -> dict[str, Any]:
         for tool in self.body.get("tools", []):
@@ -307,7 +307,8 @@ class FakeAnthropicServer:
                 _error_body("invalid_request_error", "anthropic-version header is required"),
             )
         try:
-            validate_request(body)
+            betas = frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip())
+            validate_request(body, betas=betas)
         except InvalidRequestError as exc:
             return self._record(body, headers, 400, _error_body("invalid_request_error", str(exc)))
         with self._lock:

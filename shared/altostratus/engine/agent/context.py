@@ -45,6 +45,10 @@ class RunContext:
     last_view: RunView | None = None
     # Who the run's one-time codes are pushed for.
     totp_identifier: str | None = None
+    # The model the request names (None: the engine's configured one).
+    requested_model: str | None = None
+    # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
+    screen: bytes | None = None
 
     @property
     def checklist_enabled(self) -> bool:
@@ -104,6 +108,7 @@ class RunContext:
             system=system,
             tools=tools,
             totp_identifier=request.totp_identifier,
+            requested_model=request.model.model_name if request.model else None,
         )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, RunStatus
@@ -18,6 +20,9 @@ from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import llm_usage, run_step
 from altostratus.ports.browser import NAVIGATION_REFUSED, AgentBrowser
 from altostratus.ports.llm import LLMError
+
+if TYPE_CHECKING:
+    from altostratus.ports.computer import ComputerBrowser
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +72,15 @@ async def run_slice(
     browser: AgentBrowser,
     deadline: float,
     state: AgentState | None = None,
+    on_step: Callable[[AgentState], Awaitable[None]] | None = None,
 ) -> SliceResult:
     """Run steps until the run ends, `deadline` (on `deps.monotonic`) nears, or a cancel is seen.
 
     Appends every step's events as it goes, but not the terminal event: give the outcome to
-    `finish_run`. Pass the `state` of the previous slice (None for the first); a fresh browser
-    is fine, since the first observation of each slice is a full snapshot.
+    `finish_run`. `on_step` is awaited after each step that leaves the run going (a
+    checkpoint, so a slice that dies resumes after its last completed step). Pass the `state`
+    of the previous slice (None for the first); a fresh browser is fine, since the first
+    observation of each slice is a full snapshot.
 
     While it runs, a watcher reads the run's view every `watch_interval_s`: once the run has
     ended elsewhere (a cancel) the slice stops at once, even in the middle of a model call;
@@ -91,7 +99,7 @@ async def run_slice(
         # No checkpoint (the first slice, or one was lost): steps already recorded still count
         # against max_steps (an interrupted one does not).
         state.steps_taken = view.step_count
-    work = asyncio.ensure_future(_steps(deps, view, browser, deadline, state))
+    work = asyncio.ensure_future(_steps(deps, view, browser, deadline, state, on_step))
     watcher = asyncio.ensure_future(_watch(deps, run_id, work))
     try:
         return await work
@@ -126,7 +134,12 @@ async def _watch(deps: AgentDeps, run_id: str, work: asyncio.Future[SliceResult]
 
 
 async def _steps(
-    deps: AgentDeps, view: RunView, browser: AgentBrowser, deadline: float, state: AgentState
+    deps: AgentDeps,
+    view: RunView,
+    browser: AgentBrowser,
+    deadline: float,
+    state: AgentState,
+    on_step: Callable[[AgentState], Awaitable[None]] | None = None,
 ) -> SliceResult:
     run_id = view.run_id
     ctx = RunContext.build(deps, view, browser)
@@ -165,9 +178,18 @@ async def _steps(
                 break
             if deadline - deps.monotonic() < deps.settings.step_time_reserve_s:
                 return SliceResult(continue_=True, outcome=None, state=state)
-            outcome = await run_step(ctx, state, browser)
+            if ctx.engine.is_cua:
+                # Imported here: the computer-use step needs the browser layer (Playwright),
+                # which only the executor's image has, not the API's.
+                from altostratus.engine.cua.step import run_cua_step
+
+                outcome = await run_cua_step(ctx, state, cast("ComputerBrowser", browser))
+            else:
+                outcome = await run_step(ctx, state, browser)
             if outcome is not None:
                 break
+            if on_step is not None:
+                await on_step(state)
         assert outcome is not None
         outcome = await _finalize(ctx, state, browser, outcome)
     except RunEndedElsewhereError:

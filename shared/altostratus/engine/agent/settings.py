@@ -61,3 +61,18 @@ class EngineSettings:
     # A run asking for a one-time code looks for one this often, for at most this long.
     totp_poll_s: float = 10.0
     totp_timeout_s: float = 900.0
+    # -- computer-use engines --
+    openai_cua_model: str = "computer-use-preview"
+    anthropic_cua_model: str = DEFAULT_MAIN_MODEL
+    ui_tars_model: str = "ui-tars"
+    # How UI-TARS writes coordinates: "doubao" (relative 0-1000) or "qwen25vl" (absolute on the
+    # smart-resized image); it depends on the model.
+    ui_tars_coordinates: str = "doubao"
+    ui_tars_language: str = "English"
+    # Screenshots kept in the UI-TARS conversation (vLLM's --limit-mm-per-prompt).
+    ui_tars_history_images: int = 5
+    # OpenAI's pending safety checks: "refuse" ends the run terminated with the check's
+    # message; "acknowledge" records them and goes on.
+    cua_safety_checks: str = "refuse"
+    # Screenshots kept in the Anthropic computer-use conversation (older ones become stubs).
+    cua_history_images: int = 3

@@ -43,6 +43,9 @@ class AgentState(BaseModel):
     need_full_snapshot: bool = True
     want_screenshot: bool = False
     last_step_id: str | None = None
+    # Computer-use engines: the provider's conversation state (previous_response_id, the
+    # message history, the bounded UI-TARS history), as plain JSON.
+    cua: dict[str, Any] = Field(default_factory=dict)
 
     def dumps(self) -> bytes:
         return self.model_dump_json().encode()

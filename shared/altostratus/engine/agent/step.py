@@ -193,9 +193,12 @@ async def _decide_and_act(
 
 async def _observe_next(ctx: RunContext, browser: AgentBrowser) -> tuple[Observation, str | None]:
     settings = ctx.deps.settings
-    observation = await browser.observe(full=not settings.snapshot_diffs)
-    html = await browser.html() if settings.store_html_scrape and not observation.is_diff else None
-    return observation, html
+    if not settings.store_html_scrape:
+        return await browser.observe(full=not settings.snapshot_diffs), None
+    # Read together (the page is the same for both); the HTML is kept only for a new document.
+    full = not settings.snapshot_diffs
+    observation, html = await asyncio.gather(browser.observe(full=full), browser.html())
+    return observation, None if observation.is_diff else html
 
 
 def _done(value: str) -> asyncio.Future[str]:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from altostratus.adapters.browser.guard import NetworkGuard
     from altostratus.adapters.browser.isolated import IsolatedWorlds
     from altostratus.adapters.browser.perception.snapshot import Perceiver
+    from altostratus.adapters.browser.settle import Mark, Settler
     from altostratus.adapters.browser.tabs import Tab, TabManager
 
 
@@ -53,6 +54,7 @@ class ActContext:
     worlds: IsolatedWorlds
     guard: NetworkGuard
     downloads: DownloadTracker
+    settler: Settler
 
     @property
     def tab(self) -> Tab:
@@ -60,3 +62,24 @@ class ActContext:
         if tab is None:
             raise ActionFailed(ActionError.TAB_NOT_FOUND, "no tab is open")
         return tab
+
+    async def mark(self, tab: Tab) -> Mark:
+        """What settling after the next action compares against (see `Settler.mark`)."""
+        await self.tabs.ready(tab)
+        return await self.settler.mark(self.worlds, tab.targets.main, tab.network)
+
+    async def settle(self, tab: Tab, mark: Mark | None, *, cap_ms: int | None = None) -> None:
+        """Wait for what the action since `mark` set off, capped by the session's settle cap."""
+        await self.tabs.ready(tab)
+        if tab.targets.main is None:
+            return
+        cap = self.config.settle_cap_ms if cap_ms is None else min(cap_ms, self.config.settle_cap_ms)
+        await self.settler.settle(
+            tab.page,
+            tab.targets.main,
+            tab.network,
+            self.worlds,
+            mark,
+            cap_ms=cap,
+            quiet_ms=self.config.settle_quiet_ms,
+        )

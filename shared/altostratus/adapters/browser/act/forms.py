@@ -28,7 +28,7 @@ from altostratus.adapters.browser.scripts import (
     READ_STATE,
     SET_VALUE,
 )
-from altostratus.adapters.browser.settle import settle
+from altostratus.adapters.browser.settle import Mark
 
 # These take a value, not keystrokes: their typed format depends on the locale.
 _VALUE_TYPES = frozenset({"date", "time", "datetime-local", "month", "week", "color", "range"})
@@ -36,17 +36,9 @@ _CHECKABLE_ROLES = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox",
 _TYPE_LIMIT = 200  # longer text is inserted at once instead of key by key
 
 
-async def _settle(ctx: ActContext, resolved: Resolved, cap_ms: int = 1_500) -> None:
-    tab = resolved.tab
-    if tab.targets.main is not None:
-        await settle(
-            tab.page,
-            tab.targets.main,
-            tab.network,
-            ctx.worlds,
-            cap_ms=min(cap_ms, ctx.config.settle_cap_ms),
-            quiet_ms=ctx.config.settle_quiet_ms,
-        )
+async def _settle(ctx: ActContext, resolved: Resolved, mark: Mark) -> None:
+    """Wait for what a step of the action (since `mark`) set off, at most 1.5 s."""
+    await ctx.settle(resolved.tab, mark, cap_ms=1_500)
 
 
 async def _read(ctx: ActContext, resolved: Resolved, expected: str = "", compare: str = "") -> dict[str, Any]:
@@ -145,8 +137,9 @@ async def _select_custom(ctx: ActContext, resolved: Resolved, action: Select) ->
     notes = [resolved.note] if resolved.note else []
     before = {e.id for e in (await ctx.perceiver.model(tab.targets)).elements}
     if resolved.element.role not in ("listbox",) and "expanded" not in resolved.element.states:
+        mark = await ctx.mark(tab)
         await click(ctx, Click(element=resolved.element_id))
-        await _settle(ctx, resolved)
+        await _settle(ctx, resolved, mark)
     options = await _visible_options(ctx, resolved, before)
     if not options or best_option(action.option, [(o.name, o.name) for o in options]) is None:
         field = await ctx.worlds.call_for_node(resolved.target, resolved.object_id, ACTIVE_FIELD)
@@ -154,8 +147,9 @@ async def _select_custom(ctx: ActContext, resolved: Resolved, action: Select) ->
             # A searchable dropdown (Select2, comboboxes with autocomplete): filter by typing.
             typed = Resolved(resolved.element_id, resolved.element, tab, resolved.target, field)
             await typed.call(ctx, FOCUS_AND_SELECT, True)
+            mark = await ctx.mark(tab)
             await tab.page.keyboard.type(action.option)
-            await _settle(ctx, resolved)
+            await _settle(ctx, resolved, mark)
             notes.append(f"Typed {action.option!r} into its search box to filter the options.")
             options = await _visible_options(ctx, resolved, before)
     index = best_option(action.option, [(o.name, o.name) for o in options])
@@ -166,8 +160,9 @@ async def _select_custom(ctx: ActContext, resolved: Resolved, action: Select) ->
             f"no option like {action.option!r} in {resolved.element_id}; options: {listed}",
         )
     chosen = options[index]
+    mark = await ctx.mark(tab)
     outcome = await click(ctx, Click(element=chosen.id))
-    await _settle(ctx, resolved)
+    await _settle(ctx, resolved, mark)
     notes.append(f'Chose option {chosen.id} "{chosen.name}".')
     value: str | None = chosen.name
     try:
@@ -206,12 +201,14 @@ async def check(ctx: ActContext, action: Check) -> Outcome:
         raise ActionFailed(
             ActionError.NOT_CHECKABLE, "a radio button cannot be unchecked; choose another option"
         )
+    mark = await ctx.mark(resolved.tab)
     outcome = await click(ctx, Click(element=resolved.element_id))
-    await _settle(ctx, resolved)
+    await _settle(ctx, resolved, mark)
     state = await _read(ctx, resolved)
     if bool(state.get("checked")) != action.checked:
+        mark = await ctx.mark(resolved.tab)
         await resolved.call(ctx, DOM_CLICK)
-        await _settle(ctx, resolved)
+        await _settle(ctx, resolved, mark)
         state = await _read(ctx, resolved)
         outcome.notes.append("The click did not toggle it; toggled it through the DOM.")
         outcome.method = "dom"
@@ -231,6 +228,7 @@ async def upload(ctx: ActContext, action: Upload) -> Outcome:
         raise ActionFailed(ActionError.FILE_NOT_FOUND, f"no such file: {', '.join(missing)}")
     resolved = await resolve(ctx, action.element)
     info = await resolved.call(ctx, EDIT_INFO)
+    mark = await ctx.mark(resolved.tab)
     if len(paths) > 1 and info.get("file") and not info.get("multiple"):
         raise ActionFailed(
             ActionError.INVALID_ACTION, f"{resolved.element_id} takes one file, {len(paths)} given"
@@ -260,7 +258,7 @@ async def upload(ctx: ActContext, action: Upload) -> Outcome:
         await chooser.set_files(paths)
         method = "file chooser"
         reader = resolved
-    await _settle(ctx, resolved)
+    await _settle(ctx, resolved, mark)
     names: list[str] = []
     try:
         state = await _read(ctx, reader)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import time
@@ -13,7 +14,7 @@ from altostratus.adapters.browser.act.base import ActContext, Outcome
 from altostratus.adapters.browser.effects import EffectReport, PageChange, summarize
 from altostratus.adapters.browser.perception.pagemodel import PageModel
 from altostratus.adapters.browser.perception.render import element_lines, text_lines
-from altostratus.adapters.browser.settle import settle
+from altostratus.adapters.browser.settle import FROM_THE_START, Mark
 from altostratus.adapters.browser.tabs import Tab
 
 _CHANGED_LINES = 8
@@ -55,6 +56,8 @@ class Before:
     dialogs: int
     downloads: int
     since: float
+    # The active tab's counters and DOM watch, for settling after the action.
+    mark: Mark | None = None
 
 
 async def page_state(ctx: ActContext, tab: Tab) -> PageState:
@@ -68,7 +71,9 @@ async def page_state(ctx: ActContext, tab: Tab) -> PageState:
 
 async def before_action(ctx: ActContext) -> Before:
     tab = ctx.tabs.active
-    state = await page_state(ctx, tab) if tab is not None else PageState()
+    state, mark = PageState(), None
+    if tab is not None:
+        state, mark = await asyncio.gather(page_state(ctx, tab), _mark(ctx, tab))
     return Before(
         tab_id=tab.id if tab else "",
         state=state,
@@ -76,21 +81,15 @@ async def before_action(ctx: ActContext) -> Before:
         dialogs=len(ctx.tabs.dialogs),
         downloads=ctx.downloads.marker(),
         since=time.monotonic(),
+        mark=mark,
     )
 
 
-async def settle_tab(ctx: ActContext, tab: Tab) -> None:
-    await ctx.tabs.ready(tab)
-    if tab.targets.main is None:
-        return
-    await settle(
-        tab.page,
-        tab.targets.main,
-        tab.network,
-        ctx.worlds,
-        cap_ms=ctx.config.settle_cap_ms,
-        quiet_ms=ctx.config.settle_quiet_ms,
-    )
+async def _mark(ctx: ActContext, tab: Tab) -> Mark | None:
+    try:
+        return await ctx.mark(tab)
+    except PlaywrightError:
+        return None  # the tab is going away; settling then waits for whatever comes
 
 
 def _change(before: PageState, after: PageState) -> PageChange:
@@ -112,15 +111,12 @@ def _change(before: PageState, after: PageState) -> PageChange:
     )
 
 
-async def _unchanged(ctx: ActContext, tab: Tab, before: Before) -> bool:
-    if tab.id != before.tab_id:
-        return False
-    now = await page_state(ctx, tab)
+def _unchanged(before: PageState, now: PageState) -> bool:
     return (
-        now.url == before.state.url
-        and now.document_id == before.state.document_id
-        and now.text_digest == before.state.text_digest
-        and not _change(before.state, now).any
+        now.url == before.url
+        and now.document_id == before.document_id
+        and now.text_digest == before.text_digest
+        and not _change(before, now).any
     )
 
 
@@ -130,20 +126,21 @@ async def after_action(
     tab = ctx.tabs.active
     if tab is not None:
         with contextlib.suppress(PlaywrightError):
-            await settle_tab(ctx, tab)
+            # Another tab made active by the action (a switch) has nothing of it to wait for.
+            await ctx.settle(tab, before.mark if tab.id == before.tab_id else None)
     # A popup's "page" event can arrive while the opener settles: look for new tabs only now.
     new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
     # Nothing happened yet where a click landed? A popup is announced late (its tab must start
     # up first), so give it a moment before this click is called ineffective.
-    if (
-        not new_tabs
-        and action_type == "click"
-        and tab is not None
-        and await _unchanged(ctx, tab, before)
-        and await ctx.tabs.wait_for_new_tab(before.open_tabs, _LATE_POPUP_S)
-    ):
-        new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
+    after: PageState | None = None
+    if not new_tabs and action_type == "click" and tab is not None and tab.id == before.tab_id:
+        after = await page_state(ctx, tab)
+        if _unchanged(before.state, after):
+            after = None  # looked at again after the wait
+            if await ctx.tabs.wait_for_new_tab(before.open_tabs, _LATE_POPUP_S):
+                new_tabs = [t for t in ctx.tabs.open_tabs() if t.id not in before.open_tabs]
     if new_tabs and ctx.config.follow_new_tabs:
+        after = None
         ctx.tabs.active_id = new_tabs[-1].id
         tab = ctx.tabs.active
         if tab is not None:
@@ -151,12 +148,15 @@ async def after_action(
                 await tab.page.wait_for_load_state(
                     "domcontentloaded", timeout=ctx.config.navigation_timeout_ms
                 )
-                await settle_tab(ctx, tab)
+                # A new tab: its whole load counts, from its first request on.
+                await ctx.settle(tab, FROM_THE_START)
     new_downloads = ctx.downloads.since(before.downloads)
     if new_downloads:
         await ctx.downloads.wait_idle(_DOWNLOAD_WAIT_S)
         new_downloads = ctx.downloads.since(before.downloads)
-    after = await page_state(ctx, tab) if tab is not None else PageState()
+        after = None
+    if after is None:
+        after = await page_state(ctx, tab) if tab is not None else PageState()
     same_tab = tab is not None and tab.id == before.tab_id
     change = _change(before.state, after) if same_tab else PageChange()
     await ctx.tabs.refresh_titles()

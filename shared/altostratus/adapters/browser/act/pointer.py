@@ -20,7 +20,6 @@ from altostratus.adapters.browser.actions import Click, Hover
 from altostratus.adapters.browser.effects import ActionError
 from altostratus.adapters.browser.isolated import ScriptError
 from altostratus.adapters.browser.scripts import DOM_CLICK
-from altostratus.adapters.browser.settle import settle
 
 _MAX_CLOSE_ATTEMPTS = 2
 
@@ -50,18 +49,7 @@ async def _mouse(
         await page.mouse.click(x, y, button=action.button)
 
 
-async def _short_settle(ctx: ActContext, resolved: Resolved) -> None:
-    tab = resolved.tab
-    if tab.targets.main is None:
-        return
-    await settle(
-        tab.page,
-        tab.targets.main,
-        tab.network,
-        ctx.worlds,
-        cap_ms=min(1_000, ctx.config.settle_cap_ms),
-        quiet_ms=ctx.config.settle_quiet_ms,
-    )
+_SHORT_SETTLE_MS = 1_000
 
 
 async def click(ctx: ActContext, action: Click) -> Outcome:
@@ -87,8 +75,9 @@ async def click(ctx: ActContext, action: Click) -> Outcome:
     overlay = _describe(state.get("overlay")) if state.get("overlay") else blocker
     notes.append(f"{element} was covered by {blocker}.")
     for closer in (state.get("closers") or [])[:_MAX_CLOSE_ATTEMPTS]:
+        mark = await ctx.mark(resolved.tab)
         await resolved.tab.page.mouse.click(closer["x"] + origin[0], closer["y"] + origin[1])
-        await _short_settle(ctx, resolved)
+        await ctx.settle(resolved.tab, mark, cap_ms=_SHORT_SETTLE_MS)
         state = await probe(ctx, resolved)
         origin = await frame_origin(ctx, resolved) or origin
         if state.get("point"):
@@ -100,8 +89,9 @@ async def click(ctx: ActContext, action: Click) -> Outcome:
                 element=_changed(resolved, action.element),
             )
     if not state.get("point"):
+        mark = await ctx.mark(resolved.tab)
         await resolved.tab.page.keyboard.press("Escape")
-        await _short_settle(ctx, resolved)
+        await ctx.settle(resolved.tab, mark, cap_ms=_SHORT_SETTLE_MS)
         state = await probe(ctx, resolved)
         origin = await frame_origin(ctx, resolved) or origin
         if state.get("point"):

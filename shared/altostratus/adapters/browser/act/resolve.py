@@ -7,6 +7,7 @@ role and name in the same frame, the CSS path breaking ties), and the report say
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,9 +100,9 @@ async def frame_origin(ctx: ActContext, resolved: Resolved) -> tuple[float, floa
     <iframe>'s content box for out-of-process frames.
     """
     try:
-        quads = await resolved.target.cdp.send("DOM.getContentQuads", {"objectId": resolved.object_id})
-        box = await resolved.call(
-            ctx, "function() { const r = this.getBoundingClientRect(); return [r.x, r.y]; }"
+        quads, box = await asyncio.gather(
+            resolved.target.cdp.send("DOM.getContentQuads", {"objectId": resolved.object_id}),
+            resolved.call(ctx, "function() { const r = this.getBoundingClientRect(); return [r.x, r.y]; }"),
         )
     except PlaywrightError:
         return None

@@ -17,7 +17,8 @@
 
 Overlays (dialogs, popups, large fixed layers) come first. In viewport mode only what is
 in the viewport is listed, elements hidden under an overlay are left out, and the rest of the
-page is summarised by counts and headings; `full` lists every element of the page.
+page is summarised by counts and headings; `full` lists every element, heading and block of
+text of the page.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from altostratus.adapters.browser.perception.pagemodel import (
 )
 from altostratus.adapters.browser.perception.semantics import clean
 
-VIEW_TEXT_LIMIT = 90
-FULL_TEXT_LIMIT = 0  # text lines are left out of the whole-page rendering; markdown has them
+# Characters of one block of text shown (the rest is cut with an ellipsis), in the viewport and
+# in the whole-page rendering alike; the page's markdown has the text in full.
+TEXT_LIMIT = 90
 HEADINGS_IN_OUTLINE = 6
 _PLURAL = {
     "checkbox": "checkboxes",
@@ -128,8 +130,7 @@ def _item_line(item: Item, *, full: bool) -> str | None:
     if item.kind == HEADING:
         return f"{indent}{'#' * item.level} {item.text}" if item.text else None
     if item.kind == TEXT:
-        limit = FULL_TEXT_LIMIT if full else VIEW_TEXT_LIMIT
-        return f"{indent}{quote(clean(item.text, limit))}" if limit else None
+        return f"{indent}{quote(clean(item.text, TEXT_LIMIT))}"
     return None
 
 

@@ -1,0 +1,61 @@
+"""What an operator's log says about a run's lifecycle: one line per run or step transition
+(created, queued, started, resumed, cancel asked, finished; each step started and finished),
+never the request, the output or anything else the run carries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from altostratus.domain import events as ev
+from altostratus.domain.enums import RunStatus
+from altostratus.domain.view import RunView
+
+_RUN_STATUS: dict[type, RunStatus] = {
+    ev.RunCreated: RunStatus.CREATED,
+    ev.RunQueued: RunStatus.QUEUED,
+    ev.RunStarted: RunStatus.RUNNING,
+    ev.RunResumed: RunStatus.RUNNING,
+    ev.RunCompleted: RunStatus.COMPLETED,
+    ev.RunFailed: RunStatus.FAILED,
+    ev.RunTerminated: RunStatus.TERMINATED,
+    ev.RunTimedOut: RunStatus.TIMED_OUT,
+    ev.RunCanceled: RunStatus.CANCELED,
+}
+
+
+def lifecycle_lines(events: Iterable[ev.Event], view: RunView) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(message, fields) for each lifecycle event of one append; `view` is the run after it."""
+    step: int | None = view.step_count or None
+    for event in events:
+        data = event.data
+        fields: dict[str, Any] = {"run_id": event.run_id, "org": event.org_id, "event": data.type}
+        if type(data) in _RUN_STATUS:
+            status = _RUN_STATUS[type(data)].value
+            ended_badly = isinstance(data, ev.RunFailed | ev.RunTerminated | ev.RunTimedOut | ev.RunCanceled)
+            reason = (view.failure_reason or getattr(data, "reason", None)) if ended_badly else None
+            if isinstance(data, ev.RunCreated | ev.RunQueued):
+                step = None
+            message = f"run {event.run_id} {status}" + (f": {reason}" if reason else "")
+            fields |= {"status": status, "step": step, "failure_reason": reason}
+        elif isinstance(data, ev.RunCancelRequested):
+            message = f"run {event.run_id} asked to cancel"
+            fields |= {"status": view.status.value, "step": step, "failure_reason": None}
+        elif isinstance(data, ev.StepStarted):
+            step = data.order
+            message = f"run {event.run_id} step {step} started"
+            fields |= {"status": "running", "step": step, "step_id": data.step_id, "failure_reason": None}
+        elif isinstance(data, ev.StepFinished):
+            reason = data.failure_reason
+            message = f"run {event.run_id} step {step} {data.status.value}"
+            message += f": {reason}" if reason else ""
+            fields |= {
+                "status": data.status.value,
+                "step": step,
+                "step_id": data.step_id,
+                "failure_reason": reason,
+                "ms": data.duration_ms,
+            }
+        else:
+            continue
+        yield message, fields

@@ -1,0 +1,252 @@
+"""Each computer-use engine end to end: the official Skyvern SDK against the embedded server,
+real Chromium on a fixture page, and the engine's real model SDK against a fake server that
+validates requests as the provider does and plays a scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from skyvern import Skyvern
+from skyvern.schemas.run_enums import RunEngine
+
+from altostratus.adapters.browser import BrowserRuntime
+from altostratus.devtools import cua_script as cs
+from altostratus.devtools.fake_anthropic.computer import with_extraction
+from altostratus.devtools.fake_anthropic.policies import extract_with
+from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
+from altostratus.devtools.fake_openai.server import FakeOpenAIServer
+from altostratus.domain.view import RunView
+from altostratus.runtimes.embedded import EmbeddedService
+from altostratus.runtimes.settings import Settings
+from tests.cua import scenario as sc
+from tests.support.fixture_site import FixtureSite
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def layout(browser_loop: asyncio.AbstractEventLoop, runtime: BrowserRuntime, site: FixtureSite) -> cs.Layout:
+    return sc.measure(browser_loop, runtime, site.url(sc.ORDER_PAGE))
+
+
+def _secrets(view: RunView) -> dict[str, str]:
+    return {"password": sc.PASSWORD}
+
+
+def _extractor(request: Any) -> Any:
+    return extract_with(sc.read_confirmation)(request)
+
+
+class Deployment:
+    def __init__(self, tmp: Path, script: cs.Script, **settings: Any) -> None:
+        self.stack = ExitStack()
+        self.openai = self.stack.enter_context(
+            FakeOpenAIServer(script, coordinates=settings.pop("coordinates", "doubao"))
+        )
+        self.anthropic = self.stack.enter_context(FakeAnthropicServer(with_extraction(script, _extractor)))
+        self.settings = Settings(
+            data_dir=tmp / "data",
+            port=0,
+            anthropic_api_key=self.anthropic.api_key,
+            anthropic_base_url=self.anthropic.base_url,
+            max_browsers=1,
+            llm_retry_base_seconds=0.0,
+            openai_api_key=self.openai.api_key,
+            openai_base_url=self.openai.base_url,
+            ui_tars_base_url=self.openai.base_url,
+            ui_tars_api_key=self.openai.api_key,
+            **settings,
+        )
+
+    def start(self) -> tuple[EmbeddedService, str]:
+        service = EmbeddedService(self.settings, secrets=_secrets)
+        key = service.runtime.ensure_dev_key()
+        assert key is not None
+        self.stack.enter_context(service)
+        return service, key
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, layout: cs.Layout) -> Iterator[Deployment]:
+    d = Deployment(tmp_path, sc.order_script(layout))
+    yield d
+    d.close()
+
+
+def _run(service: EmbeddedService, key: str, url: str, engine: RunEngine, **extra: Any) -> Any:
+    async def go() -> Any:
+        client = Skyvern(base_url=service.base_url, api_key=key)
+        run = await client.run_task(
+            prompt="Sign in as alice with the password secret, order the Team plan with the newsletter, "
+            "unlock the order, drop the chip in the bin and place the order.",
+            url=url,
+            engine=engine,
+            wait_for_completion=True,
+            timeout=120,
+            **extra,
+        )
+        timeline = await client.get_run_timeline(run.run_id)
+        return run, timeline
+
+    return asyncio.run(go())
+
+
+def test_anthropic_cua_runs_the_order_scenario_through_the_sdk(
+    deployment: Deployment, site: FixtureSite
+) -> None:
+    service, key = deployment.start()
+    run, timeline = _run(
+        service,
+        key,
+        site.url(sc.ORDER_PAGE),
+        RunEngine.anthropic_cua,
+        max_steps=20,
+        data_extraction_schema=sc.ORDER_SCHEMA,
+    )
+    assert run.status == "completed", run.failure_reason
+    assert run.run_type == "anthropic_cua"
+    assert run.output == sc.EXPECTED_OUTPUT
+    calls = [
+        e.body
+        for e in deployment.anthropic.successful()
+        if any(t.get("name") == "computer" for t in e.body.get("tools", []))
+    ]
+    assert calls and calls[0]["tools"][0]["type"] == "computer_20251124"
+    headers = [
+        e.headers
+        for e in deployment.anthropic.successful()
+        if "computer" in json.dumps(e.body.get("tools", []))
+    ]
+    assert all("computer-use-2025-11-24" in h.get("anthropic-beta", "") for h in headers)
+    # The secret's value never reached the model; its placeholder did.
+    sent = "\n".join(deployment.anthropic.requests_text())
+    assert sc.PASSWORD not in sent and "{{secret:password}}" in sent
+    actions = [a for entry in timeline if entry.block for a in entry.block.actions]
+    kinds = [a.action_type for a in actions]
+    assert {"click", "input_text", "drag", "scroll"} <= set(kinds)
+
+
+def test_openai_cua_preview_runs_the_order_scenario_and_retries_a_500(
+    deployment: Deployment, site: FixtureSite
+) -> None:
+    deployment.openai.fail_next(500, 429)
+    service, key = deployment.start()
+    run, timeline = _run(
+        service,
+        key,
+        site.url(sc.ORDER_PAGE),
+        RunEngine.openai_cua,
+        max_steps=20,
+        data_extraction_schema=sc.ORDER_SCHEMA,
+    )
+    assert run.status == "completed", run.failure_reason
+    assert run.run_type == "openai_cua"
+    assert run.output == sc.EXPECTED_OUTPUT
+    statuses = [e.status for e in deployment.openai.exchanges]
+    assert statuses[:3] == [500, 429, 200] and set(statuses[3:]) == {200}
+    first = deployment.openai.successful()[0].body
+    assert first["tools"][0]["type"] == "computer_use_preview" and first["truncation"] == "auto"
+    assert all(e.body.get("previous_response_id") for e in deployment.openai.successful()[1:])
+    sent = deployment.openai.requests_text()
+    assert sc.PASSWORD not in sent and "{{secret:password}}" in sent
+    kinds = {a.action_type for entry in timeline if entry.block for a in entry.block.actions}
+    assert {"click", "input_text", "drag", "scroll"} <= kinds
+
+
+def test_openai_cua_refuses_a_safety_check_by_default(deployment: Deployment, site: FixtureSite) -> None:
+    deployment.openai.safety_check_at = 1
+    service, key = deployment.start()
+    run, _ = _run(service, key, site.url(sc.ORDER_PAGE), RunEngine.openai_cua, max_steps=20)
+    assert run.status == "terminated"
+    assert "instructions the user did not give" in (run.failure_reason or "")
+
+
+@pytest.mark.parametrize("coordinates", ["doubao", "qwen25vl"])
+def test_ui_tars_runs_the_order_scenario_in_both_coordinate_conventions(
+    tmp_path: Path, layout: cs.Layout, site: FixtureSite, coordinates: str
+) -> None:
+    deployment = Deployment(
+        tmp_path, sc.order_script(layout), coordinates=coordinates, ui_tars_coordinates=coordinates
+    )
+    try:
+        service, key = deployment.start()
+        run, timeline = _run(
+            service,
+            key,
+            site.url(sc.ORDER_PAGE),
+            RunEngine.ui_tars,
+            max_steps=20,
+            data_extraction_schema=sc.ORDER_SCHEMA,
+        )
+        assert run.status == "completed", run.failure_reason
+        assert run.run_type == "ui_tars"
+        assert run.output == sc.EXPECTED_OUTPUT
+        chats = [e.body for e in deployment.openai.successful() if e.path == "/v1/chat/completions"]
+        assert (
+            chats and max(sum(1 for m in c["messages"] if isinstance(m["content"], list)) for c in chats) <= 5
+        )
+        sent = deployment.openai.requests_text()
+        assert sc.PASSWORD not in sent
+        kinds = {a.action_type for entry in timeline if entry.block for a in entry.block.actions}
+        assert {"click", "input_text", "drag", "scroll"} <= kinds
+    finally:
+        deployment.close()
+
+
+def test_max_steps_ends_a_computer_use_run_timed_out(deployment: Deployment, site: FixtureSite) -> None:
+    service, key = deployment.start()
+    run, timeline = _run(service, key, site.url(sc.ORDER_PAGE), RunEngine.anthropic_cua, max_steps=3)
+    assert run.status == "timed_out"
+    assert run.failure_reason == "Reached the maximum steps (3) before the goal was achieved."
+    steps = [entry.block for entry in timeline if entry.block]
+    assert len(steps) == 3
+    # Each action shows where it clicked and what it landed on.
+    first = steps[-1].actions[0] if steps[-1].actions else None
+    assert first is not None
+
+
+def test_an_unconfigured_engine_is_refused_naming_the_setting(tmp_path: Path, layout: cs.Layout) -> None:
+    deployment = Deployment(tmp_path, sc.order_script(layout))
+    deployment.settings = deployment.settings.model_copy(update={"openai_api_key": None})
+    try:
+        service, key = deployment.start()
+        client = Skyvern(base_url=service.base_url, api_key=key)
+        with pytest.raises(Exception) as raised:
+            asyncio.run(client.run_task(prompt="x", url="https://example.com", engine=RunEngine.openai_cua))
+        assert getattr(raised.value, "status_code", None) == 400
+        assert "ALTO_OPENAI_API_KEY" in str(getattr(raised.value, "body", raised.value))
+    finally:
+        deployment.close()
+
+
+def test_openai_cua_ga_model_uses_the_ga_tool_with_batched_actions(
+    tmp_path: Path, layout: cs.Layout, site: FixtureSite
+) -> None:
+    deployment = Deployment(tmp_path, sc.order_script(layout), openai_cua_model="gpt-5.4")
+    try:
+        service, key = deployment.start()
+        run, _ = _run(
+            service,
+            key,
+            site.url(sc.ORDER_PAGE),
+            RunEngine.openai_cua,
+            max_steps=20,
+            data_extraction_schema=sc.ORDER_SCHEMA,
+        )
+        assert run.status == "completed", run.failure_reason
+        assert run.output == sc.EXPECTED_OUTPUT
+        bodies = [e.body for e in deployment.openai.successful()]
+        assert bodies[0]["tools"][0] == {"type": "computer"} and "truncation" not in bodies[0]
+        outputs = [i for b in bodies[1:] for i in b["input"] if i.get("type") == "computer_call_output"]
+        assert outputs and all(o["output"]["detail"] == "original" for o in outputs)
+    finally:
+        deployment.close()
