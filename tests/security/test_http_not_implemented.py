@@ -156,7 +156,7 @@ def test_the_official_sdk_surfaces_the_501_and_its_reason(served: Served) -> Non
         "GET /v1/agents/{workflow_permanent_id}": lambda: client.get_workflow("wpid_1"),
         "POST /v1/run/agents": lambda: client.run_workflow(agent_id="wpid_1"),
         "GET /v1/credentials": lambda: client.get_credentials(),
-        "POST /v1/credentials/totp": lambda: client.send_totp_code(totp_identifier="a@b.c", content="123456"),
+        "GET /v1/credentials/{credential_id}": lambda: client.get_credential("cred_1"),
         "GET /v1/schedules": lambda: client.schedules.list_all(),
         "POST /v1/scripts/{script_id}/run": lambda: client.scripts.run_script("s_1"),
     }

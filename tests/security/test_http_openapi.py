@@ -34,6 +34,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("get", "/v1/runs/{run_id}/artifacts"): ("get_run_artifacts", AUTH | {"404", "422"}),
     ("post", "/v1/runs/{run_id}/retry_webhook"): ("retry_run_webhook", AUTH | BODY | {"404"}),
     ("get", "/v1/artifacts/{artifact_id}"): ("get_artifact", AUTH | {"404", "422"}),
+    ("post", "/v1/credentials/totp"): ("send_totp_code", AUTH | BODY),
     ("get", "/v1/artifacts/{artifact_id}/content"): (
         "get_artifact_content",
         AUTH | {"206", "302", "304", "404", "416", "422"},
@@ -122,6 +123,7 @@ def test_operation_ids_are_the_official_sdks_method_names(documented: Documented
         "get_browser_session",
         "close_browser_session",
         "extend_browser_session",
+        "send_totp_code",
         "get_runs_v2",
         "get_version",
     ):

@@ -18,6 +18,7 @@ from altostratus.api.openapi import AUTHENTICATED, SECURITY_SCHEMES
 from altostratus.api.request_body import check_json_body
 from altostratus.api.resolver import AltoResolver, chain
 from altostratus.api.routes.artifacts import artifacts_router
+from altostratus.api.routes.credentials import credentials_router
 from altostratus.api.routes.not_implemented import not_implemented_router
 from altostratus.api.routes.runs import runs_router
 from altostratus.api.routes.server import server_router
@@ -61,6 +62,7 @@ def build_api(services: ApiServices) -> AltoResolver:
     app.include_router(runs_router(services))
     app.include_router(artifacts_router(services))
     app.include_router(sessions_router(services))
+    app.include_router(credentials_router(services))
     app.include_router(server_router(services))
     app.include_router(viewer_router(services, sessions))
     app.include_router(not_implemented_router())

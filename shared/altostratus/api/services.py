@@ -14,6 +14,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
@@ -66,3 +67,5 @@ class ApiServices:
     session_browsers: SessionBrowsers | None = None
     # The CDP address a caller connects to a live session's browser at; None: not served.
     session_address: Callable[[str], str] | None = None
+    # One-time codes pushed for 2FA; None: the push route answers that none are kept.
+    otp_codes: OtpCodes | None = None

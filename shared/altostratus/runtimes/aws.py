@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
+from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
 from altostratus.adapters.key_stores import DynamoDBKeyStore
@@ -125,6 +126,7 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
             if limit
             else None
         ),
+        otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
     )
     return AwsStores(
         settings=settings,

@@ -28,6 +28,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.run_slots import RunSlots
 from altostratus.ports.secret_box import SecretBox
@@ -69,6 +70,8 @@ class Stores:
     # Browser sessions (their log) and where their browsers live; None: no sessions.
     sessions: SessionLog | None = None
     session_browsers: SessionBrowsers | None = None
+    # One-time codes pushed for 2FA; None: this deployment keeps none.
+    otp_codes: OtpCodes | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -135,6 +138,7 @@ def api_services(
         sessions=stores.sessions,
         session_browsers=stores.session_browsers,
         session_address=session_address,
+        otp_codes=stores.otp_codes,
     )
 
 
@@ -187,6 +191,7 @@ def agent_slices(
         clock=stores.clock,
         api_key=api_key,
         secret_box=stores.secret_box,
+        otp_codes=stores.otp_codes,
     )
     if secrets is not None:
         deps = replace(deps, secrets=secrets)

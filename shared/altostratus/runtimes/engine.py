@@ -12,6 +12,7 @@ from altostratus.engine.agent.settings import EngineSettings
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.secret_box import SecretBox
 from altostratus.runtimes.settings import Settings
 
@@ -22,6 +23,8 @@ def engine_settings(settings: Settings) -> EngineSettings:
         cheap_model=settings.cheap_model or DEFAULT_CHEAP_MODEL,
         step_time_reserve_s=settings.step_reserve_seconds,
         max_run_seconds=settings.max_run_seconds,
+        totp_poll_s=settings.totp_poll_seconds,
+        totp_timeout_s=settings.totp_timeout_seconds,
         openai_cua_model=settings.openai_cua_model,
         anthropic_cua_model=settings.anthropic_cua_model or settings.main_model or DEFAULT_MAIN_MODEL,
         ui_tars_model=settings.ui_tars_model,
@@ -77,6 +80,7 @@ def agent_deps(
     clock: Clock,
     api_key: str | None,
     secret_box: SecretBox | None,
+    otp_codes: OtpCodes | None = None,
 ) -> AgentDeps:
     retry = LLMRetryPolicy(
         max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
@@ -98,4 +102,5 @@ def agent_deps(
         clock=clock,
         settings=engine_settings(settings),
         secret_box=secret_box,
+        otp_codes=otp_codes,
     )

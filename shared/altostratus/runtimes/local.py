@@ -16,6 +16,7 @@ from altostratus.adapters.sealing import Sealer, decode_master_key
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
+from altostratus.adapters.sqlite_otp_codes import SQLiteOtpCodes
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
 from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
 from altostratus.api.app import build_api
@@ -100,6 +101,7 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         sessions=SQLiteSessionLog(db, clock),
         # Started lazily: no Chromium runs until a session is created.
         session_browsers=LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path)),
+        otp_codes=SQLiteOtpCodes(db),
     )
     return LocalStores(
         settings=settings,

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     # time after which a run ends timed out.
     max_steps_limit: int = Field(default=100, ge=1)
     max_run_seconds: float = Field(default=3600.0, gt=0)
+    # How often a run waiting for a one-time code looks for it, and for how long at most.
+    totp_poll_seconds: float = Field(default=10.0, gt=0)
+    totp_timeout_seconds: float = Field(default=900.0, gt=0)
     # Runs of one organization executing at once; the others stay queued and start, oldest
     # first, as those end (0: no cap).
     max_running_per_org: int = Field(default=5, ge=0)

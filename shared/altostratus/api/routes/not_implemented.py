@@ -112,7 +112,6 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
     ),
     *_rows(
         "credentials",
-        ("POST", "/v1/credentials/totp", "send_totp_code"),
         ("GET", "/v1/credentials", "get_credentials"),
         ("POST", "/v1/credentials", "create_credential"),
         ("GET", "/v1/credentials/{credential_id}", "get_credential"),

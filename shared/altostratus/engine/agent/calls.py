@@ -10,6 +10,7 @@ from altostratus.domain.enums import ActionStatus, ActionType, ArtifactType, Run
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent import checklist as cl
 from altostratus.engine.agent import tools as t
+from altostratus.engine.agent import verification as vc
 from altostratus.engine.agent.completion import complete
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
@@ -179,6 +180,10 @@ class TurnRunner:
             return self._terminate(params)
         if name == t.DONE:
             return await complete(self, params)
+        if name == vc.REQUEST_CODE:
+            return await self._request_code()
+        if name == vc.ENTER_CODE:
+            return await self._enter_code(params)
         return CallResult(f"The tool {name} is not available.", ok=False)
 
     async def _browser_action(self, name: str, params: dict[str, Any]) -> CallResult:
@@ -247,6 +252,54 @@ class TurnRunner:
             "Elements:\n" + ("\n".join(hits) or "(none)") + "\nText:\n" + ("\n".join(text_hits) or "(none)")
         )
         return CallResult(f"Matches for {params['text']!r}:\n" + fence(body, self.ctx.tag))
+
+    async def _request_code(self) -> CallResult:
+        ctx = self.ctx
+        deps = ctx.deps
+        view = self.rec.last_view or ctx.last_view
+        if deps.otp_codes is None or deps.secret_box is None or not ctx.totp_identifier or view is None:
+            return CallResult("This run has no way to obtain verification codes.", ok=False)
+        finder = vc.CodeFinder(deps.otp_codes, deps.secret_box, deps.clock)
+        wait = vc.CodeWait(poll_s=deps.settings.totp_poll_s, timeout_s=deps.settings.totp_timeout_s)
+        code = await finder.wait(view, ctx.totp_identifier, wait)
+        if code is None:
+            return CallResult(
+                "No verification code arrived.",
+                ok=False,
+                outcome=RunOutcome.failed(
+                    f"No verification code was pushed for the run's totp_identifier within "
+                    f"{deps.settings.totp_timeout_s:g} seconds (codes scoped to other runs, expired or "
+                    "already used are not typed)."
+                ),
+            )
+        ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
+        return CallResult(
+            f"A verification code of {len(code)} characters was obtained (it is not shown to you). "
+            f"Call {vc.ENTER_CODE} with the box to type it into, or one box per character."
+        )
+
+    async def _enter_code(self, params: dict[str, Any]) -> CallResult:
+        code = self.ctx.secrets.value(vc.CODE_SECRET)
+        if code is None:
+            return CallResult(f"There is no verification code yet: call {vc.REQUEST_CODE} first.", ok=False)
+        boxes = [str(e) for e in params["element_ids"]]
+        if len(boxes) == 1:
+            parts = [code]
+        elif len(boxes) == len(code):
+            parts = list(code)
+        else:
+            return CallResult(
+                f"The code has {len(code)} characters: give one box, or exactly {len(code)} boxes.", ok=False
+            )
+        page_changed = False
+        for box, part in zip(boxes, parts, strict=True):
+            effect = await self.browser.execute("type", {"element": box, "text": part})
+            page_changed = page_changed or effect.page_changed
+            if not effect.ok:
+                summary = self.ctx.secrets.redact(f"{effect.summary} {effect.error or ''}".strip())
+                return CallResult(f"Typing the code into {box} failed: {summary}", ok=False)
+        where = boxes[0] if len(boxes) == 1 else f"{len(boxes)} boxes"
+        return CallResult(f"Typed the verification code into {where}.", page_changed=page_changed)
 
     def _update_checklist(self, params: dict[str, Any]) -> CallResult:
         items = cl.parse_items(params)

@@ -43,6 +43,8 @@ class RunContext:
     prefetched: tuple[Observation, str | None] | None = None
     # The run's view as the last step's final append left it.
     last_view: RunView | None = None
+    # Who the run's one-time codes are pushed for.
+    totp_identifier: str | None = None
     # The model the request names (None: the engine's configured one).
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
@@ -63,7 +65,12 @@ class RunContext:
         # page shows them back; the user's named secrets can also be typed by placeholder.
         secrets = Secrets(deps.secrets(view), hidden=request.secret_values())
         checklist = engine is Engine.SKYVERN_V2
-        toolset = build_toolset(browser.action_tools(), error_codes=codes, checklist=checklist)
+        toolset = build_toolset(
+            browser.action_tools(),
+            error_codes=codes,
+            checklist=checklist,
+            verification_codes=bool(request.totp_identifier) and deps.otp_codes is not None,
+        )
         tag = fence_tag(view.run_id)
         schema = request.data_extraction_schema
         system = [
@@ -100,6 +107,7 @@ class RunContext:
             tag=tag,
             system=system,
             tools=tools,
+            totp_identifier=request.totp_identifier,
             requested_model=request.model.model_name if request.model else None,
         )
 

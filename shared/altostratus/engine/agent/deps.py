@@ -14,6 +14,7 @@ from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.llm import LLMClient
 from altostratus.ports.openai_api import ChatClient, ResponsesClient
+from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.secret_box import SecretBox
 
 
@@ -40,6 +41,8 @@ class AgentDeps:
     monotonic: Callable[[], float] = time.monotonic
     # Opens the sealed secret parts of run requests (browser headers, URL passwords).
     secret_box: SecretBox | None = None
+    # One-time codes pushed for the run's totp_identifier; None: none are kept.
+    otp_codes: OtpCodes | None = None
     # The computer-use providers other than Anthropic (None: that engine is not configured).
     responses: ResponsesClient | None = None
     chat: ChatClient | None = None

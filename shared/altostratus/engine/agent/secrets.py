@@ -44,17 +44,26 @@ class Secrets:
     def __init__(self, values: Mapping[str, str], *, hidden: Iterable[str] = ()) -> None:
         # Empty values cannot be redacted meaningfully and would match everywhere.
         self._values = {k: v for k, v in values.items() if v}
+        self._hidden = tuple(hidden)
         forms = {
             (form, placeholder(name)) for name, value in self._values.items() for form in _encodings(value)
         }
         forms |= {
             (form, REDACTED)
-            for value in hidden
+            for value in self._hidden
             if len(value) >= MIN_HIDDEN_LENGTH
             for form in _encodings(value)
         }
         # Longest first, so a secret containing another is replaced whole.
         self._forms = sorted(forms, key=lambda pair: -len(pair[0]))
+
+    def with_value(self, name: str, value: str) -> Secrets:
+        """These secrets and one more (a one-time code obtained during the run)."""
+        return Secrets({**self._values, name: value}, hidden=self._hidden)
+
+    def value(self, name: str) -> str | None:
+        """A secret's value, for typing it (never for showing it)."""
+        return self._values.get(name)
 
     @property
     def names(self) -> list[str]:

@@ -58,6 +58,9 @@ class EngineSettings:
     store_llm_exchanges: bool = True
     # Markdown beyond this many characters is cut before extraction.
     max_extraction_chars: int = 60_000
+    # A run asking for a one-time code looks for one this often, for at most this long.
+    totp_poll_s: float = 10.0
+    totp_timeout_s: float = 900.0
     # -- computer-use engines --
     openai_cua_model: str = "computer-use-preview"
     anthropic_cua_model: str = DEFAULT_MAIN_MODEL

@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 
 from altostratus.domain.enums import ActionType
+from altostratus.engine.agent import verification as vc
 from altostratus.engine.agent.checklist import UPDATE_CHECKLIST_TOOL
 
 EXTRACT, SCREENSHOT, FIND, DONE, TERMINATE, UPDATE_CHECKLIST = (
@@ -107,6 +108,8 @@ AGENT_ACTION_TYPES = {
     DONE: ActionType.COMPLETE,
     TERMINATE: ActionType.TERMINATE,
     UPDATE_CHECKLIST: ActionType.NULL_ACTION,
+    vc.REQUEST_CODE: ActionType.VERIFICATION_CODE,
+    vc.ENTER_CODE: ActionType.INPUT_TEXT,
 }
 
 
@@ -153,9 +156,16 @@ class Toolset:
 
 
 def build_toolset(
-    browser_tools: list[dict[str, Any]], *, error_codes: dict[str, str | None], checklist: bool
+    browser_tools: list[dict[str, Any]],
+    *,
+    error_codes: dict[str, str | None],
+    checklist: bool,
+    verification_codes: bool = False,
 ) -> Toolset:
+    """`verification_codes`: the run can obtain one-time codes (it has a totp_identifier)."""
     tools = [*browser_tools, EXTRACT_TOOL, FIND_TOOL, SCREENSHOT_TOOL]
+    if verification_codes:
+        tools += vc.TOOLS
     if checklist:
         tools.append(UPDATE_CHECKLIST_TOOL)
     tools += [DONE_TOOL, terminate_tool(error_codes)]

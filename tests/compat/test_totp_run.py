@@ -1,0 +1,174 @@
+"""2FA end to end: a run with a `totp_identifier` reaches a 2FA page whose server checks the
+code, the test pushes the code with the official SDK, and the agent types it without the model
+ever seeing it; codes the run may not use are never typed."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from skyvern.client import Skyvern as SkyvernClient
+
+from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
+from altostratus.runtimes.local import build_local
+from altostratus.runtimes.settings import Settings
+from tests.agent.scenarios import click
+from tests.fakes.anthropic_server import Reply, ToolUse
+from tests.fakes.policies import Page, act, agent_policy, done
+from tests.support.server import RunningServer, alto, alto_serve
+from tests.support.two_factor_site import TwoFactorSite, two_factor_site
+
+pytestmark = pytest.mark.browser
+
+IDENTIFIER = "john.doe@example.com"
+TIMEOUT_S = 6
+TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
+
+
+def agent(page: Page) -> Reply:
+    told = page.request.all_user_text()
+    if page.sees("Verified"):
+        return done("Signed in with the emailed code.")
+    if page.sees("Wrong code"):
+        return Reply.of(ToolUse("terminate", {"reason": "The site refused the code."}))
+    if "was obtained" not in told:
+        return act(ToolUse("request_verification_code", {"reason": "The page asks for the emailed code."}))
+    if "boxes=6" in page.url:
+        boxes = [page.element(f"Digit {n}") for n in range(1, 7)]
+    else:
+        boxes = [page.element("Verification code")]
+    return act(
+        ToolUse("enter_verification_code", {"element_ids": boxes}),
+        click(page.element("Verify", role="button")),
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[FakeAnthropicServer]:
+    with FakeAnthropicServer(agent_policy(agent)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, model: FakeAnthropicServer
+) -> Iterator[tuple[RunningServer, str]]:
+    data_dir: Path = tmp_path_factory.mktemp("alto-totp")
+    key = alto("keys", "create", "--org", "totp", data_dir=data_dir).strip()
+    env = {
+        **os.environ,
+        "ANTHROPIC_API_KEY": model.api_key,
+        "ALTO_ANTHROPIC_BASE_URL": model.base_url,
+        "ALTO_TOTP_POLL_SECONDS": "0.2",
+        "ALTO_TOTP_TIMEOUT_SECONDS": str(TIMEOUT_S),
+    }
+    with alto_serve(data_dir, env=env) as server:
+        yield server, key
+
+
+def _client(served: tuple[RunningServer, str]) -> SkyvernClient:
+    return SkyvernClient(base_url=served[0].base_url, api_key=served[1], timeout=30)
+
+
+def _wait(client: SkyvernClient, run_id: str, statuses: set[str]) -> Any:
+    deadline = time.monotonic() + 90
+    while (run := client.get_run(run_id)).status not in statuses:
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+    return run
+
+
+def _start(client: SkyvernClient, site: TwoFactorSite, path: str) -> str:
+    run = client.run_task(
+        prompt="Sign in; the site emails a verification code.",
+        url=site.url(path),
+        engine="skyvern-1.0",
+        totp_identifier="John.Doe@Example.com",
+    )
+    _wait(client, run.run_id, {"running", *TERMINAL})
+    return str(run.run_id)
+
+
+def test_codes_pushed_with_the_sdk_are_typed_only_by_the_run_that_may_use_them(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    typed_codes = ["482913", "735164"]
+    # GIVEN a run on a page with a box per digit, and its code pushed as an email body
+    with two_factor_site(expected=typed_codes[0]) as site:
+        first = _start(client, site, "/2fa?boxes=6")
+        client.send_totp_code(
+            totp_identifier=IDENTIFIER, content=f"Your verification code is {typed_codes[0]}.", source="email"
+        )
+        # THEN the code is typed, one digit per box, and accepted
+        done_run = _wait(client, first, TERMINAL)
+        errors = [x.response for x in model.exchanges if x.status != 200]
+        assert done_run.status == "completed", (done_run.failure_reason, [str(e)[-600:] for e in errors[:1]])
+        assert site.attempts == [typed_codes[0]]
+    # GIVEN a code pushed before the next run starts (stale for it)
+    client.send_totp_code(totp_identifier=IDENTIFIER, content="333333")
+    time.sleep(0.05)
+    with two_factor_site(expected=typed_codes[1]) as site:
+        second = _start(client, site, "/2fa")
+        # AND, after it started, a code scoped to the first run and an expired one
+        client.send_totp_code(totp_identifier=IDENTIFIER, content="111111", task_id=first)
+        client.send_totp_code(
+            totp_identifier=IDENTIFIER, content="222222", expired_at=datetime.now(UTC) - timedelta(minutes=1)
+        )
+        time.sleep(1.0)  # several polls see only codes this run may not use
+        assert site.attempts == []
+        # WHEN its own code arrives, scoped to it
+        client.send_totp_code(totp_identifier=IDENTIFIER, content=typed_codes[1], task_id=second)
+        run = _wait(client, second, TERMINAL)
+        # THEN only that code was typed
+        assert run.status == "completed", run.failure_reason
+        assert site.attempts == [typed_codes[1]]
+        answers = [
+            client.get_run(second).json(),
+            json.dumps([e.dict() for e in client.get_run_timeline(second)], default=str),
+            json.dumps([a.dict() for a in client.get_run_artifacts(second)], default=str),
+        ]
+    # AND no code reached the model, the events, the artifacts, the API's answers or the files
+    runtime = build_local(Settings(data_dir=served[0].data_dir))
+    try:
+        events = [
+            json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(r)])
+            for r in (first, second)
+        ]
+        stored = [
+            runtime.artifacts.get(a.uri).decode(errors="replace")
+            for r in (first, second)
+            for a in runtime.event_log.list_artifacts(r)
+        ]
+    finally:
+        runtime.close()
+    texts = {
+        "model requests": "\n".join(model.requests_text()),
+        "events": "\n".join(events),
+        "artifacts": "\n".join(stored),
+        "answers": "\n".join(answers),
+        "files": "\n".join(
+            p.read_bytes().decode("latin-1") for p in served[0].data_dir.rglob("*") if p.is_file()
+        ),
+    }
+    assert "request_verification_code" in texts["model requests"]
+    for where, text in texts.items():
+        assert [c for c in typed_codes if c in text] == [], where
+
+
+def test_a_run_whose_code_never_arrives_fails_with_the_reason(served: tuple[RunningServer, str]) -> None:
+    client = _client(served)
+    with two_factor_site(expected="999999") as site:
+        run_id = _start(client, site, "/2fa")
+        run = _wait(client, run_id, TERMINAL)
+        assert run.status == "failed"
+        assert f"No verification code was pushed for the run's totp_identifier within {TIMEOUT_S}" in (
+            run.failure_reason or ""
+        )
+        assert site.attempts == []

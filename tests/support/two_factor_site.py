@@ -1,0 +1,102 @@
+"""A site whose sign-in ends on a 2FA page, and whose server checks the code it expects.
+
+`/2fa` asks for the code in one box, `/2fa?boxes=6` in one box per digit; the form is POSTed
+to `/2fa/verify`, which answers "Verified" only for the expected code. Every code submitted is
+kept in `attempts`, in order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def _form(boxes: int) -> str:
+    if boxes <= 1:
+        inputs = (
+            '<label>Verification code <input name="code" inputmode="numeric"'
+            ' autocomplete="one-time-code"></label>'
+        )
+    else:
+        inputs = "".join(
+            f'<input name="d{n}" aria-label="Digit {n + 1}" maxlength="1" inputmode="numeric" size="1">'
+            for n in range(boxes)
+        )
+    return (
+        "<p>We sent a verification code to your email. Enter it to continue.</p>"
+        f'<form action="/2fa/verify" method="post">{inputs}<button type="submit">Verify</button></form>'
+    )
+
+
+@dataclass
+class TwoFactorSite:
+    expected: str = "000000"
+    attempts: list[str] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def _send(self, status: int, title: str, body: str) -> None:
+            data = _PAGE.format(title=title, body=body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            if parts.path != "/2fa":
+                self._send(404, "Not found", "<p>Not found</p>")
+                return
+            boxes = int(parse_qs(parts.query).get("boxes", ["1"])[0])
+            self._send(200, "Two-step verification", _form(boxes))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode())
+            if "code" in form:
+                code = form["code"][0]
+            else:
+                code = "".join(form[k][0] for k in sorted(form) if k.startswith("d"))
+            site.attempts.append(code)
+            if code == site.expected:
+                self._send(200, "Account", "<p>Verified. Welcome to your account, John.</p>")
+            else:
+                self._send(200, "Two-step verification", "<p>Wrong code. Try again.</p>" + _form(1))
+
+    return Handler
+
+
+@contextmanager
+def two_factor_site(expected: str = "000000") -> Iterator[TwoFactorSite]:
+    site = TwoFactorSite(expected=expected)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server.daemon_threads = True
+    site._server = server
+    threading.Thread(target=server.serve_forever, name="two-factor-site", daemon=True).start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
