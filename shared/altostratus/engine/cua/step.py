@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStatus, StepStatus
-from altostratus.domain.lifecycle import RunOutcome as Outcome
+from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, extract
@@ -80,8 +80,8 @@ def model_for(ctx: RunContext, task: CuaTask) -> CuaModel:
     return AnthropicComputer(deps.llm, task)
 
 
-async def run_cua_step(ctx: RunContext, state: AgentState, browser: ComputerBrowser) -> Outcome | None:
-    """The next step of a computer-use run; the run's Outcome when it ended here, else None."""
+async def run_cua_step(ctx: RunContext, state: AgentState, browser: ComputerBrowser) -> RunOutcome | None:
+    """The next step of a computer-use run; the run's RunOutcome when it ended here, else None."""
     deps = ctx.deps
     started = deps.monotonic()
     step_id = state.next_step_id
@@ -103,7 +103,7 @@ async def run_cua_step(ctx: RunContext, state: AgentState, browser: ComputerBrow
     try:
         outcome = await _decide_and_act(ctx, state, browser, rec, totals, url, title)
     except LLMError as exc:
-        outcome = Outcome.failed(exc.reason)
+        outcome = RunOutcome.failed(exc.reason)
     if outcome is not None and outcome.status is RunStatus.FAILED:
         status, failure = StepStatus.FAILED, outcome.reason
     elapsed_ms = (deps.monotonic() - started) * 1000
@@ -132,14 +132,14 @@ async def _decide_and_act(
     totals: StepTotals,
     url: str,
     title: str,
-) -> Outcome | None:
+) -> RunOutcome | None:
     settings = ctx.deps.settings
     task = cua_task(ctx, browser)
     png, ctx.screen = ctx.screen, None
     if png is None:
         png = await browser.screenshot()
     if png_size(png) != (task.width, task.height):
-        return Outcome.failed(
+        return RunOutcome.failed(
             f"The screenshot is {png_size(png)[0]}x{png_size(png)[1]} px, not the {task.width}x{task.height} "
             "the model is told: the browser's display scale is not 1."
         )
@@ -173,7 +173,7 @@ async def _decide_and_act(
     return await _signal(ctx, state, browser, rec, totals, decision)
 
 
-def _safety(ctx: RunContext, rec: Recorder, decision: Decision) -> Outcome | None:
+def _safety(ctx: RunContext, rec: Recorder, decision: Decision) -> RunOutcome | None:
     if not decision.safety_checks:
         return None
     refuse = ctx.deps.settings.cua_safety_checks != "acknowledge"
@@ -188,7 +188,7 @@ def _safety(ctx: RunContext, rec: Recorder, decision: Decision) -> Outcome | Non
         return None
     first = decision.safety_checks[0]
     message = ctx.secrets.redact(first.message or first.code or "a safety check")
-    return Outcome(
+    return RunOutcome(
         status=RunStatus.TERMINATED,
         reason=f"The model raised a safety check that this deployment does not acknowledge: {message}",
     )
@@ -213,9 +213,9 @@ async def _act(
     rec: Recorder,
     decision: Decision,
     reasoning: str | None,
-) -> Outcome | None:
+) -> RunOutcome | None:
     results: list[ActionResult] = []
-    outcome: Outcome | None = None
+    outcome: RunOutcome | None = None
     skip: str | None = None
     executed: list[tuple[str, Any]] = []
     for order, planned in enumerate(decision.actions, start=1):
@@ -236,7 +236,7 @@ async def _act(
         rec.flush()
         view = rec.last_view
         if outcome is None and view is not None and view.cancel_requested:
-            outcome = Outcome.canceled()
+            outcome = RunOutcome.canceled()
         hit: str | None = None
         details: dict[str, Any] = {}
         if outcome is not None or skip is not None:
@@ -331,7 +331,9 @@ def _grid(shown: dict[str, Any]) -> dict[str, Any]:
     return {"name": pixel}
 
 
-def _stall(ctx: RunContext, state: AgentState, executed: list[tuple[str, Any]], png: bytes) -> Outcome | None:
+def _stall(
+    ctx: RunContext, state: AgentState, executed: list[tuple[str, Any]], png: bytes
+) -> RunOutcome | None:
     settings = ctx.deps.settings
     memory = state.stall
     level = memory.record(
@@ -343,7 +345,7 @@ def _stall(ctx: RunContext, state: AgentState, executed: list[tuple[str, Any]], 
         stop_at=settings.stall_stop_at,
     )
     if level is Escalation.STOP:
-        return Outcome.failed(stop_reason(memory))
+        return RunOutcome.failed(stop_reason(memory))
     if level >= Escalation.NUDGE:
         state.notes.append(NUDGE_TEXT.format(what=memory.last_description))
     return None
@@ -356,21 +358,21 @@ async def _signal(
     rec: Recorder,
     totals: StepTotals,
     decision: Decision,
-) -> Outcome | None:
+) -> RunOutcome | None:
     settings = ctx.deps.settings
     if decision.terminate is not None:
         reason = ctx.secrets.redact(decision.terminate)
         code = decision.error_code
         rec.thought(reason, thought_type="termination", answer=code)
         errors = (user_error(code, reason, 1.0),) if code else ()
-        return Outcome(
+        return RunOutcome(
             status=RunStatus.TERMINATED, reason=f"The agent terminated the run: {reason}", errors=errors
         )
     if decision.question is not None and not decision.actions:
         state.turns_without_action += 1
         if state.turns_without_action > MAX_QUESTIONS:
             question = ctx.secrets.redact(decision.question)
-            return Outcome(
+            return RunOutcome(
                 status=RunStatus.TERMINATED,
                 reason=f"The model kept asking instead of acting: {question[:500]}",
             )
@@ -381,7 +383,7 @@ async def _signal(
     if not decision.actions:
         state.turns_without_action += 1
         if state.turns_without_action >= settings.max_turns_without_action:
-            return Outcome.failed(
+            return RunOutcome.failed(
                 f"The model answered {state.turns_without_action} turns in a row without choosing an action."
             )
         state.notes.append("You did not act. Continue with an action, or say that the goal is achieved.")
@@ -392,7 +394,7 @@ async def _signal(
 
 async def _complete(
     ctx: RunContext, browser: ComputerBrowser, rec: Recorder, totals: StepTotals, answer: str
-) -> Outcome:
+) -> RunOutcome:
     output: Any = answer
     if ctx.schema is not None:
         # The run's output comes from the page, validated against the user's schema (one
@@ -412,7 +414,7 @@ async def _complete(
             )
         except ExtractionFailedError as exc:
             totals.add(exc.usage, 0.0)
-            return Outcome.failed(exc.reason)
+            return RunOutcome.failed(exc.reason)
         totals.add(result.usage, sum(r.latency_ms for _, r in result.exchanges))
         record_exchanges(ctx, rec, result.exchanges)
         output = result.data
@@ -421,4 +423,4 @@ async def _complete(
         "completion",
     )
     rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id), "output")
-    return Outcome.completed(output)
+    return RunOutcome.completed(output)

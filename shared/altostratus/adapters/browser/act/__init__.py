@@ -10,7 +10,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from altostratus.adapters.browser.act import forms, page, pointer
-from altostratus.adapters.browser.act.base import ActContext, ActionFailed, Outcome
+from altostratus.adapters.browser.act.base import ActContext, ActionFailed, ActionOutcome
 from altostratus.adapters.browser.act.observe import after_action, before_action
 from altostratus.adapters.browser.actions import (
     Action,
@@ -31,7 +31,7 @@ from altostratus.adapters.browser.actions import (
 )
 from altostratus.adapters.browser.effects import ActionError, EffectReport
 
-Handler = Callable[[ActContext, Any], Awaitable[Outcome]]
+Handler = Callable[[ActContext, Any], Awaitable[ActionOutcome]]
 HANDLERS: dict[type, Handler] = {
     Click: pointer.click,
     Hover: pointer.hover,
@@ -63,9 +63,11 @@ async def execute(ctx: ActContext, action: Action, *, on_browser_error: Callable
         outcome = failed.outcome
     except PlaywrightTimeoutError as exc:
         on_browser_error()
-        outcome = Outcome(ok=False, error=ActionError.TIMEOUT, detail=exc.message.splitlines()[0])
+        outcome = ActionOutcome(ok=False, error=ActionError.TIMEOUT, detail=exc.message.splitlines()[0])
     except PlaywrightError as exc:
         on_browser_error()
-        outcome = Outcome(ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300])
+        outcome = ActionOutcome(
+            ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300]
+        )
     element = getattr(action, "element", None)
     return await after_action(ctx, action.type, element, before, outcome, started)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Outcome:
+class ActionOutcome:
     """What a handler reports itself; the observer adds what the page shows changed."""
 
     ok: bool = True
@@ -41,7 +41,7 @@ class ActionFailed(Exception):  # noqa: N818 - raised to carry an outcome, not a
 
     def __init__(self, error: ActionError, detail: str, *, notes: list[str] | None = None) -> None:
         super().__init__(detail)
-        self.outcome = Outcome(ok=False, error=error, detail=detail, notes=notes or [])
+        self.outcome = ActionOutcome(ok=False, error=error, detail=detail, notes=notes or [])
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from altostratus.adapters.browser.act.base import ActContext, ActionFailed, Outcome
+from altostratus.adapters.browser.act.base import ActContext, ActionFailed, ActionOutcome
 from altostratus.adapters.browser.act.matching import best_option
 from altostratus.adapters.browser.act.pointer import click
 from altostratus.adapters.browser.act.resolve import Resolved, frame_origin, probe, resolve
@@ -52,7 +52,7 @@ def _shown_value(state: dict[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
-async def type_text(ctx: ActContext, action: TypeText) -> Outcome:
+async def type_text(ctx: ActContext, action: TypeText) -> ActionOutcome:
     resolved = await resolve(ctx, action.element)
     notes = [resolved.note] if resolved.note else []
     info = await resolved.call(ctx, EDIT_INFO)
@@ -95,7 +95,7 @@ async def type_text(ctx: ActContext, action: TypeText) -> Outcome:
     back = await _read(ctx, resolved, text, "exact" if action.clear else "suffix")
     value = _shown_value(back)
     matches = back.get("matches")
-    outcome = Outcome(method=method, notes=notes, value=value, value_matches=matches)
+    outcome = ActionOutcome(method=method, notes=notes, value=value, value_matches=matches)
     if action.submit:
         await page.keyboard.press("Enter")
     if matches is False:
@@ -108,14 +108,14 @@ async def type_text(ctx: ActContext, action: TypeText) -> Outcome:
     return outcome
 
 
-async def select(ctx: ActContext, action: Select) -> Outcome:
+async def select(ctx: ActContext, action: Select) -> ActionOutcome:
     resolved = await resolve(ctx, action.element)
     if resolved.element.tag == "select":
         return await _select_native(ctx, resolved, action)
     return await _select_custom(ctx, resolved, action)
 
 
-async def _select_native(ctx: ActContext, resolved: Resolved, action: Select) -> Outcome:
+async def _select_native(ctx: ActContext, resolved: Resolved, action: Select) -> ActionOutcome:
     options: list[dict[str, Any]] = await resolved.call(ctx, NATIVE_OPTIONS)
     usable = [o for o in options if not o.get("disabled")]
     index = best_option(action.option, [(o["text"], o["value"]) for o in usable])
@@ -128,10 +128,10 @@ async def _select_native(ctx: ActContext, resolved: Resolved, action: Select) ->
     label = await resolved.call(ctx, CHOOSE_NATIVE_OPTION, chosen["index"])
     back = await _read(ctx, resolved)
     value = _shown_value(back)
-    return Outcome(method="native select", value=value, value_matches=value == label, notes=[])
+    return ActionOutcome(method="native select", value=value, value_matches=value == label, notes=[])
 
 
-async def _select_custom(ctx: ActContext, resolved: Resolved, action: Select) -> Outcome:
+async def _select_custom(ctx: ActContext, resolved: Resolved, action: Select) -> ActionOutcome:
     """Open the widget, find its options (typing to filter when it has a search box), click one."""
     tab = resolved.tab
     notes = [resolved.note] if resolved.note else []
@@ -171,7 +171,7 @@ async def _select_custom(ctx: ActContext, resolved: Resolved, action: Select) ->
     except ActionFailed:
         pass  # the widget re-rendered itself; the option's text is what was chosen
     matches = best_option(chosen.name, [(value or "", value or "")]) is not None
-    return Outcome(
+    return ActionOutcome(
         method=f"custom listbox ({outcome.method})", notes=notes, value=value, value_matches=matches
     )
 
@@ -183,7 +183,7 @@ async def _visible_options(ctx: ActContext, resolved: Resolved, before: set[str]
     return fresh or options
 
 
-async def check(ctx: ActContext, action: Check) -> Outcome:
+async def check(ctx: ActContext, action: Check) -> ActionOutcome:
     resolved = await resolve(ctx, action.element)
     element = resolved.element
     state = await _read(ctx, resolved)
@@ -194,7 +194,7 @@ async def check(ctx: ActContext, action: Check) -> Outcome:
     current = bool(state.get("checked"))
     if current == action.checked:
         word = "checked" if current else "unchecked"
-        return Outcome(
+        return ActionOutcome(
             checked=current, notes=[f"It was already {word}; left as it is."], method="none needed"
         )
     if not action.checked and element.role in ("radio", "menuitemradio"):
@@ -221,7 +221,7 @@ async def check(ctx: ActContext, action: Check) -> Outcome:
     return outcome
 
 
-async def upload(ctx: ActContext, action: Upload) -> Outcome:
+async def upload(ctx: ActContext, action: Upload) -> ActionOutcome:
     paths = [Path(f).expanduser().resolve() for f in action.files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -266,7 +266,7 @@ async def upload(ctx: ActContext, action: Upload) -> Outcome:
     except (ActionFailed, ScriptError):
         pass
     wanted = [p.name for p in paths]
-    return Outcome(
+    return ActionOutcome(
         method=method,
         value=", ".join(names) if names else None,
         value_matches=(names == wanted) if names else None,

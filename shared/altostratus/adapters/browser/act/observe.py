@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from playwright.async_api import Error as PlaywrightError
 
-from altostratus.adapters.browser.act.base import ActContext, Outcome
+from altostratus.adapters.browser.act.base import ActContext, ActionOutcome
 from altostratus.adapters.browser.effects import EffectReport, PageChange, summarize
 from altostratus.adapters.browser.perception.pagemodel import PageModel
 from altostratus.adapters.browser.perception.render import element_lines, text_lines
@@ -121,7 +121,12 @@ def _unchanged(before: PageState, now: PageState) -> bool:
 
 
 async def after_action(
-    ctx: ActContext, action_type: str, element: str | None, before: Before, outcome: Outcome, started: float
+    ctx: ActContext,
+    action_type: str,
+    element: str | None,
+    before: Before,
+    outcome: ActionOutcome,
+    started: float,
 ) -> EffectReport:
     tab = ctx.tabs.active
     if tab is not None:

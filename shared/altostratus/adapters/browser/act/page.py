@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 
-from altostratus.adapters.browser.act.base import ActContext, ActionFailed, Outcome
+from altostratus.adapters.browser.act.base import ActContext, ActionFailed, ActionOutcome
 from altostratus.adapters.browser.act.resolve import resolve
 from altostratus.adapters.browser.actions import (
     Back,
@@ -51,7 +51,7 @@ def _navigation_error(ctx: ActContext, url: str, exc: PlaywrightError, started: 
     return ActionFailed(ActionError.NAVIGATION_FAILED, f"could not open {url}: {first_line}")
 
 
-async def navigate(ctx: ActContext, action: Navigate) -> Outcome:
+async def navigate(ctx: ActContext, action: Navigate) -> ActionOutcome:
     url = action.url.strip()
     notes = []
     if _BARE_HOST.match(url):
@@ -71,15 +71,15 @@ async def navigate(ctx: ActContext, action: Navigate) -> Outcome:
         failure = _navigation_error(ctx, url, exc, started)
         if failure is not None:
             raise failure from exc
-        return Outcome(
+        return ActionOutcome(
             method="download", notes=[*notes, "The address is a file: it was downloaded, not opened."]
         )
     if response is not None and response.status >= 400:
         notes.append(f"The server answered HTTP {response.status}.")
-    return Outcome(notes=notes)
+    return ActionOutcome(notes=notes)
 
 
-async def history(ctx: ActContext, action: Back | Forward) -> Outcome:
+async def history(ctx: ActContext, action: Back | Forward) -> ActionOutcome:
     tab = ctx.tab
     started = time.monotonic()
     go = tab.page.go_back if isinstance(action, Back) else tab.page.go_forward
@@ -90,13 +90,13 @@ async def history(ctx: ActContext, action: Back | Forward) -> Outcome:
         failure = _navigation_error(ctx, tab.page.url, exc, started)
         if failure is not None:
             raise failure from exc
-        return Outcome(method="download")
+        return ActionOutcome(method="download")
     if response is None and tab.page.url == url_before:
         raise ActionFailed(ActionError.NO_HISTORY, f"there is no page to go {action.type} to")
-    return Outcome()
+    return ActionOutcome()
 
 
-async def scroll(ctx: ActContext, action: Scroll) -> Outcome:
+async def scroll(ctx: ActContext, action: Scroll) -> ActionOutcome:
     dx, dy = _DIRECTIONS[action.direction]
     if action.element is not None:
         resolved = await resolve(ctx, action.element)
@@ -121,10 +121,10 @@ async def scroll(ctx: ActContext, action: Scroll) -> Outcome:
     if not moved:
         edge = {"down": "bottom", "up": "top", "right": "right edge", "left": "left edge"}[action.direction]
         notes.append(f"{what.capitalize()} is already at its {edge}.")
-    return Outcome(scrolled_by=float(moved), notes=notes)
+    return ActionOutcome(scrolled_by=float(moved), notes=notes)
 
 
-async def press(ctx: ActContext, action: Press) -> Outcome:
+async def press(ctx: ActContext, action: Press) -> ActionOutcome:
     tab = ctx.tab
     if action.element is not None:
         resolved = await resolve(ctx, action.element)
@@ -137,10 +137,10 @@ async def press(ctx: ActContext, action: Press) -> Outcome:
             raise ActionFailed(
                 ActionError.INVALID_ACTION, f"unknown key {action.keys!r}: {exc.message}"
             ) from exc
-    return Outcome()
+    return ActionOutcome()
 
 
-async def wait(ctx: ActContext, action: Wait) -> Outcome:
+async def wait(ctx: ActContext, action: Wait) -> ActionOutcome:
     timeout = action.timeout_ms
     if action.network_quiet:
         tab = ctx.tab
@@ -148,13 +148,13 @@ async def wait(ctx: ActContext, action: Wait) -> Outcome:
         quiet = await tab.network.wait_quiet(ctx.config.settle_quiet_ms / 1000, deadline)
         if not quiet:
             raise ActionFailed(ActionError.TIMEOUT, f"the network was still busy after {timeout} ms")
-        return Outcome()
+        return ActionOutcome()
     if action.element is not None:
         try:
             resolved = await resolve(ctx, action.element)
         except ActionFailed:
             if action.state == "hidden":
-                return Outcome(notes=[f"{action.element} is gone."])
+                return ActionOutcome(notes=[f"{action.element} is gone."])
             raise
         try:
             done = await resolved.call(ctx, WAIT_VISIBLE, action.state, timeout)
@@ -164,11 +164,11 @@ async def wait(ctx: ActContext, action: Wait) -> Outcome:
             raise ActionFailed(
                 ActionError.TIMEOUT, f"{action.element} did not become {action.state} in {timeout} ms"
             )
-        return Outcome()
+        return ActionOutcome()
     return await _wait_text(ctx, action.text or "", action.state, timeout)
 
 
-async def _wait_text(ctx: ActContext, text: str, state: str, timeout: int) -> Outcome:
+async def _wait_text(ctx: ActContext, text: str, state: str, timeout: int) -> ActionOutcome:
     tab = ctx.tab
     await tab.targets.refresh()
     targets = [t for t in [tab.targets.main, *tab.targets.oopifs()] if t is not None]
@@ -206,10 +206,10 @@ async def _wait_text(ctx: ActContext, text: str, state: str, timeout: int) -> Ou
     if not found:
         what = "appear" if state == "visible" else "disappear"
         raise ActionFailed(ActionError.TIMEOUT, f"the text {text!r} did not {what} within {timeout} ms")
-    return Outcome()
+    return ActionOutcome()
 
 
-async def switch_tab(ctx: ActContext, action: SwitchTab) -> Outcome:
+async def switch_tab(ctx: ActContext, action: SwitchTab) -> ActionOutcome:
     tab = ctx.tabs.get(action.tab)
     if tab is None:
         open_ids = ", ".join(t.id for t in ctx.tabs.open_tabs())
@@ -217,10 +217,10 @@ async def switch_tab(ctx: ActContext, action: SwitchTab) -> Outcome:
     ctx.tabs.active_id = tab.id
     with contextlib.suppress(PlaywrightError):
         await tab.page.bring_to_front()
-    return Outcome(switched_to=tab.id)
+    return ActionOutcome(switched_to=tab.id)
 
 
-async def close_tab(ctx: ActContext, action: CloseTab) -> Outcome:
+async def close_tab(ctx: ActContext, action: CloseTab) -> ActionOutcome:
     tab = ctx.tabs.get(action.tab) if action.tab else ctx.tabs.active
     if tab is None:
         raise ActionFailed(ActionError.TAB_NOT_FOUND, f"no open tab {action.tab}")
@@ -230,4 +230,4 @@ async def close_tab(ctx: ActContext, action: CloseTab) -> Outcome:
     with contextlib.suppress(PlaywrightError):
         await tab.page.close()
     ctx.tabs._on_close(tab)
-    return Outcome(notes=[f"Closed tab {tab.id}."], switched_to=ctx.tabs.active_id)
+    return ActionOutcome(notes=[f"Closed tab {tab.id}."], switched_to=ctx.tabs.active_id)

@@ -19,7 +19,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from altostratus.adapters.browser.act.base import ActContext, Outcome
+from altostratus.adapters.browser.act.base import ActContext, ActionOutcome
 from altostratus.adapters.browser.act.observe import after_action, before_action
 from altostratus.adapters.browser.effects import ActionError, EffectReport
 from altostratus.ports.computer import (
@@ -117,7 +117,7 @@ async def _held(ctx: ActContext, modifiers: tuple[str, ...], down: bool) -> None
         await (keyboard.down(key) if down else keyboard.up(key))
 
 
-async def _run(ctx: ActContext, action: Any) -> Outcome:
+async def _run(ctx: ActContext, action: Any) -> ActionOutcome:
     page = ctx.tab.page
     mouse, keyboard = page.mouse, page.keyboard
     modifiers: tuple[str, ...] = getattr(action, "modifiers", ())
@@ -166,7 +166,7 @@ async def _run(ctx: ActContext, action: Any) -> Outcome:
             await asyncio.sleep(action.seconds)
     finally:
         await _held(ctx, modifiers, False)
-    return Outcome(ok=True, method="mouse" if _point_of(action) else "keyboard")
+    return ActionOutcome(ok=True, method="mouse" if _point_of(action) else "keyboard")
 
 
 # How the effect report names each pixel action (a click keeps "click": a late popup is awaited).
@@ -192,7 +192,7 @@ async def execute_pixels(
     if point is not None:
         if not await _in_viewport(ctx, *point):
             before = await before_action(ctx)
-            outcome = Outcome(
+            outcome = ActionOutcome(
                 ok=False,
                 error=ActionError.INVALID_ACTION,
                 detail=f"({point[0]:.0f}, {point[1]:.0f}) is off screen",
@@ -205,10 +205,12 @@ async def execute_pixels(
         outcome = await _run(ctx, action)
     except PlaywrightTimeoutError as exc:
         on_browser_error()
-        outcome = Outcome(ok=False, error=ActionError.TIMEOUT, detail=exc.message.splitlines()[0])
+        outcome = ActionOutcome(ok=False, error=ActionError.TIMEOUT, detail=exc.message.splitlines()[0])
     except PlaywrightError as exc:
         on_browser_error()
-        outcome = Outcome(ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300])
+        outcome = ActionOutcome(
+            ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300]
+        )
     described = describe_hit(hit)
     report = await after_action(ctx, REPORT_NAMES[action.kind], described, before, outcome, started)
     return report, hit

@@ -14,7 +14,7 @@ from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 
-from altostratus.adapters.browser.act.base import ActContext, ActionFailed, Outcome
+from altostratus.adapters.browser.act.base import ActContext, ActionFailed, ActionOutcome
 from altostratus.adapters.browser.act.resolve import Resolved, frame_origin, probe, resolve
 from altostratus.adapters.browser.actions import Click, Hover
 from altostratus.adapters.browser.effects import ActionError
@@ -52,7 +52,7 @@ async def _mouse(
 _SHORT_SETTLE_MS = 1_000
 
 
-async def click(ctx: ActContext, action: Click) -> Outcome:
+async def click(ctx: ActContext, action: Click) -> ActionOutcome:
     resolved = await resolve(ctx, action.element)
     notes = [resolved.note] if resolved.note else []
     element = resolved.element_id
@@ -70,7 +70,7 @@ async def click(ctx: ActContext, action: Click) -> Outcome:
     if state.get("point"):
         await _mouse(resolved, origin, state["point"], action)
         method = "mouse on its label" if state.get("via_label") else "mouse"
-        return Outcome(method=method, notes=notes, element=_changed(resolved, action.element))
+        return ActionOutcome(method=method, notes=notes, element=_changed(resolved, action.element))
     blocker = _describe(state.get("blocker"))
     overlay = _describe(state.get("overlay")) if state.get("overlay") else blocker
     notes.append(f"{element} was covered by {blocker}.")
@@ -83,7 +83,7 @@ async def click(ctx: ActContext, action: Click) -> Outcome:
         if state.get("point"):
             await _mouse(resolved, origin, state["point"], action)
             notes.append(f"Closed {overlay} with its {closer['text']!r} control first.")
-            return Outcome(
+            return ActionOutcome(
                 method="mouse after closing the overlay",
                 notes=notes,
                 element=_changed(resolved, action.element),
@@ -97,13 +97,13 @@ async def click(ctx: ActContext, action: Click) -> Outcome:
         if state.get("point"):
             await _mouse(resolved, origin, state["point"], action)
             notes.append(f"Pressed Escape to close {overlay} first.")
-            return Outcome(
+            return ActionOutcome(
                 method="mouse after Escape", notes=notes, element=_changed(resolved, action.element)
             )
     if state.get("around"):
         await _mouse(resolved, origin, state["around"], action)
         notes.append("Clicked the part of it that is not covered.")
-        return Outcome(
+        return ActionOutcome(
             method="mouse beside the blocker", notes=notes, element=_changed(resolved, action.element)
         )
     return await _dom_click(resolved, ctx, notes, f"it stays covered by {blocker}")
@@ -113,7 +113,9 @@ def _changed(resolved: Resolved, asked: str) -> str | None:
     return resolved.element_id if resolved.element_id != asked else None
 
 
-async def _coordinate_click(ctx: ActContext, resolved: Resolved, action: Click, notes: list[str]) -> Outcome:
+async def _coordinate_click(
+    ctx: ActContext, resolved: Resolved, action: Click, notes: list[str]
+) -> ActionOutcome:
     origin = await frame_origin(ctx, resolved)
     try:
         quads = await resolved.target.cdp.send("DOM.getContentQuads", {"objectId": resolved.object_id})
@@ -128,16 +130,16 @@ async def _coordinate_click(ctx: ActContext, resolved: Resolved, action: Click, 
 
     ox, oy = await target_origin(ctx, resolved.tab, resolved.target)
     await _mouse(resolved, (ox, oy), {"x": x, "y": y}, action)
-    return Outcome(method="coordinates", notes=notes, element=_changed(resolved, resolved.element_id))
+    return ActionOutcome(method="coordinates", notes=notes, element=_changed(resolved, resolved.element_id))
 
 
-async def _dom_click(resolved: Resolved, ctx: ActContext, notes: list[str], why: str) -> Outcome:
+async def _dom_click(resolved: Resolved, ctx: ActContext, notes: list[str], why: str) -> ActionOutcome:
     await resolved.call(ctx, DOM_CLICK)
     notes.append(f"Clicked through the DOM because {why}.")
-    return Outcome(method="dom", notes=notes)
+    return ActionOutcome(method="dom", notes=notes)
 
 
-async def hover(ctx: ActContext, action: Hover) -> Outcome:
+async def hover(ctx: ActContext, action: Hover) -> ActionOutcome:
     resolved = await resolve(ctx, action.element)
     state = await probe(ctx, resolved)
     origin = await frame_origin(ctx, resolved)
@@ -151,4 +153,4 @@ async def hover(ctx: ActContext, action: Hover) -> Outcome:
             ActionError.INTERCEPTED, f"{resolved.element_id} is covered by {_describe(state.get('blocker'))}"
         )
     await resolved.tab.page.mouse.move(point["x"] + origin[0], point["y"] + origin[1])
-    return Outcome(method="mouse", notes=[resolved.note] if resolved.note else [])
+    return ActionOutcome(method="mouse", notes=[resolved.note] if resolved.note else [])
