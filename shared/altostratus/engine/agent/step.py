@@ -52,6 +52,40 @@ def llm_usage(usage: LLMUsage) -> ev.Usage:
     )
 
 
+def finish_step(
+    ctx: RunContext,
+    state: AgentState,
+    rec: Recorder,
+    totals: StepTotals,
+    *,
+    step_id: str,
+    order: int,
+    started: float,
+    outcome: RunOutcome | None,
+) -> RunOutcome | None:
+    """StepFinished for the step (failed when the run failed in it), and the state moved on to
+    the next step; the same for every engine."""
+    status, failure = StepStatus.COMPLETED, None
+    if outcome is not None and outcome.status is RunStatus.FAILED:
+        status, failure = StepStatus.FAILED, outcome.reason
+    elapsed_ms = (ctx.deps.monotonic() - started) * 1000
+    rec.append(
+        ev.StepFinished(
+            step_id=step_id,
+            status=status,
+            usage=llm_usage(totals.usage),
+            failure_reason=failure,
+            duration_ms=round(elapsed_ms),
+            overhead_ms=round(max(0.0, elapsed_ms - totals.llm_ms)),
+        ),
+        "finished",
+    )
+    state.steps_taken = order
+    state.next_step_id = ctx.deps.ids.new("stp")
+    ctx.last_view = rec.last_view
+    return outcome
+
+
 async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) -> RunOutcome | None:
     """Run the next step; the run's RunOutcome when it ended in this step, else None.
 
@@ -81,29 +115,13 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
         "started",
     )
     state.last_step_id = step_id
-    status, failure = StepStatus.COMPLETED, None
     try:
         outcome = await _decide_and_act(ctx, state, browser, rec, observation, html, totals)
     except LLMError as exc:
         outcome = RunOutcome.failed(exc.reason)
-    if outcome is not None and outcome.status is RunStatus.FAILED:
-        status, failure = StepStatus.FAILED, outcome.reason
-    elapsed_ms = (deps.monotonic() - started) * 1000
-    rec.append(
-        ev.StepFinished(
-            step_id=step_id,
-            status=status,
-            usage=llm_usage(totals.usage),
-            failure_reason=failure,
-            duration_ms=round(elapsed_ms),
-            overhead_ms=round(max(0.0, elapsed_ms - totals.llm_ms)),
-        ),
-        "finished",
+    return finish_step(
+        ctx, state, rec, totals, step_id=step_id, order=order, started=started, outcome=outcome
     )
-    state.steps_taken = order
-    state.next_step_id = deps.ids.new("stp")
-    ctx.last_view = rec.last_view
-    return outcome
 
 
 async def _decide_and_act(

@@ -13,7 +13,7 @@ import json
 from typing import Any, cast
 
 from altostratus.domain import events as ev
-from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStatus, StepStatus
+from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
@@ -23,7 +23,7 @@ from altostratus.engine.agent.results import record_exchanges
 from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError
 from altostratus.engine.agent.stall import NUDGE_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
-from altostratus.engine.agent.step import llm_usage
+from altostratus.engine.agent.step import finish_step
 from altostratus.engine.cua.model import ActionResult, CuaModel, Decision, Feedback, Planned
 from altostratus.engine.cua.png import png_size
 from altostratus.engine.cua.task import PROCEED_TEXT, CuaTask
@@ -99,29 +99,13 @@ async def run_cua_step(ctx: RunContext, state: AgentState, browser: ComputerBrow
     url, title = ctx.secrets.redact(url), ctx.secrets.redact(title)
     rec.append(ev.StepStarted(step_id=step_id, order=order, url=url, goal=ctx.goal), "started")
     state.last_step_id = step_id
-    status, failure = StepStatus.COMPLETED, None
     try:
         outcome = await _decide_and_act(ctx, state, browser, rec, totals, url, title)
     except LLMError as exc:
         outcome = RunOutcome.failed(exc.reason)
-    if outcome is not None and outcome.status is RunStatus.FAILED:
-        status, failure = StepStatus.FAILED, outcome.reason
-    elapsed_ms = (deps.monotonic() - started) * 1000
-    rec.append(
-        ev.StepFinished(
-            step_id=step_id,
-            status=status,
-            usage=llm_usage(totals.usage),
-            failure_reason=failure,
-            duration_ms=round(elapsed_ms),
-            overhead_ms=round(max(0.0, elapsed_ms - totals.llm_ms)),
-        ),
-        "finished",
+    return finish_step(
+        ctx, state, rec, totals, step_id=step_id, order=order, started=started, outcome=outcome
     )
-    state.steps_taken = order
-    state.next_step_id = deps.ids.new("stp")
-    ctx.last_view = rec.last_view
-    return outcome
 
 
 async def _decide_and_act(
