@@ -19,7 +19,7 @@ from playwright.async_api import async_playwright
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from altostratus.adapters.browser.agentcore_sessions import AgentCoreSessions
+from altostratus.adapters.agentcore_sessions import AgentCoreSessions
 from altostratus.devtools.fake_agentcore import FakeAgentCore, FakeCredentials
 from altostratus.ports.session_browsers import CdpEndpoint, SessionBrowserError, SessionBrowsers
 from tests.agent.scenarios import AGENT_PAGES

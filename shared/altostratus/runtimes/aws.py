@@ -38,6 +38,7 @@ from altostratus.runtimes import compose
 from altostratus.runtimes.api_options import rate_limit
 from altostratus.runtimes.compose import Stores
 from altostratus.runtimes.integrations import build_queue_delivery, build_stream_publisher
+from altostratus.runtimes.session_backends import session_browsers
 from altostratus.runtimes.settings import Settings
 from altostratus.webhooks import QueueDelivery, WebhookDeliverer
 
@@ -127,6 +128,8 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
             else None
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
+        # Opt-in (ALTO_SESSION_BACKEND=agentcore): sessions in AgentCore Browser.
+        session_browsers=session_browsers(settings, embedded=False),
     )
     return AwsStores(
         settings=settings,

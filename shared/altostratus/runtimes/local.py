@@ -30,6 +30,7 @@ from altostratus.runtimes.api_options import rate_limit
 from altostratus.runtimes.cdp_relay import cdp_address
 from altostratus.runtimes.compose import Stores
 from altostratus.runtimes.integrations import LocalIntegrations, build_local_integrations
+from altostratus.runtimes.session_backends import session_browsers
 from altostratus.runtimes.settings import Settings
 from altostratus.webhooks import WebhookDeliverer
 
@@ -83,9 +84,6 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
     idempotency = SQLitePersistenceLayer(db)
     run_slots = SQLiteRunSlots(db, clock)
     limit = rate_limit(settings)
-    from altostratus.adapters.browser.config import LaunchConfig
-    from altostratus.adapters.browser.live_sessions import LiveChromiumSessions
-
     stores = Stores(
         event_log=event_log,
         artifacts=artifacts,
@@ -99,8 +97,7 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
         link_verifier=artifacts.verify,
         sessions=SQLiteSessionLog(db, clock),
-        # Started lazily: no Chromium runs until a session is created.
-        session_browsers=LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path)),
+        session_browsers=session_browsers(settings, embedded=True),
         otp_codes=SQLiteOtpCodes(db),
     )
     return LocalStores(

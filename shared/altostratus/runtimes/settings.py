@@ -132,6 +132,20 @@ class Settings(BaseSettings):
     admission_retry_seconds: int = Field(default=10, ge=1)
     anthropic_api_key_secret_arn: str | None = None
 
+    # -- browser sessions --
+    # Where a session's browser lives: "embedded" (a Chromium per session owned by `alto serve`)
+    # or "agentcore" (Amazon Bedrock AgentCore Browser, a managed live Chromium); unset: the
+    # runtime's default.
+    session_backend: Literal["embedded", "agentcore"] | None = None
+    # AgentCore: the browser tool sessions start in (the managed one, or a custom browser's id),
+    # its region (unset: the environment's AWS region) and, for tests, its data-plane endpoint.
+    agentcore_browser_identifier: str = "aws.browser.v1"
+    agentcore_region: str | None = None
+    agentcore_endpoint_url: str | None = None
+    # AgentCore fixes a session's lifetime at its start and cannot extend it: long enough for
+    # the longest extended session (our own deadline stops it sooner).
+    agentcore_session_timeout_seconds: int = Field(default=6 * 3600, ge=1, le=28800)
+
     # -- recording --
     # A video of every run's browser (the `recording` artifact, the run's recording_url): a
     # constant frame rate, scaled down to fit the largest size, stored again every few seconds.
