@@ -30,7 +30,7 @@ from altostratus.orchestration.sessions import ended_reason
 from altostratus.orchestration.task_io import require_view, task_result
 from altostratus.ports.browser import BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
-from altostratus.ports.secret_box import SealedRequestError, executor_request
+from altostratus.ports.secret_box import executor_request, open_document, seal_document
 from altostratus.ports.session_log import SessionLog
 
 logger = logging.getLogger("altostratus.orchestration")
@@ -139,25 +139,24 @@ class AgentSlices:
 
     def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
         deps = self.agent
-        text = json.dumps({"agent": json.loads(state.dumps()), "browser": browser_state})
-        if deps.secret_box is not None:
-            # Cookies, storage and tab URLs carry logins (and a start URL's credentials): the
-            # checkpoint is sealed like the run's secret request parts.
-            text = json.dumps({"sealed": deps.secret_box.seal(text, context=_checkpoint_context(view))})
+        # Cookies, storage and tab URLs carry logins (and a start URL's credentials): the
+        # checkpoint is sealed like the run's secret request parts.
+        document = {"agent": json.loads(state.dumps()), "browser": browser_state}
+        data = seal_document(deps.secret_box, document, context=_checkpoint_context(view))
         key = f"{view.org_id}/{view.run_id}/checkpoints/{deps.ids.new('ck')}.json"
-        uri = deps.artifacts.put(key, text.encode(), content_type="application/json")
+        uri = deps.artifacts.put(key, data, content_type="application/json")
         saved = ev.CheckpointSaved(uri=uri, next_step_order=state.steps_taken + 1)
         deps.event_log.append(view.run_id, [ev.Draft(data=saved)])
 
     def _load_checkpoint(self, view: RunView) -> tuple[AgentState | None, dict[str, Any] | None]:
         if not view.checkpoint_uri:
             return None, None
-        raw = json.loads(self.agent.artifacts.get(view.checkpoint_uri))
-        if "sealed" in raw:
-            box = self.agent.secret_box
-            if box is None:
-                raise SealedRequestError(f"run {view.run_id}: its checkpoint is sealed, and no key was given")
-            raw = json.loads(box.unseal(raw["sealed"], context=_checkpoint_context(view)))
+        raw = open_document(
+            self.agent.secret_box,
+            self.agent.artifacts.get(view.checkpoint_uri),
+            context=_checkpoint_context(view),
+            what=f"run {view.run_id}: its checkpoint",
+        )
         return AgentState.model_validate(raw["agent"]), raw.get("browser")
 
 
