@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from altostratus.adapters.agentcore_sessions import AgentCoreSessions
 from altostratus.adapters.browser import LaunchConfig
 from altostratus.adapters.browser.live_sessions import LiveChromiumSessions
 from altostratus.adapters.browser.provider import ChromiumBrowserProvider
@@ -30,16 +31,17 @@ from altostratus.domain.ids import IdFactory
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.orchestration.sessions import SessionCloser
-from altostratus.ports.session_browsers import SessionBrowsers
+from altostratus.ports.session_browsers import SessionBrowserError, SessionBrowsers
 from altostratus.runtimes.browsers import browser_provider
 from altostratus.runtimes.settings import Settings
+from tests.contract.test_session_browsers_agentcore import agentcore_backend_for
 from tests.support.clock import FakeClock
 from tests.support.fixture_site import FixtureSite
 
 pytestmark = pytest.mark.browser
 
 # Every backend of the port; a new backend adds its name here and a branch to `backend`.
-BACKENDS = ["embedded", "checkpoint"]
+BACKENDS = ["embedded", "checkpoint", "agentcore"]
 
 WRITE = """async () => {
   document.cookie = "member=alice; path=/";
@@ -131,6 +133,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     browsers: SessionBrowsers
     if request.param == "embedded":
         browsers = LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path))
+    elif request.param == "agentcore":
+        # AgentCore Browser's data plane faked locally (SigV4 checked), its sessions Chromium.
+        browsers = agentcore_backend_for(request.getfixturevalue("fake_agentcore"))
     else:
         artifacts = FileArtifactStore(
             tmp_path / "artifacts", public_base_url="http://127.0.0.1", signing_secret=b"s" * 32
@@ -203,4 +208,10 @@ def test_a_closed_sessions_browser_is_gone(backend: Backend, site: FixtureSite) 
         seen: dict[str, Any] = await browser.page.evaluate(READ)
         return seen
 
+    if isinstance(backend.browsers, AgentCoreSessions):
+        # A remote browser is never started again behind the session's back (it is billed):
+        # a run reaching for it finds none.
+        with pytest.raises(SessionBrowserError):
+            asyncio.run(backend._slice("pbs_1", "tsk_2", look))
+        return
     assert asyncio.run(backend._slice("pbs_1", "tsk_2", look)) == NOTHING

@@ -4,7 +4,7 @@ Chromium: what a session's runs see between slices, what closing it does to Agen
 a wrongly signed call or handshake gets nowhere.
 
 Written to the shape of the port's contract (start → endpoint reached by each slice → stop),
-so the port's suite over every backend can take `agentcore_backend` as one of its backends."""
+the rest of the port's contract runs over this backend in `test_session_browsers.py`."""
 
 from __future__ import annotations
 
@@ -28,10 +28,16 @@ from tests.support.fixture_site import FixtureSite
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeAgentCore]:
-    with FakeAgentCore() as running:
-        yield running
+@pytest.fixture
+def fake(fake_agentcore: FakeAgentCore) -> FakeAgentCore:
+    return fake_agentcore
+
+
+def agentcore_backend_for(
+    fake: FakeAgentCore, credentials: FakeCredentials | None = None
+) -> AgentCoreSessions:
+    """The backend as a runtime builds it, pointed at the fake (the contract suite uses it too)."""
+    return _backend(fake, credentials)
 
 
 def _backend(fake: FakeAgentCore, credentials: FakeCredentials | None = None) -> AgentCoreSessions:

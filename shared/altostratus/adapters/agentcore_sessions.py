@@ -120,6 +120,13 @@ class AgentCoreSessions:
         ).add_auth(request)
         return str(request.url)
 
+    def saved_state(self, session_id: str) -> dict[str, Any] | None:
+        """Nothing: the browser itself stays up between runs."""
+        return None
+
+    def save_state(self, session_id: str, run_id: str, state: dict[str, Any]) -> None:
+        """Nothing to keep: the next run finds the browser as this one left it."""
+
     def stop(self, session_id: str) -> None:
         """Stop every READY AgentCore session of ours by that name (a retried start may have
         left more than one)."""
