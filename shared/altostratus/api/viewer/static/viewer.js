@@ -689,7 +689,7 @@
         shotNode = el("img", {
           src: latest.url,
           alt: `The session's latest screenshot, taken by run ${latest.run_id}`,
-          class: "shot",
+          class: "latest-shot",
           id: "latest-screenshot",
           "data-artifact-id": latest.artifact_id,
         });
@@ -697,7 +697,7 @@
       const screen = section(
         "screenshot",
         "Latest screenshot",
-        latest ? el("div", { class: "shots" }, shotNode) : el("p", { class: "empty", text: "No run in this session has taken a screenshot yet." }),
+        latest ? shotNode : el("p", { class: "empty", text: "No run in this session has taken a screenshot yet." }),
       );
       const runs = detail.runs.length
         ? el(
