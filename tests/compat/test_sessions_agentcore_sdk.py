@@ -6,10 +6,13 @@ slices reach it over its signed automation stream, and closing the session stops
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.async_api import async_playwright
 from skyvern.client import Skyvern as SkyvernClient
@@ -91,6 +94,12 @@ def test_two_runs_in_an_agentcore_session_share_the_live_page_and_close_stops_it
     )
     assert idle.browser_address is not None
     assert asyncio.run(_title(idle.browser_address, served.key)) == "Portal home"
+    # AND the session's page in the viewer links AgentCore's live view, presigned, and it opens
+    assert idle.app_url is not None
+    link = asyncio.run(_live_view_link(idle.app_url, served.key))
+    assert link.startswith(f"{fake.endpoint_url}/browser-streams/") and "X-Amz-Signature=" in link
+    shown = httpx.get(link, timeout=10)
+    assert shown.status_code == 200 and "Portal home" in shown.text
     # WHEN it is closed
     assert sdk.close_browser_session(session_id) == {"message": "Browser session closed"}
     # THEN the AgentCore session is stopped
@@ -106,3 +115,22 @@ async def _title(address: str, key: str) -> str:
         title = await page.title()
         await browser.close()
         return title
+
+
+async def _live_view_link(app_url: str, key: str) -> str:
+    """Sign in to the viewer at the session's page and read its live-view link."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            page = await browser.new_page()
+            await page.goto(app_url)
+            await page.wait_for_url(re.compile(r"/signin\?next="))
+            await page.get_by_label("API key").fill(key)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.wait_for_url(re.compile(re.escape(urlsplit(app_url).path) + "$"))
+            link = page.locator("#live-view")
+            await link.wait_for()
+            assert await link.text_content() == "Watch the browser"
+            return await link.get_attribute("href") or ""
+        finally:
+            await browser.close()

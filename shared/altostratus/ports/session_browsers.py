@@ -14,7 +14,7 @@ session shares none of it; a stopped session's browser is gone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -64,4 +64,13 @@ class SessionBrowsers(Protocol):
 
     def close(self) -> None:
         """Stop every browser this backend started (the server stops)."""
+        ...
+
+
+@runtime_checkable
+class LiveViews(Protocol):
+    """A backend whose sessions a person can watch while they run (AgentCore's live view)."""
+
+    def live_view_url(self, session_id: str) -> str | None:
+        """A short-lived address of the session's live view, or None (not running)."""
         ...

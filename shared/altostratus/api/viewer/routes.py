@@ -34,6 +34,7 @@ from altostratus.domain.run_summary import PROMPT_EXCERPT_CHARS
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.event_log import InvalidCursorError, RunQuery
+from altostratus.ports.session_browsers import LiveViews, SessionBrowserError
 from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.wire.sessions import session_response
 
@@ -272,6 +273,18 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
             raise NotFoundError(s.not_found_message(session_id))
         return view
 
+    def live_view(view: s.SessionView) -> str | None:
+        """A fresh link to the session's live view, where its backend has one (each read signs
+        a new one: they are valid for minutes)."""
+        browsers = services.session_browsers
+        assert services.sessions is not None
+        if not isinstance(browsers, LiveViews) or not view.is_open_at(services.sessions.now()):
+            return None
+        try:
+            return browsers.live_view_url(view.session_id)
+        except SessionBrowserError:
+            return None
+
     @router.get("/viewer/api/browser_sessions/<session_id>", include_in_schema=False)
     def session_detail(session_id: str) -> dict[str, Any]:
         view = own_session(session_id)
@@ -321,6 +334,7 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
         ]
         return {
             "session": shown.model_dump(mode="json"),
+            "live_view_url": live_view(view),
             "runs": rows,
             "latest_screenshot": latest,
             "closed_reason": view.closed_reason,

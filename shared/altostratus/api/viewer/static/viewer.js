@@ -682,6 +682,10 @@
         ["Ended", when(session.completed_at)],
         ["CDP address", session.browser_address || "—"],
       ];
+      if (detail.live_view_url) {
+        // A presigned link valid for minutes: every poll puts a fresh one in (see refresh).
+        facts.push(["Live view", el("a", { href: detail.live_view_url, id: "live-view", target: "_blank", rel: "noopener noreferrer", text: "Watch the browser" })]);
+      }
       if (detail.closed_reason) facts.push(["Reason", detail.closed_reason]);
       const about = section("summary", "Summary", el("dl", { class: "facts" }, facts.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])));
       const latest = detail.latest_screenshot;
@@ -759,6 +763,8 @@
         draw(detail);
         lastVersion = version;
       }
+      const liveLink = document.getElementById("live-view");
+      if (liveLink && detail.live_view_url) liveLink.href = detail.live_view_url;
       const busy = detail.runs.some((r) => !TERMINAL.has(r.status));
       if (!SESSION_FINAL.has(session.status) || busy) timer = setTimeout(refresh, POLL_MS * 2);
     }
