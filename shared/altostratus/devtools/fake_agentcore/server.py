@@ -98,6 +98,12 @@ class FakeAgentCore:
         self._thread: threading.Thread | None = None
         self.port = 0
 
+    def trust(self, credentials: FakeCredentials) -> None:
+        """Accept these credentials from now on (instead of the ones given at creation): those
+        of an environment known only once it is up, such as moto's."""
+        self.credentials = credentials
+        self.verifier = SigV4Verifier(credentials, self.region)
+
     # -- lifetime -------------------------------------------------------------------------
 
     @property
