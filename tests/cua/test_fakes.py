@@ -120,9 +120,7 @@ def test_the_beacon_is_read_off_a_screenshot_whatever_the_row_filters() -> None:
 
 def test_a_stale_screenshot_after_a_state_changing_click_is_refused() -> None:
     # GIVEN a script whose first click must leave the page signed in
-    script = cs.Script(
-        [cs.Click("a", expect="signed-in"), cs.Done("ok")], cs.Layout({"a": (10, 10, 10, 10)})
-    )
+    script = cs.Script([cs.Click("a", expect="signed-in"), cs.Done("ok")], cs.Layout({"a": (10, 10, 10, 10)}))
     with FakeOpenAIServer(script) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
         first = _first(client, _png(64, 48))

@@ -267,7 +267,8 @@ def test_page_text_reaches_a_computer_use_model_only_inside_the_fence(
     # GIVEN a page whose title and button carry an injection, and a model that obeys any
     # instruction it reads outside the page-data fences
     page = site.url("/cua/inject.html")
-    script = cs.Script([cs.Click("go"), cs.Done("Clicked the button.")], sc.measure(browser_loop, runtime, page))
+    layout = sc.measure(browser_loop, runtime, page)
+    script = cs.Script([cs.Click("go"), cs.Done("Clicked the button.")], layout)
     script.obeys = INJECTION
     deployment = Deployment(tmp_path, script)
     try:
@@ -355,7 +356,11 @@ def test_a_cancel_mid_run_stops_a_computer_use_run_before_its_next_action(
         assert len([e for e in executed if e.data.status == "completed"]) == 3
         assert all(e.data.status == "skipped" for e in executed[3:])
         calls = (
-            [e for e in deployment.anthropic.successful() if "computer" in json.dumps(e.body.get("tools", []))]
+            [
+                e
+                for e in deployment.anthropic.successful()
+                if "computer" in json.dumps(e.body.get("tools", []))
+            ]
             if engine is RunEngine.anthropic_cua
             else deployment.openai.successful()
         )

@@ -205,8 +205,10 @@ def beacon_colour(state: str) -> tuple[int, int, int]:
 
 def beacon_state(png: bytes) -> str | None:
     pixel = png_pixel(png, BEACON_PIXEL, BEACON_PIXEL)
+    if pixel is None:
+        return None
     for state in BEACON_STATES:
-        if pixel is not None and all(abs(a - b) <= 2 for a, b in zip(pixel, beacon_colour(state), strict=True)):
+        if all(abs(a - b) <= 2 for a, b in zip(pixel, beacon_colour(state), strict=True)):
             return state
     return None
 
