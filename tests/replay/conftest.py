@@ -1,6 +1,7 @@
 """Fixtures of the replay suite: the fake Messages server and the engine's wiring (as the agent
 suite has them), a fresh browser context per test on the session's Chromium, and one recorded
-AI run of the order task per module (recording is the slow part; replays are what is tested)."""
+AI run of the order task per test session (recording is the slow part; replays are what is
+tested)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ def _unset_policy(request: MessagesRequest) -> HttpError:
     return HttpError(500, "api_error", "the test set no policy")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[FakeAnthropicServer]:
     with FakeAnthropicServer(_unset_policy) as srv:
         yield srv
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def harness(tmp_path_factory: pytest.TempPathFactory, server: FakeAnthropicServer) -> Iterator[Harness]:
     h = make_harness(tmp_path_factory.mktemp("replay"), server)
     yield h
@@ -48,7 +49,7 @@ def chromium(
     browser_loop.run_until_complete(session.close())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def recorded(
     harness: Harness,
     runtime: BrowserRuntime,

@@ -62,6 +62,8 @@ _STEP_KINDS: dict[str, StepKind] = {
     "scroll": "scroll",
     "wait": "wait",
 }
+# Browser actions a plan has no step for (tabs, history, files on the recording machine).
+_UNSUPPORTED = frozenset({"back", "forward", "switch_tab", "close_tab", "upload", "drag", "mouse_button"})
 ENTER_CODE = "enter_verification_code"
 _SECRET = re.compile(r"\{\{secret:([A-Za-z0-9_.-]+)\}\}")
 # Where a sentence or a label ends: a value's pattern keeps only the words next to it.
@@ -182,6 +184,8 @@ class _Compiler:
             )
             return
         kind = _STEP_KINDS.get(tool)
+        if tool in _UNSUPPORTED or (observed is not None and observed.action in _UNSUPPORTED):
+            raise PlanNotCompilableError(f"step {number}: the action {tool!r} cannot be replayed")
         if kind is None and observed is not None and observed.action is not None:
             # Screen-driven engines name their tools their own way; the browser layer's name
             # for what was done is the same for every engine.
