@@ -13,7 +13,7 @@ from altostratus.adapters.browser.agent_browser import SessionBrowser
 from altostratus.domain import events as ev
 from altostratus.domain.enums import StepStatus
 from altostratus.domain.replay.compile import compile_plan
-from altostratus.domain.replay.plan import Extraction, ReplayPlan
+from altostratus.domain.replay.plan import Extraction, ReplayPlan, SecretRef
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.replay.executor import ReplayResult, replay_plan
 from altostratus.wire.render import timeline_response
@@ -158,3 +158,43 @@ def test_replayed_actions_are_recorded_and_shown_in_the_timeline_as_code(
     actions = wire[0]["block"]["actions"]
     assert [a["created_by"] for a in actions] == ["script"] * 6
     assert actions[0]["text"] == "Ada Byron" and actions[0]["status"] == "completed"
+
+
+def test_a_secret_is_typed_from_the_resolver_and_never_recorded(
+    plan: ReplayPlan, harness: Harness, chromium: SessionBrowser, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    steps = list(plan.steps)
+    steps[1] = steps[1].model_copy(update={"value": SecretRef(secret="user_email")})
+    with_secret = plan.model_copy(update={"steps": tuple(steps)})
+    asked: list[str] = []
+
+    async def resolve(name: str) -> str | None:
+        asked.append(name)
+        return "grace.secret@example.com" if name == "user_email" else None
+
+    run_id = harness.create_run("wr_replay_secret", prompt=scenario.PROMPT)
+    step_id = "stp_replay_secret"
+    log = harness.event_log
+    log.append(run_id, [ev.Draft(data=ev.RunStarted(executor="test"))])
+    log.append(run_id, [ev.Draft(data=ev.StepStarted(step_id=step_id, order=1))])
+    rec = Recorder(
+        event_log=log,
+        artifacts=harness.artifacts,
+        ids=harness.deps.ids,
+        run_id=run_id,
+        org_id=harness.view(run_id).org_id,
+        step_id=step_id,
+    )
+    result = _replay(browser_loop, with_secret, chromium, recorder=rec, secrets=resolve)
+    assert result.completed, result.reason
+    assert asked == ["user_email"]
+    recorded = harness.everything_recorded(run_id)
+    # Neither the value nor its URL-encoded form (the GET form puts it in the address).
+    assert "grace.secret@example.com" not in recorded and "grace.secret%40example.com" not in recorded
+    assert "{{secret:user_email}}" in recorded
+    # Without the resolver's value the step fails, naming the secret.
+    missing = _replay(browser_loop, with_secret, chromium)
+    assert (missing.failed_step, missing.reason) == (
+        2,
+        "step 2 (Fill textbox \"Email\"): the secret 'user_email' is not available",
+    )
