@@ -13,13 +13,15 @@ from altostratus.adapters.browser.agent_browser import SessionBrowser
 from altostratus.domain import events as ev
 from altostratus.domain.enums import StepStatus
 from altostratus.domain.replay.compile import compile_plan
-from altostratus.domain.replay.plan import Extraction, ReplayPlan, SecretRef
+from altostratus.domain.replay.plan import ExpectedEffect, Extraction, PlanStep, ReplayPlan, SecretRef
+from altostratus.domain.replay.targets import SelectorBundle
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.replay.executor import ReplayResult, replay_plan
 from altostratus.wire.render import timeline_response
 from tests.agent.harness import Harness
 from tests.replay import golden, scenario
 from tests.support.fixture_site import FixtureSite
+from tests.support.two_factor_site import two_factor_site
 
 pytestmark = pytest.mark.browser
 
@@ -198,3 +200,43 @@ def test_a_secret_is_typed_from_the_resolver_and_never_recorded(
         2,
         "step 2 (Fill textbox \"Email\"): the secret 'user_email' is not available",
     )
+
+
+@pytest.mark.parametrize("boxes", [1, 6])
+def test_a_verification_code_step_types_a_fresh_code_into_its_boxes(
+    boxes: int, chromium: SessionBrowser, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    if boxes == 1:
+        targets = [SelectorBundle(role="textbox", label="Verification code", name_attr="code", tag="input")]
+    else:
+        targets = [
+            SelectorBundle(role="textbox", name=f"Digit {n + 1}", name_attr=f"d{n}", tag="input")
+            for n in range(boxes)
+        ]
+    asked: list[str] = []
+
+    async def codes(name: str) -> str | None:
+        asked.append(name)
+        return "482913"
+
+    with two_factor_site(expected="482913") as site:
+        plan = ReplayPlan(
+            start_url=site.url(f"/2fa?boxes={boxes}"),
+            steps=(
+                PlanStep(
+                    kind="totp-code",
+                    description="Type a fresh verification code",
+                    target=targets[0],
+                    more_targets=tuple(targets[1:]),
+                ),
+                PlanStep(
+                    kind="click",
+                    description='Click button "Verify"',
+                    target=SelectorBundle(role="button", name="Verify", tag="button"),
+                    expect=ExpectedEffect(url=site.url("/2fa/verify")),
+                ),
+            ),
+        )
+        result = _replay(browser_loop, plan, chromium, secrets=codes)
+        assert result.completed, result.reason
+        assert asked == ["verification_code"] and site.attempts == ["482913"]
