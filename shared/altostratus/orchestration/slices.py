@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -72,6 +73,16 @@ class AgentSlices:
             budget = min(budget, remaining_s() - self.budget.safety_margin_s)
         if (ended := self._session_ended(view)) is not None:
             return task_result(run_id, more=False, slice_no=slice_no, outcome=RunOutcome.failed(ended))
+        if (left := self._session_left(view)) is not None:
+            # The session closes at its deadline even mid-run: no slice runs past it. A step
+            # no longer fits before it, so the run waits for it and ends with the session.
+            if left <= self.agent.settings.step_time_reserve_s:
+                time.sleep(max(0.0, left))
+                if (ended := self._session_ended(view)) is not None:
+                    failed = RunOutcome.failed(ended)
+                    return task_result(run_id, more=False, slice_no=slice_no, outcome=failed)
+                return task_result(run_id, more=True, slice_no=slice_no)  # extended meanwhile
+            budget = min(budget, left)
         agent_state, browser_state = self._load_checkpoint(view)
         try:
             more, outcome = self._run(self._slice(view, agent_state, browser_state, budget))
@@ -92,6 +103,16 @@ class AgentSlices:
         if session is not None and not session.is_closed and self.sessions.now() >= session.deadline:
             return timeout_reason(session_id, session.timeout)
         return ended_reason(session, session_id)
+
+    def _session_left(self, view: RunView) -> float | None:
+        """Seconds until the run's session times out (None: the run has no session)."""
+        session_id = view.browser_session_id
+        if not session_id or self.sessions is None:
+            return None
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None
+        return (session.deadline - self.sessions.now()).total_seconds()
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         if not self.persistent_loop:
