@@ -19,8 +19,10 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
+from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
+from altostratus.api.session_runs import files_of, session_runs
 from altostratus.domain import sessions as s
 from altostratus.orchestration.sessions import SessionCloser
 from altostratus.ports.errors import SequenceConflictError
@@ -74,8 +76,19 @@ def sessions_router(services: ApiServices) -> Router:
         address = None
         if services.session_address is not None and view.connectable:
             address = services.session_address(view.session_id)
+        # The viewer's page of the session: under the configured base, else where this request came.
+        app_url = services.config.app_url or public_base(
+            router.current_event.raw_event, services.config.strip_prefixes
+        )
+        downloaded, recordings = files_of(services, session_runs(services, view))
         return session_response(
-            view, log.now(), browser_address=address, app_url=services.config.app_url, warning=warning
+            view,
+            log.now(),
+            browser_address=address,
+            app_url=app_url,
+            warning=warning,
+            downloaded_files=downloaded,
+            recordings=recordings,
         )
 
     def create_body() -> CreateBrowserSessionBody:
