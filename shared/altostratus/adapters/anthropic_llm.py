@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import anthropic
 
+from altostratus.adapters.sdk_tls import tls_context
 from altostratus.domain.models import cost_usd
 from altostratus.ports.llm import (
     LLMAuthError,
@@ -117,7 +118,11 @@ class AnthropicLLM:
         client = self._clients.get(loop)
         if client is None:
             client = anthropic.AsyncAnthropic(
-                api_key=self._api_key, base_url=self._base_url, timeout=self._timeout_s, max_retries=0
+                api_key=self._api_key,
+                base_url=self._base_url,
+                timeout=self._timeout_s,
+                max_retries=0,
+                http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context()),
             )
             self._clients[loop] = client
         return client

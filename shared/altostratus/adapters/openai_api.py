@@ -17,6 +17,7 @@ from typing import Any
 import openai
 
 from altostratus.adapters.anthropic_llm import LLMRetryPolicy, is_retryable_status
+from altostratus.adapters.sdk_tls import tls_context
 from altostratus.ports.llm import LLMAuthError, LLMError, LLMRequestRejectedError, LLMUnavailableError
 from altostratus.ports.openai_api import ApiReply
 
@@ -75,7 +76,11 @@ class OpenAIApi:
         client = self._clients.get(loop)
         if client is None:
             client = openai.AsyncOpenAI(
-                api_key=self._api_key, base_url=self._base_url, timeout=self._timeout_s, max_retries=0
+                api_key=self._api_key,
+                base_url=self._base_url,
+                timeout=self._timeout_s,
+                max_retries=0,
+                http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()),
             )
             self._clients[loop] = client
         return client

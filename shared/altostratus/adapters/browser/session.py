@@ -54,12 +54,12 @@ from altostratus.adapters.browser.config import SessionConfig
 from altostratus.adapters.browser.downloads import DownloadTracker
 from altostratus.adapters.browser.effects import DownloadInfo, EffectReport
 from altostratus.adapters.browser.errors import BrowserCrashedError, SessionClosedError
-from altostratus.adapters.browser.isolated import IsolatedWorlds
+from altostratus.adapters.browser.isolated import IsolatedWorlds, ScriptError
 from altostratus.adapters.browser.markdown import PageMarkdown, page_markdown
 from altostratus.adapters.browser.perception import Element, ElementRegistry, Perceiver, Snapshot, TabInfo
 from altostratus.adapters.browser.perception.capture import capture_page
 from altostratus.adapters.browser.pinning_proxy import ProxyRoute, Upstream
-from altostratus.adapters.browser.scripts import PAGE_METRICS, SCROLL
+from altostratus.adapters.browser.scripts import PAGE_HTML, PAGE_METRICS, SCROLL
 from altostratus.adapters.browser.settle import Settler
 from altostratus.adapters.browser.state import BrowserState, TabState
 from altostratus.adapters.browser.tabs import Tab, TabManager
@@ -321,7 +321,20 @@ class BrowserSession:
         return page_markdown(await self._watch(capture_page(tab.targets)))
 
     async def html(self) -> str:
-        return await self._watch(self._tab().page.content())
+        return await self._watch(self._html(self._tab()))
+
+    async def _html(self, tab: Tab) -> str:
+        # Read in our isolated world, which is there already: Playwright's content() goes
+        # through a world of its own, made anew for every document.
+        await self._tabs.ready(tab)
+        main = tab.targets.main
+        if main is not None:
+            with contextlib.suppress(PlaywrightError, ScriptError):
+                html = await self._worlds.evaluate(main, main.frame_id, PAGE_HTML)
+                if isinstance(html, str):
+                    return html
+        # Mid-navigation (the document went away under the script): Playwright waits it out.
+        return await tab.page.content()
 
     async def evaluate(self, script: str, *args: Any) -> Any:
         """`(script)(...args)` in the active tab's main frame, in our isolated world (the page's

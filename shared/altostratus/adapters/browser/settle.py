@@ -9,8 +9,8 @@ waits only for what the action actually started:
   the DOM again, since a response is usually rendered;
 - DOM changes: only the subtree the action changed counts (a ticking clock elsewhere on the
   page does not hold the action up). Changes made while the action ran are done once two
-  frames pass without more; changes still arriving after it (a widget rendering
-  asynchronously) have to stop for the quiet window first.
+  frames pass without more (one on a document just loaded); changes still arriving after it
+  (a widget rendering asynchronously) have to stop for the quiet window first.
 
 An action that set nothing off costs two animation frames. Everything is bounded by one cap.
 """
@@ -208,15 +208,19 @@ class Settler:
         mark = mark or monitor.mark()
         seen = mark
         watch = mark.watch
+        frames = 2
         for _ in range(_ROUNDS):
             if monitor.navigating(seen):
                 await _follow_navigation(page, monitor, seen, deadline)
                 worlds.forget_target(target.key)
                 seen = monitor.mark()
                 # The new document after its load event: only what it does next counts (its
-                # first frames start what it renders lazily, the requests of what it observes).
+                # first frame starts what it renders lazily, the requests of what it observes).
                 watch = ""
-            state = await _dom_or_navigation(worlds, target, monitor, seen, watch, quiet_ms, deadline)
+                frames = 1
+            state = await _dom_or_navigation(
+                worlds, target, monitor, seen, watch, quiet_ms, deadline, frames=frames
+            )
             if state == "navigated":
                 continue
             if state == "gone":
@@ -228,6 +232,7 @@ class Settler:
                 return
             # The responses are in; what they render counts wherever it lands.
             watch = ""
+            frames = 2
 
 
 async def _follow_navigation(page: Page, monitor: NetworkMonitor, seen: Mark, deadline: float) -> None:
@@ -249,10 +254,12 @@ async def _dom_or_navigation(
     watch: str,
     quiet_ms: int,
     deadline: float,
+    *,
+    frames: int = 2,
 ) -> str:
     """ "quiet" (or capped), "navigated" (the old document is not worth waiting for once a
     navigation started), or "gone" (the document could not be watched)."""
-    dom = asyncio.ensure_future(_dom_quiet(worlds, target, watch, quiet_ms, deadline))
+    dom = asyncio.ensure_future(_dom_quiet(worlds, target, watch, quiet_ms, deadline, frames))
     navigation = asyncio.ensure_future(monitor.wait_navigation(seen, deadline))
     try:
         await asyncio.wait([dom, navigation], return_when=asyncio.FIRST_COMPLETED)
@@ -267,7 +274,7 @@ async def _dom_or_navigation(
 
 
 async def _dom_quiet(
-    worlds: IsolatedWorlds, target: Target, watch: str, quiet_ms: int, deadline: float
+    worlds: IsolatedWorlds, target: Target, watch: str, quiet_ms: int, deadline: float, frames: int = 2
 ) -> bool:
     """False when the document could not be watched (it was replaced meanwhile)."""
     remaining_ms = int((deadline - asyncio.get_running_loop().time()) * 1000)
@@ -275,7 +282,9 @@ async def _dom_quiet(
         return True
     try:
         await asyncio.wait_for(
-            worlds.evaluate(target, target.frame_id, DOM_SETTLE, "settle", watch, quiet_ms, remaining_ms),
+            worlds.evaluate(
+                target, target.frame_id, DOM_SETTLE, "settle", watch, quiet_ms, remaining_ms, frames
+            ),
             timeout=remaining_ms / 1000 + 1,
         )
     except (PlaywrightError, ScriptError, TimeoutError):

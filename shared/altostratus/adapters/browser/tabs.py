@@ -143,10 +143,19 @@ class TabManager:
     def infos(self) -> list[TabInfo]:
         return [t.info(active=t.id == self.active_id) for t in self.open_tabs()]
 
-    async def refresh_titles(self) -> None:
-        for tab in self.open_tabs():
+    async def refresh_titles(self, known: dict[str, str] | None = None) -> None:
+        """Read the open tabs' titles (concurrently); `known` has titles just read from a
+        tab's document some other way, by tab id, which need no second read."""
+        known = known or {}
+
+        async def read(tab: Tab) -> None:
+            if tab.id in known:
+                tab.title = known[tab.id]
+                return
             with contextlib.suppress(PlaywrightError):
                 tab.title = await tab.page.title()
+
+        await asyncio.gather(*(read(tab) for tab in self.open_tabs()))
 
     def get(self, tab_id: str) -> Tab | None:
         tab = self.tabs.get(tab_id)

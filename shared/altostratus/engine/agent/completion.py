@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from altostratus.domain import events as ev
@@ -28,11 +29,14 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
     if state.verifier_rejections < settings.max_verifier_rejections:
         # The viewport's snapshot plus the page's text: a whole-page snapshot of the browser
         # layer omits text lines (reported), and the verifier must see values like totals.
-        observation = (await turn.browser.observe(full=True)).redacted(ctx.secrets.redact)
-        markdown = ctx.secrets.redact(await turn.browser.markdown())
+        # Read together: the page is the same for all three.
+        seen, text, png = await asyncio.gather(
+            turn.browser.observe(full=True), turn.browser.markdown(), turn.browser.screenshot()
+        )
+        observation = seen.redacted(ctx.secrets.redact)
+        markdown = ctx.secrets.redact(text)
         # The browser's diff baseline moved to this snapshot; the model gets a full one next.
         state.need_full_snapshot = True
-        png = await turn.browser.screenshot()
         rec.artifact(ArtifactType.SCREENSHOT_LLM, png, "image/png")
         history = (
             state.history

@@ -38,9 +38,10 @@ class RunContext:
     tag: str
     system: list[dict[str, Any]]
     tools: list[dict[str, Any]]
-    # The next step's observation (and page HTML), read right after a batch of actions; lives
-    # only in this slice (a new slice observes afresh).
-    prefetched: tuple[Observation, str | None] | None = None
+    # The next step's observation (and page HTML, and the viewport's screenshot when one was
+    # taken with them), read right after a batch of actions; lives only in this slice (a new
+    # slice observes afresh).
+    prefetched: tuple[Observation, str | None, bytes | None] | None = None
     # The run's view as the last step's final append left it.
     last_view: RunView | None = None
     # Who the run's one-time codes are pushed for.

@@ -104,8 +104,9 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
     )
     totals = StepTotals(usage=LLMUsage())
     prefetched, ctx.prefetched = ctx.prefetched, None
+    shot: bytes | None = None
     if prefetched is not None and not state.need_full_snapshot:
-        observation, html = prefetched
+        observation, html, shot = prefetched
     else:
         observation = await browser.observe(full=state.need_full_snapshot or not deps.settings.snapshot_diffs)
         html = None
@@ -116,7 +117,7 @@ async def run_step(ctx: RunContext, state: AgentState, browser: AgentBrowser) ->
     )
     state.last_step_id = step_id
     try:
-        outcome = await _decide_and_act(ctx, state, browser, rec, observation, html, totals)
+        outcome = await _decide_and_act(ctx, state, browser, rec, observation, html, shot, totals)
     except LLMError as exc:
         outcome = RunOutcome.failed(exc.reason)
     return finish_step(
@@ -131,6 +132,7 @@ async def _decide_and_act(
     rec: Recorder,
     observation: Observation,
     html: str | None,
+    shot: bytes | None,
     totals: StepTotals,
 ) -> RunOutcome | None:
     settings = ctx.deps.settings
@@ -154,7 +156,8 @@ async def _decide_and_act(
     )
     blocks.append({"type": "text", "text": text})
     if _show_screenshot(ctx, state, observation, new_page=new_page, first_view=first_view):
-        png = await browser.screenshot()
+        # The viewport as it was when the observation was read, if it was taken then.
+        png = shot if shot is not None else await browser.screenshot()
         rec.artifact(ArtifactType.SCREENSHOT_LLM, png, "image/png")
         blocks.append(image_block(png))
     state.want_screenshot = False
@@ -200,10 +203,13 @@ async def _decide_and_act(
     if any(c.name in ctx.toolset.browser_tools for c in response.tool_calls) and outcome is None:
         # The screenshot of the batch's result and the next step's observation (and page HTML)
         # are read concurrently: the page is the same for all three.
-        png, ctx.prefetched = await asyncio.gather(
+        png, (next_observation, next_html) = await asyncio.gather(
             browser.screenshot(scrolls=ctx.screenshot_scrolls), _observe_next(ctx, browser)
         )
         rec.artifact(ArtifactType.SCREENSHOT_ACTION, png, "image/png")
+        # A viewport screenshot shows the page the next observation read; a full-page one does not
+        # stand for the viewport.
+        ctx.prefetched = (next_observation, next_html, png if ctx.screenshot_scrolls <= 0 else None)
     for download in await browser.new_downloads():
         rec.download(download)
     return outcome

@@ -164,7 +164,9 @@ async def after_action(
         after = await page_state(ctx, tab) if tab is not None else PageState()
     same_tab = tab is not None and tab.id == before.tab_id
     change = _change(before.state, after) if same_tab else PageChange()
-    await ctx.tabs.refresh_titles()
+    # The active tab's title was just read with its document (a capture that failed has none).
+    known = {tab.id: after.title} if tab is not None and after.document_id else {}
+    await ctx.tabs.refresh_titles(known)
     new_tab = new_tabs[-1].info(active=ctx.tabs.active_id == new_tabs[-1].id) if new_tabs else None
     dialogs = tuple(ctx.tabs.dialogs[before.dialogs :])
     blocked = tuple(r.reason for r in ctx.guard.refusals_since(before.since))

@@ -1,7 +1,9 @@
-function(mode, id, quiet, cap) {
+function(mode, id, quiet, cap, frames = 2) {
   // "watch": record the main document's relevant mutations from now on, as watch `id`.
   // "settle": wait until the subtree watch `id` saw changing is quiet (a fresh watch when
-  // `id` is not the current one: a new document, or responses just in).
+  // `id` is not the current one: a new document, or responses just in), looking after
+  // `frames` animation frames (one for a document just loaded: no action of ours is still
+  // being rendered there, only what the page itself starts).
   const relevantAttributes = new Set(["value", "checked", "disabled", "hidden", "open", "href", "src",
     "aria-expanded", "aria-hidden", "aria-selected", "aria-checked", "aria-busy"]);
   const install = (watchId) => {
@@ -41,7 +43,10 @@ function(mode, id, quiet, cap) {
   };
   return (async () => {
     await frame();
-    await frame();
+    if (frames > 1) await frame();
+    // Whatever the frame's rendering step set off (observers' callbacks run after the
+    // animation frame callbacks) has run once the task queue comes round again.
+    else await new Promise((resolve) => setTimeout(resolve, 0));
     const since = fresh ? start : watch.started;
     const roots = [...new Set(watch.records.filter((r) => r.t >= since).map((r) => r.node))];
     if (!roots.length) return finish("still");
