@@ -19,7 +19,7 @@ from skyvern.client.errors import NotFoundError, UnprocessableEntityError
 from skyvern.schemas.run_enums import RunEngine
 
 from altostratus.domain import events as ev
-from altostratus.domain.enums import ArtifactType, Engine, RunType
+from altostratus.domain.enums import ArtifactType, Engine, RunType, StepStatus
 from altostratus.domain.view import fold
 from altostratus.ports.event_log import RunQuery
 from tests.compat.conftest import Compat
@@ -117,6 +117,48 @@ def test_get_run_parses_every_run_type(compat: Compat, run_type: RunType) -> Non
         assert run.run_request.workflow_id == "wpid_1"
     else:
         assert run.run_request.prompt
+
+
+def _spent(step_id: str, order: int, usage: ev.Usage) -> list[ev.Draft]:
+    return [
+        d(ev.StepStarted(step_id=step_id, order=order, url="https://example.com/")),
+        d(ev.StepFinished(step_id=step_id, status=StepStatus.COMPLETED, usage=usage)),
+    ]
+
+
+def test_get_run_carries_the_runs_model_tokens_and_dollars(compat: Compat) -> None:
+    client = compat.client()
+    run = client.run_task(prompt="Find the price, then tell me what it cost")
+    assert run.model_usage == {  # nothing spent before a step
+        "input_tokens": 0,
+        "cached_input_tokens": 0,
+        "cache_write_tokens": 0,
+        "output_tokens": 0,
+        "llm_calls": 0,
+        "cost_usd": 0.0,
+    }
+    first = ev.Usage(
+        input_tokens=1200,
+        cached_input_tokens=800,
+        cache_write_tokens=300,
+        output_tokens=90,
+        cost_usd=0.0123,
+        llm_calls=1,
+    )
+    second = ev.Usage(input_tokens=700, output_tokens=40, cost_usd=0.0045, llm_calls=2)
+    compat.store.event_log.append(
+        run.run_id, [d(ev.RunStarted()), *_spent("stp_a", 1, first), *_spent("stp_b", 2, second)]
+    )
+    got = client.get_run(run.run_id)
+    assert got.model_usage == {
+        "input_tokens": 1900,
+        "cached_input_tokens": 800,
+        "cache_write_tokens": 300,
+        "output_tokens": 130,
+        "llm_calls": 3,
+        "cost_usd": 0.0168,
+    }
+    _assert_view_is_fold(compat, run.run_id)
 
 
 def test_cancel_run_cancels_and_is_a_no_op_afterwards(compat: Compat) -> None:

@@ -3,6 +3,7 @@ that gives up because the receiver is down, then retry_run_webhook delivering an
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from skyvern.client import Skyvern as SkyvernClient
 from skyvern.client.core.api_error import ApiError
 
 from altostratus.domain import events as ev
+from altostratus.domain.enums import StepStatus
 from altostratus.runtimes.local import LocalRuntime, build_local
 from altostratus.runtimes.settings import Settings
 from tests.support.server import RunningServer, alto, alto_serve
@@ -87,6 +89,39 @@ def test_a_failed_delivery_then_retry_run_webhook_through_the_sdk(served: Served
     assert got[0].skyvern_signature_ok(served.key) and got[0].standard_signature_ok(served.key)
     assert report.headers["x-skyvern-signature"] == got[0].headers["x-skyvern-signature"]
     served.wait_for_webhook(client, run.run_id, "delivered")
+
+
+def test_the_webhook_body_carries_the_runs_model_cost(served: Served) -> None:
+    client = served.client()
+    with running(WebhookReceiver()) as receiver:
+        run = client.run_task(
+            prompt="Tell me the price, at a cost", url="https://example.com", webhook_url=receiver.url
+        )
+        usage = ev.Usage(
+            input_tokens=2500, cached_input_tokens=2000, output_tokens=75, cost_usd=0.0091, llm_calls=2
+        )
+        served.store.event_log.append(
+            run.run_id,
+            [
+                ev.Draft(data=ev.RunStarted()),
+                ev.Draft(data=ev.StepStarted(step_id="stp_1", order=1, url="https://example.com/")),
+                ev.Draft(data=ev.StepFinished(step_id="stp_1", status=StepStatus.COMPLETED, usage=usage)),
+                ev.Draft(data=ev.RunCompleted(output={"price": "3"})),
+            ],
+        )
+        served.wait_for_webhook(client, run.run_id, "delivered")
+        got = list(receiver.received)
+    assert got[0].skyvern_signature_ok(served.key)
+    body = json.loads(got[0].body)
+    assert body["run_id"] == run.run_id and body["status"] == "completed"
+    assert body["model_usage"] == {
+        "input_tokens": 2500,
+        "cached_input_tokens": 2000,
+        "cache_write_tokens": 0,
+        "output_tokens": 75,
+        "llm_calls": 2,
+        "cost_usd": 0.0091,
+    }
 
 
 def test_retry_run_webhook_can_send_elsewhere_and_refuses_private_targets(served: Served) -> None:

@@ -230,44 +230,56 @@ def play_aws(
             browsers=scenario.faults(real.browsers),
             budget=real.budget,
             browser_gone=real.browser_gone,
+            warm_environment=real.warm_environment,
         )
         module = load_function("agent_step")
         monkeypatch.setattr(module, "agent_slices", lambda: faulty)
         stack.lambdas.register("agent_step", module.handler)
-        submitted: dict[str, str] = {}
-        model.set_policy(
-            scenario.policy(lambda: stack.call_api("POST", f"/v1/runs/{submitted['id']}/cancel"))
-        )
-        run_ids = []
-        for _ in range(scenario.runs):
-            reply = stack.call_api("POST", "/v1/run/tasks", scenario.request(site))
-            assert reply["statusCode"] == 200, reply["body"]
-            run_ids.append(json.loads(reply["body"])["run_id"])
-            submitted.setdefault("id", run_ids[0])
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        executions = {
-            e["name"]: e["executionArn"]
-            for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
-        }
-        assert set(executions) == set(run_ids)  # one execution per run, named by it
-        log = aws_runtime.runtime().event_log
+        try:
+            return _play_aws(scenario, stack, model, site, before_stop)
+        finally:
+            faulty.close_environment()
 
-        def status(run_id: str) -> str:
-            # A run's status, but "ended" only once its execution has too (it records the end last).
-            view = log.get_view(run_id)
-            assert view is not None
-            if sfn.describe_execution(executionArn=executions[run_id])["status"] == "RUNNING":
-                return "executing" if view.status.is_terminal else view.status.value
-            return view.status.value
 
-        snapshots = _watch(status, run_ids)
-        stack.lambdas.drain()
-        if before_stop is not None:
-            before_stop(stack, run_ids)
-        waits = {run_id: _slot_waits(sfn, executions[run_id]) for run_id in run_ids}
-        played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
-        first = replace(played[0], published=stack.published())
-        return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits)
+def _play_aws(
+    scenario: FlowScenario,
+    stack: AwsStack,
+    model: FakeAnthropicServer,
+    site: FixtureSite,
+    before_stop: Callable[[AwsStack, list[str]], None] | None,
+) -> Played:
+    submitted: dict[str, str] = {}
+    model.set_policy(scenario.policy(lambda: stack.call_api("POST", f"/v1/runs/{submitted['id']}/cancel")))
+    run_ids = []
+    for _ in range(scenario.runs):
+        reply = stack.call_api("POST", "/v1/run/tasks", scenario.request(site))
+        assert reply["statusCode"] == 200, reply["body"]
+        run_ids.append(json.loads(reply["body"])["run_id"])
+        submitted.setdefault("id", run_ids[0])
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    executions = {
+        e["name"]: e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
+    }
+    assert set(executions) == set(run_ids)  # one execution per run, named by it
+    log = aws_runtime.runtime().event_log
+
+    def status(run_id: str) -> str:
+        # A run's status, but "ended" only once its execution has too (it records the end last).
+        view = log.get_view(run_id)
+        assert view is not None
+        if sfn.describe_execution(executionArn=executions[run_id])["status"] == "RUNNING":
+            return "executing" if view.status.is_terminal else view.status.value
+        return view.status.value
+
+    snapshots = _watch(status, run_ids)
+    stack.lambdas.drain()
+    if before_stop is not None:
+        before_stop(stack, run_ids)
+    waits = {run_id: _slot_waits(sfn, executions[run_id]) for run_id in run_ids}
+    played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
+    first = replace(played[0], published=stack.published())
+    return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits)
 
 
 def _slot_waits(sfn: Any, execution_arn: str) -> int:

@@ -57,10 +57,16 @@ class AgentSlices:
     # Embedded workers run every slice on their own long-lived event loop, so a browser the
     # provider keeps survives from one slice (and run) to the next; Lambda uses a fresh loop.
     persistent_loop: bool = False
+    # A Lambda execution environment runs one invocation at a time and is frozen in between,
+    # its Chromium with it: one event loop kept for the environment lets the provider's kept
+    # browser serve the next invocation (a new context per run) instead of a launch per slice.
+    warm_environment: bool = False
     admission: Admission = field(default_factory=Admission)
     # The browser sessions runs may use: a run whose session ended fails with the reason.
     sessions: SessionLog | None = None
     _threads: threading.local = field(default_factory=threading.local)
+    _warm: asyncio.Runner | None = None
+    _warm_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, event: dict[str, Any], *, remaining_s: Callable[[], float] | None = None) -> dict[str, Any]:
         run_id, slice_no = event["run_id"], int(event.get("slice") or 0)
@@ -115,12 +121,44 @@ class AgentSlices:
         return (session.deadline - self.sessions.now()).total_seconds()
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        if self.warm_environment:
+            return self._run_warm(work)
         if not self.persistent_loop:
             return asyncio.run(work)
         runner: asyncio.Runner | None = getattr(self._threads, "runner", None)
         if runner is None:
             runner = self._threads.runner = asyncio.Runner()
         return runner.run(work)
+
+    def _run_warm(self, work: Coroutine[Any, Any, T]) -> T:
+        if not self._warm_lock.acquire(blocking=False):
+            # Another invocation holds the environment's loop. Lambda never does this (one
+            # invocation per environment); a host running invocations side by side does, and
+            # that slice gets a browser of its own, closed with its loop.
+            return asyncio.run(self._closing_browser(work))
+        try:
+            if self._warm is None:
+                self._warm = asyncio.Runner()
+            return self._warm.run(work)
+        finally:
+            self._warm_lock.release()
+
+    async def _closing_browser(self, work: Coroutine[Any, Any, T]) -> T:
+        try:
+            return await work
+        finally:
+            await self.browsers.close()
+
+    def close_environment(self) -> None:
+        """Close the environment's kept browser and its loop (a host shutting down)."""
+        with self._warm_lock:
+            runner, self._warm = self._warm, None
+            if runner is None:
+                return
+            try:
+                runner.run(self.browsers.close())
+            finally:
+                runner.close()
 
     def close_worker(self) -> None:
         """Called by a worker thread as it stops: closes its browser and its loop."""

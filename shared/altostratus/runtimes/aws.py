@@ -352,7 +352,10 @@ def webhook_delivery() -> QueueDelivery:
 
 def forget_environment() -> None:
     """Drop everything built for this execution environment, so the next call builds it anew
-    from the environment's settings (tests give each simulated deployment its own)."""
+    from the environment's settings (tests give each simulated deployment its own); the
+    agent's kept browser is closed first."""
+    if agent_slices.cache_info().currsize:
+        agent_slices().close_environment()
     for cached in (
         stores,
         runtime,

@@ -13,8 +13,9 @@ def browser_provider(
     settings: Settings, *, embedded: bool, sessions: SessionBrowsers | None = None
 ) -> ChromiumBrowserProvider:
     """Embedded, the browser may reach loopback (the machine's own test pages) unless the
-    operator says otherwise, and workers keep their browser; on AWS nothing private is
-    reachable unless allowed."""
+    operator says otherwise; on AWS nothing private is reachable unless allowed. Both keep
+    their Chromium for the next slice: an embedded worker's, or a Lambda execution
+    environment's (each run still gets a fresh context)."""
     launch = LaunchConfig(
         executable_path=settings.chromium_path, lambda_mode=settings.browser_profile == "lambda"
     )
@@ -23,6 +24,6 @@ def browser_provider(
         launch=launch,
         policy=policy,
         proxies=settings.proxy_locations,
-        reuse_browser=embedded,
+        reuse_browser=True,
         sessions=sessions,
     )

@@ -178,7 +178,8 @@ def agent_slices(
 ) -> AgentSlices:
     """The agent with its model client and a browser provider (Chromium unless `browsers` is
     given). `embedded`: slices share one long-lived event loop per worker, so a browser the
-    provider keeps survives from one slice to the next; a Lambda uses a fresh loop."""
+    provider keeps survives from one slice to the next; on Lambda one loop is kept for the
+    execution environment, and with it the browser, from one invocation to the next."""
     from altostratus.adapters.browser.provider import BROWSER_GONE
     from altostratus.adapters.recording.provider import RecordedBrowsers
     from altostratus.adapters.recording.recorder import RecordingSink
@@ -215,6 +216,7 @@ def agent_slices(
         budget=SliceBudget(slice_seconds=settings.slice_seconds),
         browser_gone=BROWSER_GONE,
         persistent_loop=embedded,
+        warm_environment=not embedded,
         admission=gate or admission(settings, stores),
         sessions=stores.sessions,
     )

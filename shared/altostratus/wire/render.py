@@ -63,6 +63,8 @@ def run_response(
         "title": view.title,
         "webhook_status": view.webhook.status.value if view.webhook else None,
         "webhook_failure_reason": view.webhook.failure_reason if view.webhook else None,
+        # Not a Skyvern field (its SDK keeps unknown fields): what the run's model calls cost.
+        "model_usage": model_usage(view),
     }
     if view.run_type is RunType.WORKFLOW_RUN:
         body |= {
@@ -75,6 +77,20 @@ def run_response(
     if include_request:
         body["run_request"] = view.request_echo
     return body
+
+
+def model_usage(view: RunView) -> dict[str, Any]:
+    """The model tokens and dollars the run's steps recorded so far (dollars from the price
+    list of the model; 0 for a model without a listed price)."""
+    usage = view.usage
+    return {
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "llm_calls": usage.llm_calls,
+        "cost_usd": usage.cost_usd,
+    }
 
 
 def artifact_response(record: ArtifactRecord, artifacts: ArtifactStore) -> dict[str, Any]:

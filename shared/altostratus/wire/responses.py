@@ -70,6 +70,18 @@ class ScriptRun(_Wire):
     script_revision_id: str | None = None
 
 
+class ModelUsage(_Wire):
+    """What the run's model calls cost so far. Not in Skyvern's GetRunResponse (its SDK keeps
+    unknown fields, as `run.model_usage`)."""
+
+    input_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    llm_calls: int
+    cost_usd: float = Field(description="US dollars, from the model's list prices (0 when not listed).")
+
+
 class _RunBase(_Wire):
     run_id: str
     # Narrowed by each kind of run; declared here so it keeps its place after run_id.
@@ -96,6 +108,7 @@ class _RunBase(_Wire):
     title: str | None
     webhook_status: str | None
     webhook_failure_reason: str | None
+    model_usage: ModelUsage
 
 
 class TaskRunResponse(_RunBase):

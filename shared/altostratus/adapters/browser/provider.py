@@ -3,18 +3,23 @@ checkpoint, in Chromium launched here or reached at the run's `browser_address`.
 browser session works in the session's live browser, or (a backend that keeps none) starts
 from the browser state the session's previous run left and leaves its own.
 
-With `reuse_browser`, each event loop (an embedded worker's) keeps its Chromium between slices
-and runs: starting one costs about a second, a new context a few milliseconds. On Lambda each
-invocation starts its own.
+With `reuse_browser`, each event loop (an embedded worker's, or the one a Lambda execution
+environment keeps between invocations) keeps its Chromium between slices and runs: starting one
+costs about a second, a new context a few milliseconds. A kept browser is checked before each
+use (a round trip to it), and one that died or stopped answering is replaced by a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
 
 from altostratus.adapters.browser import BrowserGoneError, BrowserSession, LaunchConfig
 from altostratus.adapters.browser.agent_browser import SessionBrowser
@@ -25,6 +30,8 @@ from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.ports.session_browsers import SessionBrowserError, SessionBrowsers
 from altostratus.security.targets import TargetPolicy
+
+log = logging.getLogger(__name__)
 
 # What makes a slice retryable: the browser went away under it.
 BROWSER_GONE: tuple[type[BaseException], ...] = (BrowserGoneError,)
@@ -134,7 +141,12 @@ class ChromiumBrowserProvider:
             return await BrowserRuntime.start(self._launch, policy=self._policy), True
         loop = asyncio.get_running_loop()
         kept = self._kept.get(loop)
-        if kept is None or not kept.alive:
+        if kept is not None and not await _answers(kept):
+            log.warning("the kept browser is gone or does not answer: launching another")
+            self._kept.pop(loop, None)
+            await kept.close()
+            kept = None
+        if kept is None:
             kept = await BrowserRuntime.start(self._launch, policy=self._policy)
             self._kept[loop] = kept
         return kept, False
@@ -144,3 +156,21 @@ class ChromiumBrowserProvider:
         kept = self._kept.pop(asyncio.get_running_loop(), None)
         if kept is not None:
             await kept.close()
+
+
+async def _answers(runtime: BrowserRuntime, timeout_s: float = 5.0) -> bool:
+    """Whether a kept browser is alive: connected, and answering a command. A process killed
+    while the loop was idle (a frozen Lambda environment) may not have been noticed yet; the
+    round trip notices it."""
+    if not runtime.alive:
+        return False
+    try:
+        cdp = await asyncio.wait_for(runtime.browser.new_browser_cdp_session(), timeout_s)
+        try:
+            await asyncio.wait_for(cdp.send("Browser.getVersion"), timeout_s)
+        finally:
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(cdp.detach(), timeout_s)
+    except (PlaywrightError, TimeoutError):
+        return False
+    return runtime.alive
