@@ -23,6 +23,7 @@ from tests.fakes.anthropic_server import Reply, ToolUse
 from tests.fakes.policies import Page, act, agent_policy, done
 from tests.support.server import RunningServer, alto, alto_serve
 from tests.support.two_factor_site import TwoFactorSite, two_factor_site
+from tests.support.webhook_receiver import WebhookReceiver, running, statuses
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +68,8 @@ def served(
         "ALTO_ANTHROPIC_BASE_URL": model.base_url,
         "ALTO_TOTP_POLL_SECONDS": "0.2",
         "ALTO_TOTP_TIMEOUT_SECONDS": str(TIMEOUT_S),
+        # The totp_url receivers listen on this machine.
+        "ALTO_ALLOWED_TARGETS": "127.0.0.1",
     }
     with alto_serve(data_dir, env=env) as server:
         yield server, key
@@ -84,12 +87,12 @@ def _wait(client: SkyvernClient, run_id: str, statuses: set[str]) -> Any:
     return run
 
 
-def _start(client: SkyvernClient, site: TwoFactorSite, path: str) -> str:
+def _start(client: SkyvernClient, site: TwoFactorSite, path: str, *, totp_url: str | None = None) -> str:
     run = client.run_task(
         prompt="Sign in; the site emails a verification code.",
         url=site.url(path),
         engine="skyvern-1.0",
-        totp_identifier="John.Doe@Example.com",
+        **({"totp_url": totp_url} if totp_url else {"totp_identifier": "John.Doe@Example.com"}),
     )
     _wait(client, run.run_id, {"running", *TERMINAL})
     return str(run.run_id)
@@ -171,4 +174,56 @@ def test_a_run_whose_code_never_arrives_fails_with_the_reason(served: tuple[Runn
         assert f"No verification code was pushed for the run's totp_identifier within {TIMEOUT_S}" in (
             run.failure_reason or ""
         )
+        assert site.attempts == []
+
+
+def _code_body(code: str) -> bytes:
+    return json.dumps({"verification_code": code}).encode()
+
+
+def test_a_run_with_a_totp_url_types_the_code_its_signed_endpoint_answers(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    code = "604217"
+    # GIVEN an endpoint that has no code for the first two asks, then has it
+    answers = [_code_body(""), _code_body(""), _code_body(code)]
+    receiver = WebhookReceiver(body_script=lambda n: answers[min(n, len(answers)) - 1])
+    with running(receiver), two_factor_site(expected=code) as site:
+        # WHEN a run with that totp_url reaches the 2FA page
+        run_id = _start(client, site, "/2fa", totp_url=receiver.url)
+        run = _wait(client, run_id, TERMINAL)
+        # THEN it types the third answer's code and completes
+        assert run.status == "completed", run.failure_reason
+        assert site.attempts == [code]
+    # AND each ask was a POST of the run's id, signed with the key that created the run
+    assert len(receiver.received) == 3
+    for asked in receiver.received:
+        assert asked.json() == {"task_id": run_id}
+        assert asked.skyvern_signature_ok(served[1]) and asked.standard_signature_ok(served[1])
+        assert asked.headers["x-skyvern-timestamp"].isdigit()
+    assert len({asked.webhook_id for asked in receiver.received}) == 3
+    # AND the code reached neither the model nor the API's answers about the run
+    assert code not in "\n".join(model.requests_text())
+    shown = client.get_run(run_id).json() + json.dumps(
+        [e.dict() for e in client.get_run_timeline(run_id)], default=str
+    )
+    assert code not in shown
+
+
+def test_a_run_whose_totp_url_never_has_a_code_fails_listing_what_it_answered(
+    served: tuple[RunningServer, str],
+) -> None:
+    client = _client(served)
+    # GIVEN an endpoint that fails once, then never has a code
+    receiver = WebhookReceiver(script=statuses(503, 200), body_script=lambda n: _code_body(""))
+    with running(receiver), two_factor_site(expected="777777") as site:
+        run = _wait(client, _start(client, site, "/2fa", totp_url=receiver.url), TERMINAL)
+        # THEN the run fails when the wait ends, and says what the endpoint answered
+        assert run.status == "failed"
+        reason = run.failure_reason or ""
+        assert f"No verification code came from the run's totp_url within {TIMEOUT_S} seconds" in reason
+        asks = len(receiver.received)
+        assert f"status 503 (1 time), 200 without a code ({asks - 1} times)" in reason
+        assert receiver.url not in reason
         assert site.attempts == []

@@ -176,6 +176,7 @@ def agent_slices(
     given). `embedded`: slices share one long-lived event loop per worker, so a browser the
     provider keeps survives from one slice to the next; a Lambda uses a fresh loop."""
     from altostratus.adapters.browser.provider import BROWSER_GONE
+    from altostratus.adapters.http_code_endpoint import HttpCodeEndpoint
     from altostratus.adapters.recording.provider import RecordedBrowsers
     from altostratus.adapters.recording.recorder import RecordingSink
     from altostratus.engine.agent.secrets import Secrets
@@ -192,6 +193,12 @@ def agent_slices(
         api_key=api_key,
         secret_box=stores.secret_box,
         otp_codes=stores.otp_codes,
+        # A run's totp_url is called under the same address policy as webhooks.
+        code_endpoint=HttpCodeEndpoint(
+            CallbackTargets(TargetPolicy.parse(settings.allowed_targets)),
+            timeout_s=settings.webhook_timeout_s,
+        ),
+        keys=stores.keys,
     )
     if secrets is not None:
         deps = replace(deps, secrets=secrets)
