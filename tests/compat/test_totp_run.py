@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 from skyvern.client import Skyvern as SkyvernClient
 
-from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
+from altostratus.devtools.fake_anthropic.server import (
+    Exchange,
+    FakeAnthropicServer,
+    HttpError,
+    MessagesRequest,
+)
+from altostratus.domain import otp
+from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
 from tests.agent.scenarios import click
@@ -50,9 +57,28 @@ def agent(page: Page) -> Reply:
     )
 
 
+def reading(
+    policy: Callable[[MessagesRequest], Reply | HttpError],
+) -> Callable[[MessagesRequest], Reply | HttpError]:
+    """`policy`, and the cheaper model reading a pushed message: it reports the digits the
+    message spells out (or nothing when it has none), the way a model would read them."""
+
+    def read(request: MessagesRequest) -> Reply | HttpError:
+        if request.forced_tool != otp.READ_TOOL:
+            return policy(request)
+        digits = "".join(c for c in request.last_user_text() if c.isdigit())
+        return Reply.of(ToolUse(otp.READ_TOOL, {"code": digits or None, "magic_link": None}))
+
+    return read
+
+
+def model_reads(model: FakeAnthropicServer) -> list[Exchange]:
+    return [x for x in model.exchanges if (x.body.get("tool_choice") or {}).get("name") == otp.READ_TOOL]
+
+
 @pytest.fixture(scope="module")
 def model() -> Iterator[FakeAnthropicServer]:
-    with FakeAnthropicServer(agent_policy(agent)) as server:
+    with FakeAnthropicServer(reading(agent_policy(agent))) as server:
         yield server
 
 
@@ -92,7 +118,8 @@ def _start(client: SkyvernClient, site: TwoFactorSite, path: str, *, totp_url: s
         prompt="Sign in; the site emails a verification code.",
         url=site.url(path),
         engine="skyvern-1.0",
-        **({"totp_url": totp_url} if totp_url else {"totp_identifier": "John.Doe@Example.com"}),
+        totp_url=totp_url,
+        totp_identifier=None if totp_url else "John.Doe@Example.com",
     )
     _wait(client, run.run_id, {"running", *TERMINAL})
     return str(run.run_id)
@@ -227,3 +254,36 @@ def test_a_run_whose_totp_url_never_has_a_code_fails_listing_what_it_answered(
         assert f"status 503 (1 time), 200 without a code ({asks - 1} times)" in reason
         assert receiver.url not in reason
         assert site.attempts == []
+
+
+def test_only_a_message_its_patterns_cannot_read_goes_to_the_cheaper_model(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    before = len(model_reads(model))
+    # WHEN an email body with an obvious code is pushed
+    obvious = client.send_totp_code(
+        totp_identifier="reader@example.com",
+        content="Hello John,\n\nYour verification code is 318204. It expires in 10 minutes.\n",
+        source="email",
+    )
+    # THEN its code is found without asking the model
+    assert obvious.code == "318204"
+    assert len(model_reads(model)) == before
+    # WHEN a message spells its code in a way no pattern reads
+    odd = client.send_totp_code(
+        totp_identifier="reader@example.com",
+        content="Hello John, when the site asks, type these digits: 5 5 1 2 0 9. See you soon!",
+        source="sms",
+    )
+    # THEN the cheaper model reads it, in one call
+    assert (odd.code, odd.otp_type, odd.dict().get("status")) == ("551209", "totp", None)
+    reads = model_reads(model)[before:]
+    assert len(reads) == 1
+    assert reads[0].body["model"] == DEFAULT_CHEAP_MODEL
+    # AND a message the model finds nothing in either stays raw, pending
+    raw = client.send_totp_code(
+        totp_identifier="reader@example.com", content="Welcome aboard John, there is nothing to type here."
+    )
+    assert (raw.code, raw.dict().get("status")) == ("", "raw_pending")
+    assert len(model_reads(model)) == before + 2

@@ -34,7 +34,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("get", "/v1/runs/{run_id}/artifacts"): ("get_run_artifacts", AUTH | {"404", "422"}),
     ("post", "/v1/runs/{run_id}/retry_webhook"): ("retry_run_webhook", AUTH | BODY | {"404"}),
     ("get", "/v1/artifacts/{artifact_id}"): ("get_artifact", AUTH | {"404", "422"}),
-    ("post", "/v1/credentials/totp"): ("send_totp_code", AUTH | BODY),
+    ("post", "/v1/credentials/totp"): ("send_totp_code", AUTH | BODY | {"502"}),
     ("get", "/v1/artifacts/{artifact_id}/content"): (
         "get_artifact_content",
         AUTH | {"206", "302", "304", "404", "416", "422"},

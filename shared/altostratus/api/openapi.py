@@ -40,6 +40,7 @@ _ERRORS: dict[int, tuple[str, type[Any]]] = {
     422: ("A field is invalid: one entry per problem, naming the field in `loc`.", ValidationErrorBody),
     429: ("Too many requests for this API key; retry after `Retry-After` seconds.", ErrorBody),
     501: ("Skyvern's API has this route; this deployment does not serve it.", ErrorBody),
+    502: ("A service this request needed (the model) failed; retry shortly.", ErrorBody),
     503: ("A backing store is briefly unavailable; retry after `Retry-After` seconds.", ErrorBody),
 }
 

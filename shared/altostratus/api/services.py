@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from altostratus.domain.ids import IdFactory
+from altostratus.domain.otp import ParsedOtp
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
@@ -69,3 +70,6 @@ class ApiServices:
     session_address: Callable[[str], str] | None = None
     # One-time codes pushed for 2FA; None: the push route answers that none are kept.
     otp_codes: OtpCodes | None = None
+    # Reads a pushed message's code with the cheaper model when the patterns find none (raises
+    # OtpReadUnavailableError when the model cannot be asked); None: no model is configured.
+    otp_reader: Callable[[str], ParsedOtp | None] | None = None

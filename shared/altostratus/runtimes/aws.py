@@ -203,6 +203,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores 
         orchestrator=orchestrator,
         cache_keys=True,
         media_origins=configured_origins(probe),
+        model_key=lambda: anthropic_key(settings),
     )
     linked = aws.artifacts
     # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
+from altostratus.adapters.anthropic_llm import LLMRetryPolicy
 from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
+from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.orchestration.admission import Admission
@@ -35,6 +37,7 @@ from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
 from altostratus.runtimes.api_options import api_config, submission_checks
+from altostratus.runtimes.otp_reader import ModelOtpReader
 from altostratus.runtimes.settings import Settings
 from altostratus.security.callback_targets import CallbackTargets
 from altostratus.security.targets import TargetPolicy
@@ -109,12 +112,14 @@ def api_services(
     session_address: Callable[[str], str] | None = None,
     default_app_url: str | None = None,
     media_origins: tuple[str, ...] = (),
+    model_key: Callable[[], str | None] | None = None,
 ) -> ApiServices:
     """`cache_keys`: whether a key's lookup may be answered from memory for a while (AWS, where
     every request would otherwise read the table); the embedded server asks every time, since
     `alto keys revoke` runs in another process and must take effect at once. `default_app_url`:
     the run viewer's base when ALTO_APP_URL is unset (else the base each request came to);
-    `media_origins`: where the artifact store's links point besides this origin."""
+    `media_origins`: where the artifact store's links point besides this origin. `model_key`:
+    the model key (read when needed), for the cheaper model that reads pushed messages."""
     checks: list[Callable[[RunTaskRequest], None]] = [
         *submission_checks(settings),
         CallbackAddressCheck(webhooks.sender.targets),
@@ -139,6 +144,20 @@ def api_services(
         session_browsers=stores.session_browsers,
         session_address=session_address,
         otp_codes=stores.otp_codes,
+        otp_reader=otp_reader(settings, model_key) if model_key is not None else None,
+    )
+
+
+def otp_reader(settings: Settings, model_key: Callable[[], str | None]) -> ModelOtpReader:
+    """The cheaper model, reading the pushed messages whose code no pattern finds."""
+    return ModelOtpReader(
+        settings.cheap_model or DEFAULT_CHEAP_MODEL,
+        api_key=model_key,
+        base_url=settings.anthropic_base_url,
+        timeout_s=min(settings.llm_timeout_seconds, 30.0),
+        retry=LLMRetryPolicy(
+            max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
+        ),
     )
 
 

@@ -217,6 +217,9 @@ def build_local(
         cache_keys=False,
         session_address=session_address,
         default_app_url=here,
+        model_key=lambda: (
+            settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+        ),
     )
     integrations = build_local_integrations(
         settings,
