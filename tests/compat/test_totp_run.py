@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
+from skyvern.client import NonEmptyCreditCardCredential, NonEmptyPasswordCredential
 from skyvern.client import Skyvern as SkyvernClient
+from skyvern.client.core.api_error import ApiError
 
 from altostratus.devtools.fake_anthropic.server import (
     Exchange,
@@ -25,7 +29,7 @@ from altostratus.domain import otp
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
-from tests.agent.scenarios import click
+from tests.agent.scenarios import click, type_text
 from tests.fakes.anthropic_server import Reply, ToolUse
 from tests.fakes.policies import Page, act, agent_policy, done
 from tests.support.server import RunningServer, alto, alto_serve
@@ -39,10 +43,21 @@ TIMEOUT_S = 6
 TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
 
 
+_USERNAME = re.compile(r"\{\{secret:(cred_[A-Za-z0-9_]+)\.username\}\}")
+
+
 def agent(page: Page) -> Reply:
     told = page.request.all_user_text()
     if page.sees("Verified"):
         return done("Signed in with the emailed code.")
+    if page.sees("Password") and (named := _USERNAME.search(json.dumps(page.request.body))):
+        # A login run: the goal names the saved credential's placeholders, typed as written.
+        cred = named.group(1)
+        return act(
+            type_text(page.element("Username"), "{{secret:" + cred + ".username}}"),
+            type_text(page.element("Password"), "{{secret:" + cred + ".password}}"),
+            click(page.element("Sign in", role="button")),
+        )
     if page.sees("Wrong code"):
         return Reply.of(ToolUse("terminate", {"reason": "The site refused the code."}))
     if "was obtained" not in told:
@@ -287,3 +302,98 @@ def test_only_a_message_its_patterns_cannot_read_goes_to_the_cheaper_model(
     )
     assert (raw.code, raw.dict().get("status")) == ("", "raw_pending")
     assert len(model_reads(model)) == before + 2
+
+
+def test_a_saved_credential_is_never_shown_and_logs_in_through_placeholders(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    username, password, secret = "john.doe", "hunter2-Very-Secret", pyotp.random_base32()
+    card_number = "4111111111111111"
+    # WHEN a password with an authenticator secret, and a card, are saved
+    created = client.create_credential(
+        name="Example login",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(
+            username=username, password=password, totp=secret, totp_type="authenticator"
+        ),
+    )
+    card = client.create_credential(
+        name="Company card",
+        credential_type="credit_card",
+        credential=NonEmptyCreditCardCredential(
+            card_number=card_number,
+            card_cvv="737",
+            card_exp_month="03",
+            card_exp_year="2030",
+            card_brand="visa",
+            card_holder_name="John Doe",
+        ),
+    )
+    # THEN they are answered with what may be shown only
+    cred_id = created.credential_id
+    assert cred_id.startswith("cred_") and created.credential_type == "password"
+    assert created.credential.dict() == {
+        "username": username,
+        "totp_type": "authenticator",
+        "totp_identifier": None,
+    }
+    assert card.credential.dict() == {"last_four": "1111", "brand": "visa"}
+    got = client.get_credential(cred_id)
+    assert (got.name, got.credential.dict()["username"]) == ("Example login", username)
+    listed = [c.credential_id for c in client.get_credentials()]
+    assert cred_id in listed and card.credential_id in listed
+    # AND another organization sees none of them
+    other = _client(
+        (served[0], alto("keys", "create", "--org", "vault-other", data_dir=served[0].data_dir).strip())
+    )
+    with pytest.raises(ApiError) as hidden:
+        other.get_credential(cred_id)
+    assert hidden.value.status_code == 404
+    assert [c.credential_id for c in other.get_credentials()] == []
+    # WHEN the login runs on a site that asks for the password, then an authenticator code
+    accept = pyotp.TOTP(secret).verify
+    with two_factor_site(username=username, password=password) as site:
+        site.accept = lambda code: accept(code, valid_window=1)
+        login = client.login(credential_type="skyvern", credential_id=cred_id, url=site.url("/login"))
+        run = _wait(client, login.run_id, TERMINAL)
+        # THEN it signs in with the saved values and a locally made code
+        assert run.status == "completed", run.failure_reason
+        assert site.logins == [(username, password)]
+        assert len(site.attempts) == 1 and accept(site.attempts[0], valid_window=1)
+        typed_code = site.attempts[0]
+    answers = [
+        client.get_run(login.run_id).json(),
+        json.dumps([e.dict() for e in client.get_run_timeline(login.run_id)], default=str),
+        json.dumps([a.dict() for a in client.get_run_artifacts(login.run_id)], default=str),
+        json.dumps([c.dict() for c in client.get_credentials()]),
+        got.json(),
+    ]
+    # AND no secret is anywhere a person or the model could read it
+    runtime = build_local(Settings(data_dir=served[0].data_dir))
+    try:
+        events = json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(login.run_id)])
+        stored = [
+            runtime.artifacts.get(a.uri).decode(errors="replace")
+            for a in runtime.event_log.list_artifacts(login.run_id)
+        ]
+    finally:
+        runtime.close()
+    texts = {
+        "model requests": "\n".join(model.requests_text()),
+        "events": events,
+        "artifacts": "\n".join(stored),
+        "answers": "\n".join(answers),
+        "logs": "".join(served[0].output),
+        "files": "\n".join(
+            p.read_bytes().decode("latin-1") for p in served[0].data_dir.rglob("*") if p.is_file()
+        ),
+    }
+    assert "{{secret:" + cred_id + ".password}}" in texts["model requests"]
+    for where, text in texts.items():
+        assert [v for v in (password, secret, card_number, typed_code) if v in text] == [], where
+    # WHEN it is deleted, THEN it is gone
+    client.delete_credential(cred_id)
+    with pytest.raises(ApiError) as gone:
+        client.get_credential(cred_id)
+    assert gone.value.status_code == 404 and gone.value.body == {"detail": "Credential not found"}

@@ -155,8 +155,7 @@ def test_the_official_sdk_surfaces_the_501_and_its_reason(served: Served) -> Non
         ),
         "GET /v1/agents/{workflow_permanent_id}": lambda: client.get_workflow("wpid_1"),
         "POST /v1/run/agents": lambda: client.run_workflow(agent_id="wpid_1"),
-        "GET /v1/credentials": lambda: client.get_credentials(),
-        "GET /v1/credentials/{credential_id}": lambda: client.get_credential("cred_1"),
+        "GET /v1/browser_profiles": lambda: client.list_browser_profiles(),
         "GET /v1/schedules": lambda: client.schedules.list_all(),
         "POST /v1/scripts/{script_id}/run": lambda: client.scripts.run_script("s_1"),
     }

@@ -12,6 +12,7 @@ from altostratus.domain.otp import ParsedOtp
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.credentials import CredentialStore
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
@@ -72,4 +73,6 @@ class ApiServices:
     otp_codes: OtpCodes | None = None
     # Reads a pushed message's code with the cheaper model when the patterns find none (raises
     # OtpReadUnavailableError when the model cannot be asked); None: no model is configured.
+    # Saved credentials; None: the credential routes answer that none are kept.
+    credentials: CredentialStore | None = None
     otp_reader: Callable[[str], ParsedOtp | None] | None = None

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
+from altostratus.adapters.dynamodb_credentials import DynamoDBCredentialStore
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
@@ -127,6 +128,7 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
             else None
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
+        credentials=DynamoDBCredentialStore(ddb, state_table=settings.state_table),
     )
     return AwsStores(
         settings=settings,

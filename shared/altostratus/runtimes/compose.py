@@ -27,6 +27,7 @@ from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.lifecycle import RunLifecycle
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.credentials import CredentialStore
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
@@ -75,6 +76,8 @@ class Stores:
     session_browsers: SessionBrowsers | None = None
     # One-time codes pushed for 2FA; None: this deployment keeps none.
     otp_codes: OtpCodes | None = None
+    # Saved credentials (passwords, cards, secrets); None: this deployment keeps none.
+    credentials: CredentialStore | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -144,6 +147,7 @@ def api_services(
         session_browsers=stores.session_browsers,
         session_address=session_address,
         otp_codes=stores.otp_codes,
+        credentials=stores.credentials,
         otp_reader=otp_reader(settings, model_key) if model_key is not None else None,
     )
 
@@ -199,6 +203,7 @@ def agent_slices(
     from altostratus.adapters.recording.provider import RecordedBrowsers
     from altostratus.adapters.recording.recorder import RecordingSink
     from altostratus.engine.agent.secrets import Secrets
+    from altostratus.engine.agent.vault import RunVault
     from altostratus.orchestration.slices import AgentSlices, SliceBudget
     from altostratus.runtimes.browsers import browser_provider
     from altostratus.runtimes.engine import agent_deps, recording_settings
@@ -221,6 +226,14 @@ def agent_slices(
     )
     if secrets is not None:
         deps = replace(deps, secrets=secrets)
+    if stores.credentials is not None:
+        run_vault = RunVault(stores.credentials, stores.secret_box)
+        given = deps.secrets
+
+        def with_credentials(view: RunView) -> Mapping[str, str]:
+            return {**given(view), **run_vault.secrets(view)}
+
+        deps = replace(deps, secrets=with_credentials, vault=run_vault)
     return AgentSlices(
         agent=deps,
         # Every slice's browser is recorded (the run's video; a trace when asked for).

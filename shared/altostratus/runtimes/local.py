@@ -13,6 +13,7 @@ from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.inprocess_rate_limiter import InProcessRateLimiter
 from altostratus.adapters.key_stores import SQLiteKeyStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
+from altostratus.adapters.sqlite_credentials import SQLiteCredentialStore
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
@@ -102,6 +103,7 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         # Started lazily: no Chromium runs until a session is created.
         session_browsers=LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path)),
         otp_codes=SQLiteOtpCodes(db),
+        credentials=SQLiteCredentialStore(db),
     )
     return LocalStores(
         settings=settings,

@@ -111,14 +111,6 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
         ("DELETE", "/v1/browser_profiles/{profile_id}", "delete_browser_profile"),
     ),
     *_rows(
-        "credentials",
-        ("GET", "/v1/credentials", "get_credentials"),
-        ("POST", "/v1/credentials", "create_credential"),
-        ("GET", "/v1/credentials/{credential_id}", "get_credential"),
-        ("POST", "/v1/credentials/{credential_id}/update", "update_credential"),
-        ("POST", "/v1/credentials/{credential_id}/delete", "delete_credential"),
-    ),
-    *_rows(
         "scripts",
         ("GET", "/v1/scripts", "get_scripts"),
         ("POST", "/v1/scripts", "create_script"),

@@ -11,6 +11,7 @@ from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.view import RunView
 from altostratus.engine.agent import checklist as cl
 from altostratus.engine.agent import tools as t
+from altostratus.engine.agent import vault
 from altostratus.engine.agent import verification as vc
 from altostratus.engine.agent.completion import complete
 from altostratus.engine.agent.context import RunContext, StepTotals
@@ -292,6 +293,15 @@ class TurnRunner:
         ctx = self.ctx
         view = self.rec.last_view or ctx.last_view
         sources = code_sources(ctx)
+        if ctx.authenticator:
+            # The saved authenticator secret makes the code here, at once.
+            made = vault.authenticator_code(ctx.authenticator, ctx.deps.clock.now())
+            ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, made)
+            return CallResult(
+                f"A verification code of {len(made)} characters was obtained from the saved "
+                f"authenticator (it is not shown to you). Call {vc.ENTER_CODE} with the box to type it "
+                "into, or one box per character."
+            )
         if sources is None or view is None:
             return CallResult("This run has no way to obtain verification codes.", ok=False)
         code, reason = await wait_for_code(ctx, sources, view)

@@ -47,6 +47,8 @@ class RunContext:
     totp_identifier: str | None = None
     # Where the run asks for its one-time codes (credentials included, as submitted).
     totp_url: str | None = None
+    # The authenticator secret of a saved credential the run names (codes are made from it).
+    authenticator: str | None = None
     # The model the request names (None: the engine's configured one).
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
@@ -67,11 +69,13 @@ class RunContext:
         # page shows them back; the user's named secrets can also be typed by placeholder.
         secrets = Secrets(deps.secrets(view), hidden=request.secret_values())
         checklist = engine is Engine.SKYVERN_V2
+        authenticator = deps.vault.authenticator(view) if deps.vault is not None else None
         toolset = build_toolset(
             browser.action_tools(),
             error_codes=codes,
             checklist=checklist,
-            verification_codes=can_get_codes(deps, request.totp_identifier, request.totp_url),
+            verification_codes=bool(authenticator)
+            or can_get_codes(deps, request.totp_identifier, request.totp_url),
         )
         tag = fence_tag(view.run_id)
         schema = request.data_extraction_schema
@@ -111,6 +115,7 @@ class RunContext:
             tools=tools,
             totp_identifier=request.totp_identifier,
             totp_url=request.totp_url,
+            authenticator=authenticator,
             requested_model=request.model.model_name if request.model else None,
         )
 

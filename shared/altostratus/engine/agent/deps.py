@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.settings import EngineSettings
+from altostratus.engine.agent.vault import RunVault
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.code_endpoints import CodeEndpoint
@@ -49,6 +50,9 @@ class AgentDeps:
     # that created the run); None: runs cannot pull codes.
     code_endpoint: CodeEndpoint | None = None
     keys: KeyStore | None = None
+    # The organization's saved credentials (already in `secrets` by placeholder name); here for
+    # the authenticator secrets whose codes the engine makes. None: no credentials are kept.
+    vault: RunVault | None = None
     # The computer-use providers other than Anthropic (None: that engine is not configured).
     responses: ResponsesClient | None = None
     chat: ChatClient | None = None
