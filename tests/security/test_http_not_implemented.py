@@ -124,7 +124,8 @@ def test_every_sdk_route_is_served_or_documented_as_not_implemented(served: Serv
             assert op["x-fern-sdk-method-name"] == route.name
             assert op.get("x-fern-sdk-group-name") == route.group
         else:
-            assert "200" in op["responses"] and "501" not in op["responses"], route
+            served = [status for status in op["responses"] if status.startswith("2")]
+            assert served and "501" not in op["responses"], route
     assert missing == [] and wrong == []
     # ... and the table holds nothing the SDK does not call.
     sdk = {(r.method, r.path) for r in sdk_routes()}

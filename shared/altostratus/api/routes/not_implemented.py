@@ -57,7 +57,6 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
     *_rows(
         "runs",
         ("POST", "/v1/runs/cancel", "bulk_cancel_runs"),
-        ("POST", "/v1/run/tasks/login", "login"),
         ("POST", "/v1/run/tasks/download_files", "download_files"),
         ("POST", "/v1/sdk/run_action", "run_sdk_action"),
         ("POST", "/v1/upload_file", "upload_file"),

@@ -247,7 +247,7 @@ def runs_router(services: ApiServices) -> Router:
             },
         ),
     )
-    def login(body: LoginRequest) -> Response[Any]:
+    def login(body: LoginRequest) -> Response[RunResponse]:
         if body.credential_type != "skyvern":
             raise BadRequestError(
                 f"Credentials kept in {body.credential_type!r} are not served here; save the credential "
@@ -288,7 +288,7 @@ def runs_router(services: ApiServices) -> Router:
         shown = answer(view).model_dump(mode="json")
         # The SDK reads this answer as a workflow run, whose request is a workflow's: left out.
         shown.pop("run_request", None)
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=shown)
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=cast("Any", shown))
 
     @router.get(
         "/v1/runs",

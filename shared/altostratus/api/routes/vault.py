@@ -10,7 +10,7 @@ opened only when the browser types them.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -107,7 +107,7 @@ def vault_router(services: ApiServices) -> Router:
             "The saved credential (no secret in it).", *BODY_ERRORS, *AUTH_ERRORS, ok_status=201
         ),
     )
-    def create_credential(body: CredentialCreate) -> Response[Any]:
+    def create_credential(body: CredentialCreate) -> Response[CredentialResponse]:
         principal = caller(router)
         _check_shape(body)
         now = services.clock.now()
@@ -127,7 +127,7 @@ def vault_router(services: ApiServices) -> Router:
         return Response(
             status_code=201,
             content_type=content_types.APPLICATION_JSON,
-            body=answer(stored).model_dump(mode="json"),
+            body=answer(stored),
         )
 
     @router.get(
@@ -215,9 +215,9 @@ def vault_router(services: ApiServices) -> Router:
         operation_id="delete_credential",
         responses=responses("Deleted (no body).", *AUTH_ERRORS, 404, ok_status=204),
     )
-    def delete_credential(credential_id: str) -> Response[Any]:
+    def delete_credential(credential_id: str) -> Response[None]:
         if not store().delete(caller(router).org_id, credential_id):
             raise NotFoundError(NOT_FOUND)
-        return Response(status_code=204, body="")
+        return Response(status_code=204, body=None)
 
     return router
