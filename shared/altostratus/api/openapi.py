@@ -63,6 +63,15 @@ def responses(
     return documented
 
 
+def typed_ok(
+    model: type[Any], ok: str, *errors: int, overrides: dict[int, str] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """`responses`, for a route that returns a `Response` whose 200 body is `model`."""
+    documented = responses(ok, *errors, overrides=overrides)
+    documented[200] = {"description": ok, "content": {"application/json": {"model": model}}}
+    return documented
+
+
 # Every authenticated route can also be refused for the key, throttled, or meet a store outage.
 AUTH_ERRORS = (403, 429, 503)
 # Routes that read a JSON body.

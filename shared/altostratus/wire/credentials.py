@@ -123,3 +123,18 @@ class LoginRequest(BaseModel):
     browser_address: str | None = None
     extra_http_headers: dict[str, str | None] | None = None
     max_screenshot_scrolling_times: int | None = None
+
+
+class LoginRunResponse(BaseModel):
+    """The login run as Skyvern's SDK reads it (a workflow run's answer): the run's fields
+    without its request, which the SDK would read as a workflow's."""
+
+    model_config = ConfigDict(extra="allow")
+
+    run_id: str
+    status: str
+    created_at: str
+    modified_at: str
+    failure_reason: str | None = None
+    app_url: str | None = None
+    browser_session_id: str | None = None

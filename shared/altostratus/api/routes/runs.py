@@ -20,7 +20,7 @@ from altostratus.api.errors import (
     UnprocessableError,
     validation_details,
 )
-from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
+from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses, typed_ok
 from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run as cancel_run_now
@@ -34,7 +34,7 @@ from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
 from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
-from altostratus.wire.credentials import LoginRequest
+from altostratus.wire.credentials import LoginRequest, LoginRunResponse
 from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.wire.responses import (
     Artifact,
@@ -235,7 +235,8 @@ def runs_router(services: ApiServices) -> Router:
         "credential's authenticator, its totp_identifier or the totp_url when the site asks.",
         tags=["runs"],
         operation_id="login",
-        responses=responses(
+        responses=typed_ok(
+            LoginRunResponse,
             "The login run, created and queued.",
             *BODY_ERRORS,
             *AUTH_ERRORS,
@@ -247,7 +248,7 @@ def runs_router(services: ApiServices) -> Router:
             },
         ),
     )
-    def login(body: LoginRequest) -> Response[RunResponse]:
+    def login(body: LoginRequest) -> Response[Any]:
         if body.credential_type != "skyvern":
             raise BadRequestError(
                 f"Credentials kept in {body.credential_type!r} are not served here; save the credential "
@@ -288,7 +289,7 @@ def runs_router(services: ApiServices) -> Router:
         shown = answer(view).model_dump(mode="json")
         # The SDK reads this answer as a workflow run, whose request is a workflow's: left out.
         shown.pop("run_request", None)
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=cast("Any", shown))
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=shown)
 
     @router.get(
         "/v1/runs",

@@ -82,6 +82,17 @@ async def wait_for_code(ctx: RunContext, sources: vc.CodeSources, view: RunView)
     return None, " ".join(reasons)
 
 
+async def obtain_code(ctx: RunContext, view: RunView | None) -> tuple[str | None, str]:
+    """The run's one-time code, made from its saved authenticator or waited for (pushed for its
+    identifier, answered by its totp_url); or None and the reason."""
+    if ctx.authenticator:
+        return vault.authenticator_code(ctx.authenticator, ctx.deps.clock.now()), ""
+    sources = code_sources(ctx)
+    if sources is None or view is None:
+        return None, "This run has no way to obtain verification codes."
+    return await wait_for_code(ctx, sources, view)
+
+
 class TurnRunner:
     """Executes the tool calls of one assistant turn."""
 
@@ -291,21 +302,10 @@ class TurnRunner:
 
     async def _request_code(self) -> CallResult:
         ctx = self.ctx
-        view = self.rec.last_view or ctx.last_view
-        sources = code_sources(ctx)
-        if ctx.authenticator:
-            # The saved authenticator secret makes the code here, at once.
-            made = vault.authenticator_code(ctx.authenticator, ctx.deps.clock.now())
-            ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, made)
-            return CallResult(
-                f"A verification code of {len(made)} characters was obtained from the saved "
-                f"authenticator (it is not shown to you). Call {vc.ENTER_CODE} with the box to type it "
-                "into, or one box per character."
-            )
-        if sources is None or view is None:
-            return CallResult("This run has no way to obtain verification codes.", ok=False)
-        code, reason = await wait_for_code(ctx, sources, view)
+        code, reason = await obtain_code(ctx, self.rec.last_view or ctx.last_view)
         if code is None:
+            if not ctx.verification_codes:
+                return CallResult(reason, ok=False)
             return CallResult("No verification code arrived.", ok=False, outcome=RunOutcome.failed(reason))
         ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
         return CallResult(

@@ -49,6 +49,8 @@ class RunContext:
     totp_url: str | None = None
     # The authenticator secret of a saved credential the run names (codes are made from it).
     authenticator: str | None = None
+    # Whether the run can obtain one-time codes at all (pushed, pulled or made).
+    verification_codes: bool = False
     # The model the request names (None: the engine's configured one).
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
@@ -70,12 +72,12 @@ class RunContext:
         secrets = Secrets(deps.secrets(view), hidden=request.secret_values())
         checklist = engine is Engine.SKYVERN_V2
         authenticator = deps.vault.authenticator(view) if deps.vault is not None else None
+        gets_codes = bool(authenticator) or can_get_codes(deps, request.totp_identifier, request.totp_url)
         toolset = build_toolset(
             browser.action_tools(),
             error_codes=codes,
             checklist=checklist,
-            verification_codes=bool(authenticator)
-            or can_get_codes(deps, request.totp_identifier, request.totp_url),
+            verification_codes=gets_codes,
         )
         tag = fence_tag(view.run_id)
         schema = request.data_extraction_schema
@@ -116,6 +118,7 @@ class RunContext:
             totp_identifier=request.totp_identifier,
             totp_url=request.totp_url,
             authenticator=authenticator,
+            verification_codes=gets_codes,
             requested_model=request.model.model_name if request.model else None,
         )
 
