@@ -11,6 +11,7 @@ import pytest
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog, create_tables
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
+from altostratus.devtools.fake_agentcore import FakeAgentCore
 from altostratus.ports.event_log import EventLog
 from tests.support.aws import moto_aws
 from tests.support.clock import FakeClock
@@ -56,3 +57,11 @@ def event_log_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
                 )
 
             yield make_dynamodb
+
+
+@pytest.fixture
+def fake_agentcore() -> Iterator[FakeAgentCore]:
+    """The local AgentCore Browser data plane (its sessions are Chromium processes it starts),
+    new for each test: the suites reuse session ids, which AgentCore would take for retries."""
+    with FakeAgentCore() as running:
+        yield running

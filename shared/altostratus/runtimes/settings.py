@@ -60,6 +60,25 @@ class Settings(BaseSettings):
     # function may read and write only there).
     artifacts_prefix: str = "runs/"
 
+    # -- browser sessions --
+    # Where a session's browser lives between runs: "embedded" (a live Chromium this server
+    # owns), "checkpoint" (each run's browser state saved and restored; AWS's default) or
+    # "agentcore" (Amazon Bedrock AgentCore Browser: a managed live Chromium, on either runtime).
+    session_backend: Literal["default", "embedded", "checkpoint", "agentcore"] = "default"
+    # AgentCore: the browser tool sessions start in (the managed one, or a custom browser's id),
+    # its region (unset: the environment's AWS region) and, for tests, its data-plane endpoint.
+    agentcore_browser_identifier: str = "aws.browser.v1"
+    agentcore_region: str | None = None
+    agentcore_endpoint_url: str | None = None
+    # AgentCore fixes a session's lifetime at its start and cannot extend it: long enough for
+    # the longest extended session (our own deadline stops it sooner).
+    agentcore_session_timeout_seconds: int = Field(default=6 * 3600, ge=1, le=28800)
+    # AWS: the function the session-timeout schedules invoke, the role they do it with, and
+    # their EventBridge Scheduler group (from template.yaml).
+    session_close_function_arn: str | None = None
+    session_scheduler_role_arn: str | None = None
+    session_schedule_group: str = "default"
+
     # -- webhooks and the event bus --
     # Attempts per delivery; on AWS also the webhook queue's maxReceiveCount (template.yaml).
     webhook_max_attempts: int = Field(default=10, ge=1)

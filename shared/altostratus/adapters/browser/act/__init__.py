@@ -30,6 +30,7 @@ from altostratus.adapters.browser.actions import (
     Wait,
 )
 from altostratus.adapters.browser.effects import ActionError, EffectReport
+from altostratus.adapters.browser.perception.selectors import bundle_dict
 
 Handler = Callable[[ActContext, Any], Awaitable[ActionOutcome]]
 HANDLERS: dict[type, Handler] = {
@@ -55,6 +56,10 @@ __all__ = ["ActContext", "execute"]
 async def execute(ctx: ActContext, action: Action, *, on_browser_error: Callable[[], None]) -> EffectReport:
     """Run one action and report its effect; `on_browser_error` raises if the browser is gone."""
     started = time.perf_counter()
+    element = getattr(action, "element", None)
+    # The bundle is built now: an action that navigates leaves the old page's ids behind.
+    asked = ctx.perceiver.registry.last_seen(element) if element else None
+    target = bundle_dict(asked) if asked is not None else None
     before = await before_action(ctx)
     handler = HANDLERS[type(action)]
     try:
@@ -69,5 +74,9 @@ async def execute(ctx: ActContext, action: Action, *, on_browser_error: Callable
         outcome = ActionOutcome(
             ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300]
         )
-    element = getattr(action, "element", None)
-    return await after_action(ctx, action.type, element, before, outcome, started)
+    if outcome.element and outcome.element != element:
+        # Acted on a re-rendered replacement: that is the element to find again.
+        replacement = ctx.perceiver.registry.last_seen(outcome.element)
+        target = bundle_dict(replacement) if replacement is not None else target
+    report = await after_action(ctx, action.type, element, before, outcome, started)
+    return report.model_copy(update={"target": target}) if target else report
