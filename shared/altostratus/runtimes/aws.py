@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
 from altostratus.adapters.checkpoint_sessions import CheckpointSessions
+from altostratus.adapters.dynamodb_credentials import DynamoDBCredentialStore
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
@@ -136,6 +137,7 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
             else None
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
+        credentials=DynamoDBCredentialStore(ddb, state_table=settings.state_table),
         sessions=sessions,
         session_browsers=session_browsers(settings, sessions, artifacts, sealer, ids),
         session_timer=session_timer(settings),
@@ -245,6 +247,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores 
         orchestrator=orchestrator,
         cache_keys=True,
         media_origins=configured_origins(probe),
+        model_key=lambda: anthropic_key(settings),
     )
     linked = aws.artifacts
     # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.

@@ -14,6 +14,7 @@ from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.inprocess_rate_limiter import InProcessRateLimiter
 from altostratus.adapters.key_stores import SQLiteKeyStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
+from altostratus.adapters.sqlite_credentials import SQLiteCredentialStore
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
@@ -113,6 +114,7 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         sessions=sessions,
         session_browsers=session_browsers,
         otp_codes=SQLiteOtpCodes(db),
+        credentials=SQLiteCredentialStore(db),
     )
     return LocalStores(
         settings=settings,
@@ -228,6 +230,9 @@ def build_local(
         cache_keys=False,
         session_address=session_address,
         default_app_url=here,
+        model_key=lambda: (
+            settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+        ),
     )
     integrations = build_local_integrations(
         settings,

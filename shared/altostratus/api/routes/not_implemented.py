@@ -57,7 +57,6 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
     *_rows(
         "runs",
         ("POST", "/v1/runs/cancel", "bulk_cancel_runs"),
-        ("POST", "/v1/run/tasks/login", "login"),
         ("POST", "/v1/run/tasks/download_files", "download_files"),
         ("POST", "/v1/sdk/run_action", "run_sdk_action"),
         ("POST", "/v1/upload_file", "upload_file"),
@@ -112,14 +111,6 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
         ("GET", "/v1/browser_profiles/{profile_id}", "get_browser_profile"),
         ("PATCH", "/v1/browser_profiles/{profile_id}", "update_browser_profile"),
         ("DELETE", "/v1/browser_profiles/{profile_id}", "delete_browser_profile"),
-    ),
-    *_rows(
-        "credentials",
-        ("GET", "/v1/credentials", "get_credentials"),
-        ("POST", "/v1/credentials", "create_credential"),
-        ("GET", "/v1/credentials/{credential_id}", "get_credential"),
-        ("POST", "/v1/credentials/{credential_id}/update", "update_credential"),
-        ("POST", "/v1/credentials/{credential_id}/delete", "delete_credential"),
     ),
     *_rows(
         "scripts",

@@ -46,6 +46,12 @@ class RunContext:
     last_view: RunView | None = None
     # Who the run's one-time codes are pushed for.
     totp_identifier: str | None = None
+    # Where the run asks for its one-time codes (credentials included, as submitted).
+    totp_url: str | None = None
+    # The authenticator secret of a saved credential the run names (codes are made from it).
+    authenticator: str | None = None
+    # Whether the run can obtain one-time codes at all (pushed, pulled or made).
+    verification_codes: bool = False
     # The model the request names (None: the engine's configured one).
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
@@ -66,11 +72,13 @@ class RunContext:
         # page shows them back; the user's named secrets can also be typed by placeholder.
         secrets = Secrets(deps.secrets(view), hidden=request.secret_values())
         checklist = engine is Engine.SKYVERN_V2
+        authenticator = deps.vault.authenticator(view) if deps.vault is not None else None
+        gets_codes = bool(authenticator) or can_get_codes(deps, request.totp_identifier, request.totp_url)
         toolset = build_toolset(
             browser.action_tools(),
             error_codes=codes,
             checklist=checklist,
-            verification_codes=bool(request.totp_identifier) and deps.otp_codes is not None,
+            verification_codes=gets_codes,
         )
         tag = fence_tag(view.run_id)
         schema = request.data_extraction_schema
@@ -109,8 +117,18 @@ class RunContext:
             system=system,
             tools=tools,
             totp_identifier=request.totp_identifier,
+            totp_url=request.totp_url,
+            authenticator=authenticator,
+            verification_codes=gets_codes,
             requested_model=request.model.model_name if request.model else None,
         )
+
+
+def can_get_codes(deps: AgentDeps, identifier: str | None, url: str | None) -> bool:
+    """Whether a run can obtain one-time codes: pushed for its identifier, or from its URL."""
+    pushed = bool(identifier) and deps.otp_codes is not None
+    pulled = bool(url) and deps.code_endpoint is not None and deps.keys is not None
+    return pushed or pulled
 
 
 @dataclass
