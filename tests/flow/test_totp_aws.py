@@ -1,0 +1,178 @@
+"""The totp_url scenario on the AWS runtime (moto): the api function, the run state machine (the
+same ASL file, executed), the agent_step function with real Chromium and the fake model, which
+asks for the code and enters it. The code is pulled from a local receiver that checks the
+signature, and it must stay out of the DynamoDB tables, the bucket and the model's requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from altostratus.runtimes import aws as aws_runtime
+from tests.compat.test_totp_run import agent
+from tests.fakes.anthropic_server import FakeAnthropicServer
+from tests.fakes.policies import agent_policy
+from tests.flow.drivers import AwsStack, aws_stack
+from tests.support.two_factor_site import TwoFactorSite, two_factor_site
+from tests.support.webhook_receiver import WebhookReceiver, running
+
+pytestmark = pytest.mark.browser
+
+REGION = "us-east-1"
+TIMEOUT_S = 4
+TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[FakeAnthropicServer]:
+    with FakeAnthropicServer(agent_policy(agent)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(model: FakeAnthropicServer) -> Iterator[AwsStack]:
+    # One simulated deployment for both runs: moto and Chromium start once.
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("ALTO_RECORDING", "false")
+        # Short waits between asks and a short give-up, so the failing run ends in seconds.
+        monkeypatch.setenv("ALTO_TOTP_POLL_SECONDS", "0.2")
+        monkeypatch.setenv("ALTO_TOTP_TIMEOUT_SECONDS", str(TIMEOUT_S))
+        with aws_stack(monkeypatch, model) as built:
+            yield built
+
+
+def _code_body(code: str) -> bytes:
+    return json.dumps({"verification_code": code}).encode()
+
+
+def _run(stack: AwsStack, site: TwoFactorSite, totp_url: str) -> tuple[str, dict[str, Any]]:
+    """Submits a run with `totp_url` through the api function; its id and answer once its
+    execution has ended."""
+    reply = stack.call_api(
+        "POST",
+        "/v1/run/tasks",
+        {
+            "prompt": "Sign in; the site emails a verification code.",
+            "url": site.url("/2fa"),
+            "engine": "skyvern-1.0",
+            "totp_url": totp_url,
+        },
+    )
+    assert reply["statusCode"] == 200, reply["body"]
+    run_id = str(json.loads(reply["body"])["run_id"])
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = next(
+        e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
+        if e["name"] == run_id
+    )
+    deadline = time.monotonic() + 120
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"the execution of {run_id} did not end"
+        time.sleep(0.1)
+    stack.lambdas.drain()
+    got = stack.call_api("GET", f"/v1/runs/{run_id}")
+    assert got["statusCode"] == 200, got["body"]
+    return run_id, json.loads(got["body"])
+
+
+def _machine_arn() -> str:
+    import os
+
+    return os.environ["ALTO_STATE_MACHINE_ARN"]
+
+
+def _stored_text() -> dict[str, str]:
+    """Everything the deployment stored: both tables' items as scanned, every object in the
+    bucket, and the events as the log reads them."""
+    settings = aws_runtime.runtime().settings
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    tables = {}
+    for table in (settings.events_table, settings.state_table):
+        items = []
+        for page in ddb.get_paginator("scan").paginate(TableName=table):
+            items += page["Items"]
+        assert items, table
+        tables[f"table {table}"] = json.dumps(items, default=str)
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.artifacts_bucket)
+        for o in page.get("Contents", [])
+    ]
+    assert keys, "nothing in the bucket"
+    bucket = settings.artifacts_bucket
+    objects = [s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode("latin-1") for k in keys]
+    return {**tables, "bucket": "\n".join(objects)}
+
+
+def _answers(stack: AwsStack, run_id: str) -> list[str]:
+    found = []
+    for path in (f"/v1/runs/{run_id}/timeline", f"/v1/runs/{run_id}/artifacts"):
+        reply = stack.call_api("GET", path)
+        assert reply["statusCode"] == 200, reply["body"]
+        found.append(str(reply["body"]))
+    return found
+
+
+def test_a_run_with_a_totp_url_on_aws_types_the_code_its_signed_endpoint_answers(
+    stack: AwsStack, model: FakeAnthropicServer
+) -> None:
+    code = "604217"
+    # GIVEN an endpoint that has no code for the first two asks, then has it
+    answers = [_code_body(""), _code_body(""), _code_body(code)]
+    receiver = WebhookReceiver(body_script=lambda n: answers[min(n, len(answers)) - 1])
+    with running(receiver), two_factor_site(expected=code) as site:
+        # WHEN a run with that totp_url reaches the 2FA page on the AWS runtime
+        run_id, run = _run(stack, site, receiver.url)
+        # THEN it types the third answer's code and completes
+        assert run["status"] == "completed", run["failure_reason"]
+        assert site.attempts == [code]
+    assert stack.lambdas.errors == []
+    # AND each ask was a POST of the run's id, signed with the key that created the run
+    assert len(receiver.received) == 3
+    for asked in receiver.received:
+        assert asked.json() == {"task_id": run_id}
+        assert asked.skyvern_signature_ok(stack.key) and asked.standard_signature_ok(stack.key)
+    assert len({asked.webhook_id for asked in receiver.received}) == 3
+    # AND the code is nowhere: not in the events (as read from DynamoDB), the tables, the
+    # bucket's artifacts, the model's requests or the API's answers about the run
+    log = aws_runtime.runtime().event_log
+    events = log.read(run_id)
+    assert "RunCompleted" in [e.type for e in events]
+    artifacts = log.list_artifacts(run_id)
+    assert artifacts, "the run stored no artifacts"
+    texts = {
+        **_stored_text(),
+        "events": json.dumps([e.model_dump(mode="json") for e in events]),
+        "artifacts": "\n".join(
+            aws_runtime.runtime().artifacts.get(a.uri).decode("latin-1") for a in artifacts
+        ),
+        "model requests": "\n".join(model.requests_text()),
+        "answers": "\n".join([json.dumps(run), *_answers(stack, run_id)]),
+    }
+    assert "request_verification_code" in texts["model requests"]
+    assert [where for where, text in texts.items() if code in text] == []
+
+
+def test_a_run_whose_totp_url_never_has_a_code_fails_on_aws_listing_what_it_answered(
+    stack: AwsStack,
+) -> None:
+    # GIVEN an endpoint that never has a code
+    receiver = WebhookReceiver(body_script=lambda n: _code_body(""))
+    with running(receiver), two_factor_site(expected="777777") as site:
+        _, run = _run(stack, site, receiver.url)
+        # THEN the run fails when the wait ends, and says what the endpoint answered
+        assert run["status"] == "failed"
+        reason = run["failure_reason"] or ""
+        assert f"No verification code came from the run's totp_url within {TIMEOUT_S} seconds" in reason
+        assert f"200 without a code ({len(receiver.received)} times)" in reason
+        assert receiver.url not in reason
+        assert site.attempts == []
+    assert len(receiver.received) >= 2
+    assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
