@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from altostratus.ports.browser import Download, Effect, Observation
+from altostratus.domain.replay.targets import SelectorBundle
+from altostratus.ports.browser import Download, Effect, FoundText, Located, Observation, TargetText
 
 
 @dataclass
@@ -146,3 +148,13 @@ class FakeBrowser:
 
     async def new_downloads(self) -> list[Download]:
         return []
+
+    # Replay needs selector bundles, which only the real browser layer computes.
+    async def locate(self, target: SelectorBundle) -> Located:
+        return Located(reason="the fake browser does not find elements by selector bundle")
+
+    async def read_target(self, target: SelectorBundle) -> TargetText:
+        return TargetText(reason="the fake browser does not read elements by selector bundle")
+
+    async def find_text(self, values: Sequence[str]) -> list[FoundText | None]:
+        return [None for _ in values]

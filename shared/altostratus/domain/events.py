@@ -20,8 +20,13 @@ from altostratus.domain.enums import (
     RunType,
     StepStatus,
 )
+from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle, TextSource
 
-SCHEMA_VERSION = 1
+# 2: `ActionPlanned.created_by`, `ActionExecuted.target` and `.observed`, `OutputProduced.sources`
+# (all optional with defaults, so a version-1 log still decodes and folds unchanged).
+SCHEMA_VERSION = 2
+# Who chose an action: the model, or a replayed plan (shown in the timeline as code).
+CreatedBy = Literal["agent", "script"]
 
 
 class _Payload(BaseModel):
@@ -160,6 +165,7 @@ class ActionPlanned(_Payload):
     text: str | None = None
     option: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    created_by: CreatedBy = "agent"
 
 
 class ActionExecuted(_Payload):
@@ -171,6 +177,9 @@ class ActionExecuted(_Payload):
     effect: dict[str, Any] = Field(default_factory=dict)
     screenshot_artifact_id: str | None = None
     error: str | None = None
+    # The element acted on (found again by a replay) and what the action was seen to do.
+    target: SelectorBundle | None = None
+    observed: ObservedEffect | None = None
 
 
 class ThoughtRecorded(_Payload):
@@ -198,6 +207,8 @@ class OutputProduced(_Payload):
     type: Literal["OutputProduced"] = "OutputProduced"
     output: Any
     step_id: str | None = None
+    # Where each value of the output was read on the page (what a replay reads again).
+    sources: tuple[TextSource, ...] = ()
 
 
 class ArtifactStored(_Payload):

@@ -9,12 +9,13 @@ previous slice exported.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 
@@ -71,6 +72,43 @@ class Effect(BaseModel):
     no_effect: bool = False
     error: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    # The element the action acted on, as ways to find it again, and what it was seen to do
+    # (what a compiled replay needs).
+    target: SelectorBundle | None = None
+    observed: ObservedEffect | None = None
+
+
+class Located(BaseModel):
+    """The one visible, enabled element a selector bundle names now, or why there is none.
+
+    `element_id` is usable with `execute` until the next observation; `matched_by` names the
+    bundle entry that found it (``test_id``, ``role+name``, ``label``, ...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    element_id: str | None = None
+    matched_by: str | None = None
+    reason: str | None = None
+
+
+class TargetText(BaseModel):
+    """The text (and form value) of the element a selector bundle names, for extraction."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str | None = None
+    value: str | None = None
+    matched_by: str | None = None
+    reason: str | None = None
+
+
+class FoundText(BaseModel):
+    """The smallest element whose text holds a value, and that element's whole text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: SelectorBundle
+    text: str
 
 
 class Download(BaseModel):
@@ -120,6 +158,20 @@ class AgentBrowser(Protocol):
 
     async def new_downloads(self) -> list[Download]:
         """Downloads finished since the last call (each reported once), oldest first."""
+        ...
+
+    async def locate(self, target: SelectorBundle) -> Located:
+        """The element of the current page `target` names: the first bundle entry that matches
+        exactly one visible, enabled element (the CSS path only separates several candidates of
+        an entry, or stands alone when the element had nothing else to go by)."""
+        ...
+
+    async def read_target(self, target: SelectorBundle) -> TargetText:
+        """The text of the element `target` names (any element, not only operable ones)."""
+        ...
+
+    async def find_text(self, values: Sequence[str]) -> list[FoundText | None]:
+        """For each value, the smallest visible element of the current page whose text holds it."""
         ...
 
 

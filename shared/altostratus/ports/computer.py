@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from altostratus.domain.replay.targets import SelectorBundle
 from altostratus.ports.browser import AgentBrowser, Effect
 
 Button = Literal["left", "right", "middle"]
@@ -99,6 +100,8 @@ class PixelEffect(BaseModel):
 
     effect: Effect
     hit: str | None = None
+    # The element the point landed on (or, for typing, the focused one), to find it again.
+    target: SelectorBundle | None = None
 
 
 class ComputerBrowser(AgentBrowser, Protocol):

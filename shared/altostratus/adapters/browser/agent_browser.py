@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,11 +17,14 @@ from altostratus.adapters.browser import (
     Navigate,
     action_schema,
     parse_action,
+    targets,
 )
 from altostratus.adapters.browser.effects import summarize
+from altostratus.adapters.browser.targets import to_bundle
 from altostratus.domain.enums import ActionType
-from altostratus.ports.browser import Download, Effect, Observation
-from altostratus.ports.computer import PixelAction, PixelEffect
+from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
+from altostratus.ports.browser import Download, Effect, FoundText, Located, Observation, TargetText
+from altostratus.ports.computer import PixelAction, PixelEffect, PixelKeys
 
 # How the timeline names each browser action (Skyvern's vocabulary).
 ACTION_TYPE_OF = {
@@ -53,7 +57,7 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def effect_of(report: EffectReport) -> Effect:
+def effect_of(report: EffectReport, *, keys: str | None = None) -> Effect:
     summary = report.summary or summarize(report)
     return Effect(
         ok=report.ok,
@@ -61,7 +65,18 @@ def effect_of(report: EffectReport) -> Effect:
         page_changed=report.page_changed,
         no_effect=report.ok and report.no_effect,
         error=None if report.ok else (report.error.value if report.error else "failed"),
-        details=report.model_dump(mode="json", exclude_defaults=True, exclude={"summary"}),
+        details=report.model_dump(mode="json", exclude_defaults=True, exclude={"summary", "target"}),
+        target=to_bundle(report.target),
+        observed=ObservedEffect(
+            action=report.action,
+            url_before=report.url_before or None,
+            url_after=report.url or None,
+            value=report.value,
+            value_matches=report.value_matches,
+            checked=report.checked,
+            downloads=tuple(d.filename for d in report.downloads if d.state == "finished"),
+            keys=keys,
+        ),
     )
 
 
@@ -118,7 +133,9 @@ class SessionBrowser:
 
     async def pixels(self, action: PixelAction) -> PixelEffect:
         report, _hit = await self.session.act_pixels(action)
-        return PixelEffect(effect=effect_of(report), hit=report.element)
+        keys = "+".join(action.keys) if isinstance(action, PixelKeys) else None
+        effect = effect_of(report, keys=keys)
+        return PixelEffect(effect=effect, hit=report.element, target=effect.target)
 
     async def location(self) -> tuple[str, str]:
         return await self.session.location()
@@ -134,6 +151,15 @@ class SessionBrowser:
 
     async def html(self) -> str:
         return await self.session.html()
+
+    async def locate(self, target: SelectorBundle) -> Located:
+        return await targets.locate(self.session, target)
+
+    async def read_target(self, target: SelectorBundle) -> TargetText:
+        return await targets.read_target(self.session, target)
+
+    async def find_text(self, values: Sequence[str]) -> list[FoundText | None]:
+        return await targets.find_text(self.session, values)
 
     async def new_downloads(self) -> list[Download]:
         fresh = []

@@ -8,7 +8,7 @@ change, no scroll, no value change — the most common silent failure of browser
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,10 @@ class EffectReport(BaseModel):
     notes: tuple[str, ...] = ()
     no_effect: bool = False
     ms: float = 0.0
+    # Where the action started, and the element it acted on as a selector bundle (the domain's
+    # `SelectorBundle` fields), for a replay to find it again.
+    url_before: str = ""
+    target: dict[str, Any] | None = None
 
     @property
     def page_changed(self) -> bool:

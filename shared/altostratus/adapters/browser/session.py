@@ -313,6 +313,16 @@ class BrowserSession:
     async def html(self) -> str:
         return await self._watch(self._tab().page.content())
 
+    async def evaluate(self, script: str, *args: Any) -> Any:
+        """`(script)(...args)` in the active tab's main frame, in our isolated world (the page's
+        own scripts can neither see nor change it); None while the tab has no document."""
+        tab = self._tab()
+        await self._tabs.ready(tab)
+        main = tab.targets.main
+        if main is None:
+            return None
+        return await self._watch(self._worlds.evaluate(main, main.frame_id, script, *args))
+
     async def screenshot(
         self,
         *,

@@ -8,6 +8,7 @@ from typing import Any
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ActionType, ArtifactType, RunStatus
 from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.engine.agent import checklist as cl
 from altostratus.engine.agent import tools as t
 from altostratus.engine.agent import verification as vc
@@ -19,6 +20,7 @@ from altostratus.engine.agent.prompts import fence
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import CallResult, image_block, record_exchanges
 from altostratus.engine.agent.secrets import UnknownSecretError
+from altostratus.engine.agent.sources import shown_observed, shown_target
 from altostratus.engine.agent.stall import NUDGE_TEXT, REPLAN_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
 from altostratus.ports.browser import AgentBrowser, Observation
@@ -153,6 +155,8 @@ class TurnRunner:
                 summary=summary[:4000],
                 effect=self.ctx.secrets.redact_any(result.details),
                 error=None if result.ok else summary[:1000],
+                target=result.target,
+                observed=result.observed,
             ),
             f"action:{order}:executed",
         )
@@ -201,6 +205,8 @@ class TurnRunner:
             ok=effect.ok,
             details=self.ctx.secrets.redact_any(effect.details),
             page_changed=effect.page_changed,
+            target=shown_target(self.ctx.secrets, effect.target),
+            observed=shown_observed(self.ctx.secrets, effect.observed),
         )
 
     async def _extract(self, params: dict[str, Any]) -> CallResult:
@@ -292,14 +298,27 @@ class TurnRunner:
                 f"The code has {len(code)} characters: give one box, or exactly {len(code)} boxes.", ok=False
             )
         page_changed = False
+        targets: list[SelectorBundle | None] = []
+        observed: ObservedEffect | None = None
         for box, part in zip(boxes, parts, strict=True):
             effect = await self.browser.execute("type", {"element": box, "text": part})
             page_changed = page_changed or effect.page_changed
             if not effect.ok:
                 summary = self.ctx.secrets.redact(f"{effect.summary} {effect.error or ''}".strip())
                 return CallResult(f"Typing the code into {box} failed: {summary}", ok=False)
+            targets.append(shown_target(self.ctx.secrets, effect.target))
+            observed = shown_observed(self.ctx.secrets, effect.observed)
         where = boxes[0] if len(boxes) == 1 else f"{len(boxes)} boxes"
-        return CallResult(f"Typed the verification code into {where}.", page_changed=page_changed)
+        known = [t for t in targets if t is not None]
+        if observed is not None and len(known) == len(targets):
+            # The code itself is never recorded: only where it went, and the effect.
+            observed = observed.model_copy(update={"value": None, "more_targets": tuple(known[1:])})
+        return CallResult(
+            f"Typed the verification code into {where}.",
+            page_changed=page_changed,
+            target=known[0] if known and len(known) == len(targets) else None,
+            observed=observed,
+        )
 
     def _update_checklist(self, params: dict[str, Any]) -> CallResult:
         items = cl.parse_items(params)

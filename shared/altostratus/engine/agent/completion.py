@@ -10,6 +10,7 @@ from altostratus.domain.lifecycle import RunOutcome
 from altostratus.engine.agent.checklist import render
 from altostratus.engine.agent.extraction import ExtractionFailedError
 from altostratus.engine.agent.results import CallResult, record_exchanges
+from altostratus.engine.agent.sources import output_sources
 from altostratus.engine.agent.verifier import verify
 
 if TYPE_CHECKING:
@@ -94,5 +95,6 @@ async def complete(turn: TurnRunner, params: dict[str, Any]) -> CallResult:
             output = await turn.extract_data(markdown, FINAL_EXTRACTION, schema=ctx.schema)
         except ExtractionFailedError as exc:
             return CallResult(exc.reason, ok=False, outcome=RunOutcome.failed(exc.reason))
-    rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id), "output")
+    sources = await output_sources(turn.browser, ctx.secrets, output)
+    rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id, sources=sources), "output")
     return CallResult("Accepted: the goal is achieved.", outcome=RunOutcome.completed(output))

@@ -8,6 +8,7 @@ from typing import Any
 
 from altostratus.domain.enums import ActionStatus, ArtifactType
 from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.ports.llm import LLMRequest, LLMResponse
@@ -22,6 +23,9 @@ class CallResult:
     details: dict[str, Any] = field(default_factory=dict)
     page_changed: bool = False
     outcome: RunOutcome | None = None
+    # The element acted on and the effect seen (secrets hidden), for a compiled replay.
+    target: SelectorBundle | None = None
+    observed: ObservedEffect | None = None
 
     def tool_result(self, call_id: str) -> dict[str, Any]:
         text = self.summary.strip() or ("ok" if self.ok else "failed")

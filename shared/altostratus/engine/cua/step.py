@@ -15,12 +15,14 @@ from typing import Any, cast
 from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStatus
 from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, extract
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import record_exchanges
 from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError
+from altostratus.engine.agent.sources import output_sources, shown_observed, shown_target
 from altostratus.engine.agent.stall import NUDGE_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.agent.step import finish_step
@@ -223,6 +225,8 @@ async def _act(
             outcome = RunOutcome.canceled()
         hit: str | None = None
         details: dict[str, Any] = {}
+        target: SelectorBundle | None = None
+        observed: ObservedEffect | None = None
         if outcome is not None or skip is not None:
             result = ActionResult(
                 call_id=planned.call_id,
@@ -236,6 +240,8 @@ async def _act(
             status = ActionStatus.FAILED
         elif planned.browser_tool is not None:
             effect = await browser.execute(planned.browser_tool, planned.browser_params)
+            target = shown_target(ctx.secrets, effect.target)
+            observed = shown_observed(ctx.secrets, effect.observed)
             summary = ctx.secrets.redact(effect.summary)
             details = cast(dict[str, Any], ctx.secrets.redact_any(effect.details))
             result = ActionResult(call_id=planned.call_id, ok=effect.ok, summary=summary)
@@ -263,6 +269,9 @@ async def _act(
             if action is not None:
                 done = await browser.pixels(action)
                 effect = done.effect
+                # The element the point landed on (typing: the focused one), found again by a replay.
+                target = shown_target(ctx.secrets, done.target)
+                observed = shown_observed(ctx.secrets, effect.observed)
                 hit = ctx.secrets.redact(done.hit) if done.hit else None
                 summary = ctx.secrets.redact(
                     effect.summary if effect.error is None else f"{effect.summary} Error: {effect.error}"
@@ -285,6 +294,8 @@ async def _act(
                 summary=result.summary[:4000],
                 effect=details,
                 error=None if result.ok or result.skipped else result.summary[:1000],
+                target=target,
+                observed=observed,
             ),
             f"action:{order}:executed",
         )
@@ -406,5 +417,6 @@ async def _complete(
         ev.CompletionChecked(step_id=rec.step_id, accepted=True, evidence=answer[:1000] or "done"),
         "completion",
     )
-    rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id), "output")
+    sources = await output_sources(browser, ctx.secrets, output)
+    rec.stage(ev.OutputProduced(output=output, step_id=rec.step_id, sources=sources), "output")
     return RunOutcome.completed(output)

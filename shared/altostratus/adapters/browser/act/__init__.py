@@ -30,6 +30,7 @@ from altostratus.adapters.browser.actions import (
     Wait,
 )
 from altostratus.adapters.browser.effects import ActionError, EffectReport
+from altostratus.adapters.browser.perception.selectors import bundle_dict
 
 Handler = Callable[[ActContext, Any], Awaitable[ActionOutcome]]
 HANDLERS: dict[type, Handler] = {
@@ -70,4 +71,8 @@ async def execute(ctx: ActContext, action: Action, *, on_browser_error: Callable
             ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300]
         )
     element = getattr(action, "element", None)
-    return await after_action(ctx, action.type, element, before, outcome, started)
+    report = await after_action(ctx, action.type, element, before, outcome, started)
+    acted_on = ctx.perceiver.registry.last_seen(outcome.element or element) if element else None
+    if acted_on is not None:
+        report = report.model_copy(update={"target": bundle_dict(acted_on)})
+    return report

@@ -211,5 +211,6 @@ async def after_action(
         # A wait or a tab switch changes nothing on purpose.
         no_effect=no_effect and outcome.ok and action_type not in ("wait", "switch_tab"),
         ms=round((time.perf_counter() - started) * 1000, 1),
+        url_before=before.state.url,
     )
     return report.model_copy(update={"summary": summarize(report)})

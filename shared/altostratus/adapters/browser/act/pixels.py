@@ -22,6 +22,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from altostratus.adapters.browser.act.base import ActContext, ActionOutcome
 from altostratus.adapters.browser.act.observe import after_action, before_action
 from altostratus.adapters.browser.effects import ActionError, EffectReport
+from altostratus.adapters.browser.scripts import FOCUSED_BUNDLE, with_bundle
 from altostratus.ports.computer import (
     PixelClick,
     PixelDrag,
@@ -38,7 +39,8 @@ TYPE_CHUNK = 50
 TYPE_DELAY_MS = 12
 
 # The element at a point, through open shadow roots and same-origin frames.
-HIT_TEST = """(x, y) => {
+HIT_TEST = with_bundle("""(x, y) => {
+  //@bundle
   let doc = document, el = null, ox = 0, oy = 0;
   for (let depth = 0; depth < 8; depth++) {
     el = doc.elementFromPoint(x - ox, y - oy);
@@ -63,13 +65,26 @@ HIT_TEST = """(x, y) => {
                 el.getAttribute('placeholder') || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
   return {tag: el.tagName.toLowerCase(), id: el.id || null, role: label.getAttribute('role') || null,
           name: el.getAttribute('name') || null, type: el.getAttribute('type') || null,
-          target: el.closest('[data-cua]')?.getAttribute('data-cua') || null, text};
-}"""
+          target: el.closest('[data-cua]')?.getAttribute('data-cua') || null, text,
+          bundle: __bundleOf(__operated(el))};
+}""")
 
 MASK_FOCUSED = """() => {
   const el = document.activeElement;
   if (el && el.type !== 'password') el.style.setProperty('-webkit-text-security', 'disc');
 }"""
+
+
+async def focused_bundle(ctx: ActContext) -> dict[str, Any] | None:
+    """The selector bundle of the focused element (where typing goes), or None."""
+    main = ctx.tab.targets.main
+    if main is None:
+        return None
+    try:
+        found = await ctx.worlds.evaluate(main, main.frame_id, FOCUSED_BUNDLE)
+    except Exception:  # a page mid-navigation: the typing still runs, unrecorded
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def describe_hit(hit: dict[str, Any] | None) -> str | None:
@@ -200,6 +215,9 @@ async def execute_pixels(
             report = await after_action(ctx, REPORT_NAMES[action.kind], None, before, outcome, started)
             return report, None
         hit = await hit_test(ctx, *point)
+    target = hit.get("bundle") if hit else None
+    if isinstance(action, PixelType):
+        target = await focused_bundle(ctx)
     before = await before_action(ctx)
     try:
         outcome = await _run(ctx, action)
@@ -213,4 +231,6 @@ async def execute_pixels(
         )
     described = describe_hit(hit)
     report = await after_action(ctx, REPORT_NAMES[action.kind], described, before, outcome, started)
+    if target:
+        report = report.model_copy(update={"target": target})
     return report, hit

@@ -8,8 +8,9 @@ own paths, so the bundle says exactly which boundaries a replay has to cross.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from altostratus.adapters.browser.perception.model import SelectorBundle, TestId
+from altostratus.adapters.browser.perception.model import Element, SelectorBundle, TestId
 from altostratus.adapters.browser.perception.trees import CLOSED, Tree
 
 TEST_ID_ATTRIBUTES = ("data-testid", "data-test-id", "data-test", "data-qa", "data-cy")
@@ -134,3 +135,14 @@ def bundle_for(
         frames=frames,
         closed_shadow=closed,
     )
+
+
+def bundle_dict(element: Element) -> dict[str, Any]:
+    """An element's bundle in the shape the domain records (`domain.replay.targets`)."""
+    bundle = element.selectors
+    found: dict[str, Any] = bundle.model_dump(mode="json")
+    found["shadow_hosts"] = list(bundle.shadow_hosts)
+    found["frames"] = list(bundle.frames)
+    found["tag"] = element.tag or None
+    found["input_type"] = element.input_type
+    return found

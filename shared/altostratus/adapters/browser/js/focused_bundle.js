@@ -1,0 +1,4 @@
+() => {
+  //@bundle
+  return __bundleOf(__focused());
+}

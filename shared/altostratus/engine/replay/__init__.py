@@ -1,0 +1,1 @@
+"""Replaying a compiled plan through the browser port, with no model port at all."""
