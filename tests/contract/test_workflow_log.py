@@ -71,7 +71,9 @@ def test_a_workflow_and_a_script_are_the_fold_of_their_events(log: WorkflowLog, 
     assert script == w.fold(log.read("s_1")) == log.script("s_1")
     assert isinstance(script, w.ScriptView) and script.latest is not None
     assert script.latest.script_revision_id == "sr_1" and script.latest.file("plan.json") is not None
-    assert isinstance(attached, w.WorkflowView) and attached.run_with == "code" and attached.script_id == "s_1"
+    assert (
+        isinstance(attached, w.WorkflowView) and attached.run_with == "code" and attached.script_id == "s_1"
+    )
     # Each id reads only as its own kind; unknown ids read as nothing.
     assert log.script("wpid_1") is None and log.workflow("s_1") is None
     assert log.get("wpid_unknown") is None and log.read("wpid_unknown") == []
@@ -90,7 +92,9 @@ def test_revisions_follow_one_another(log: WorkflowLog, clock: FakeClock) -> Non
     assert isinstance(healed, w.ScriptView)
     assert [r.script_revision_id for r in healed.revisions] == ["sr_a", "sr_b"]
     with pytest.raises(SequenceConflictError):
-        log.append("s_2", [w.ScriptRevisionAdded(script_revision_id="sr_c", version=3, files=())], expected_version=1)
+        log.append(
+            "s_2", [w.ScriptRevisionAdded(script_revision_id="sr_c", version=3, files=())], expected_version=1
+        )
     with pytest.raises(w.WorkflowError):
         log.append("s_3", [second])  # a revision of a script that was never created
 

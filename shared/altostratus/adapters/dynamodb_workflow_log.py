@@ -127,9 +127,7 @@ class DynamoDBWorkflowLog(WorkflowLog):
             }
             for e in prepared.events
         ]
-        condition = (
-            "attribute_not_exists(pk)" if prepared.expected_version == 0 else "version = :expected"
-        )
+        condition = "attribute_not_exists(pk)" if prepared.expected_version == 0 else "version = :expected"
         put_view: dict[str, Any] = {
             "TableName": self._table,
             "Item": {

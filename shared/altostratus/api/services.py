@@ -20,6 +20,7 @@ from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
 from altostratus.ports.webhooks import WebhookReplayer
+from altostratus.ports.workflow_log import WorkflowLog
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -69,3 +70,5 @@ class ApiServices:
     session_address: Callable[[str], str] | None = None
     # One-time codes pushed for 2FA; None: the push route answers that none are kept.
     otp_codes: OtpCodes | None = None
+    # Workflows and their scripts; None: this deployment keeps none.
+    workflows: WorkflowLog | None = None

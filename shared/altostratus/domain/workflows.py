@@ -272,7 +272,9 @@ def apply(view: CatalogView | None, event: CatalogEvent) -> CatalogView:
     elif isinstance(view, ScriptView) and isinstance(data, ScriptRevisionAdded):
         expected = (view.latest.version if view.latest else 0) + 1
         if data.version != expected:
-            raise WorkflowError(view.script_id, f"revision version {data.version} does not follow {expected - 1}")
+            raise WorkflowError(
+                view.script_id, f"revision version {data.version} does not follow {expected - 1}"
+            )
         revision = ScriptRevision(
             script_revision_id=data.script_revision_id,
             version=data.version,
@@ -294,3 +296,21 @@ def fold(events: list[CatalogEvent]) -> CatalogView | None:
     for event in events:
         view = apply(view, event)
     return view
+
+
+def fallback_note(steps_done: int, reason: str | None) -> str:
+    """What the agent is told when it takes over a code run from the page the replay left."""
+    done = f"Steps 1..{steps_done} of the recorded script are done" if steps_done else "No step is done yet"
+    why = f" (the replay stopped: {reason})" if reason else ""
+    return (
+        f"{done}{why}. The browser is on the page the replay reached: carry on from there to "
+        "finish the goal, without starting over."
+    )
+
+
+def goal_with_parameters(goal: str, parameters: dict[str, Any] | None) -> str:
+    """The workflow's goal for the agent, with the values this run was given."""
+    if not parameters:
+        return goal
+    values = "\n".join(f"- {key}: {value}" for key, value in parameters.items())
+    return f"{goal}\n\nUse these values for this run (they replace the ones in the goal above):\n{values}"

@@ -21,6 +21,7 @@ from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
+from altostratus.adapters.dynamodb_workflow_log import DynamoDBWorkflowLog
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
@@ -127,6 +128,7 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
             else None
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
+        workflows=DynamoDBWorkflowLog(ddb, state_table=settings.state_table, clock=clock),
     )
     return AwsStores(
         settings=settings,

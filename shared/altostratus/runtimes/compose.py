@@ -23,6 +23,7 @@ from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.lifecycle import RunLifecycle
+from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.event_log import EventLog
@@ -34,6 +35,7 @@ from altostratus.ports.run_slots import RunSlots
 from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
+from altostratus.ports.workflow_log import WorkflowLog
 from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.settings import Settings
 from altostratus.security.callback_targets import CallbackTargets
@@ -72,6 +74,8 @@ class Stores:
     session_browsers: SessionBrowsers | None = None
     # One-time codes pushed for 2FA; None: this deployment keeps none.
     otp_codes: OtpCodes | None = None
+    # Workflows and their scripts; None: this deployment publishes none.
+    workflows: WorkflowLog | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -139,6 +143,7 @@ def api_services(
         session_browsers=stores.session_browsers,
         session_address=session_address,
         otp_codes=stores.otp_codes,
+        workflows=stores.workflows,
     )
 
 
@@ -153,12 +158,19 @@ def admission(settings: Settings, stores: Stores) -> Admission:
     )
 
 
+def publisher(stores: Stores) -> WorkflowPublisher | None:
+    if stores.workflows is None:
+        return None
+    return WorkflowPublisher(stores.event_log, stores.workflows, stores.artifacts, stores.ids)
+
+
 def lifecycle(settings: Settings, stores: Stores, gate: Admission | None = None) -> RunLifecycle:
     return RunLifecycle(
         stores.event_log,
         gate or admission(settings, stores),
         sessions=stores.sessions,
         max_run_seconds=settings.max_run_seconds,
+        publisher=publisher(stores),
     )
 
 
@@ -213,4 +225,5 @@ def agent_slices(
         persistent_loop=embedded,
         admission=gate or admission(settings, stores),
         sessions=stores.sessions,
+        plans=publisher(stores),
     )

@@ -57,12 +57,13 @@ def run_response(
         "browser_session_id": view.browser_session_id,
         "browser_profile_id": view.browser_profile_id,
         "max_screenshot_scrolls": view.max_screenshot_scrolls,
-        "script_run": None,
+        "script_run": script_run(view),
         "errors": [e.model_dump(mode="json") for e in view.errors],
         "step_count": view.step_count,
         "title": view.title,
         "webhook_status": view.webhook.status.value if view.webhook else None,
         "webhook_failure_reason": view.webhook.failure_reason if view.webhook else None,
+        "workflow_permanent_id": view.workflow_id,
     }
     if view.run_type is RunType.WORKFLOW_RUN:
         body |= {
@@ -75,6 +76,17 @@ def run_response(
     if include_request:
         body["run_request"] = view.request_echo
     return body
+
+
+def script_run(view: RunView) -> dict[str, Any] | None:
+    """Skyvern's `script_run`: set when the run loaded a script (a code run)."""
+    if view.run_type is not RunType.WORKFLOW_RUN or view.run_with != "code" or view.script_id is None:
+        return None
+    return {
+        "ai_fallback_triggered": view.ai_fallback_triggered,
+        "script_id": view.script_id,
+        "script_revision_id": view.script_revision_id,
+    }
 
 
 def artifact_response(record: ArtifactRecord, artifacts: ArtifactStore) -> dict[str, Any]:

@@ -96,6 +96,9 @@ class _RunBase(_Wire):
     title: str | None
     webhook_status: str | None
     webhook_failure_reason: str | None
+    workflow_permanent_id: str | None = Field(
+        default=None, description="The workflow this run published, or the workflow it is a run of."
+    )
 
 
 class TaskRunResponse(_RunBase):
@@ -176,6 +179,7 @@ class TimelineAction(_Wire):
     option: dict[str, Any] | None
     response: str | None
     screenshot_artifact_id: str | None
+    created_by: Literal["agent", "script"] = "agent"
     organization_id: str
     task_id: str
     created_at: Timestamp
