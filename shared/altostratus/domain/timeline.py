@@ -38,6 +38,8 @@ class TimelineAction(BaseModel):
     task_id: str
     created_at: datetime
     modified_at: datetime
+    # "script": done by a replayed plan (code), not chosen by the model.
+    created_by: str = "agent"
 
 
 class TimelineBlock(BaseModel):
@@ -164,6 +166,7 @@ def timeline(events: Iterable[ev.Event]) -> list[TimelineEntry]:
                     task_id=run_id,
                     created_at=event.at,
                     modified_at=event.at,
+                    created_by=data.created_by,
                 )
                 actions[(data.step_id, data.action_order)] = action
                 entry.block.actions.append(action)

@@ -184,6 +184,8 @@ class TimelineAction(_Wire):
     task_id: str
     created_at: Timestamp
     modified_at: Timestamp
+    # "script": done by a replayed plan (code), not chosen by the model ("agent").
+    created_by: Literal["agent", "script"] = "agent"
 
 
 class TimelineBlock(_Wire):

@@ -62,6 +62,8 @@ _STEP_KINDS: dict[str, StepKind] = {
     "scroll": "scroll",
     "wait": "wait",
 }
+# Browser actions a plan has no step for (tabs, history, files on the recording machine).
+_UNSUPPORTED = frozenset({"back", "forward", "switch_tab", "close_tab", "upload", "drag", "mouse_button"})
 ENTER_CODE = "enter_verification_code"
 _SECRET = re.compile(r"\{\{secret:([A-Za-z0-9_.-]+)\}\}")
 # Where a sentence or a label ends: a value's pattern keeps only the words next to it.
@@ -182,6 +184,8 @@ class _Compiler:
             )
             return
         kind = _STEP_KINDS.get(tool)
+        if tool in _UNSUPPORTED or (observed is not None and observed.action in _UNSUPPORTED):
+            raise PlanNotCompilableError(f"step {number}: the action {tool!r} cannot be replayed")
         if kind is None and observed is not None and observed.action is not None:
             # Screen-driven engines name their tools their own way; the browser layer's name
             # for what was done is the same for every engine.
@@ -338,15 +342,16 @@ def leaves(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple
 
 
 def renderings(value: Any) -> list[str]:
-    """How a scalar of the output may be written on the page, most literal first."""
+    """How a scalar of the output may be written on the page, most specific first (a price is
+    looked for as "49.00" before "49", which could be part of anything)."""
     if isinstance(value, bool) or value is None:
         return []
     if isinstance(value, int):
-        return [str(value), f"{value:,}"]
+        return list(dict.fromkeys([f"{value:,}", str(value)]))
     if isinstance(value, float):
-        found = [repr(value), f"{value:.2f}", f"{value:,.2f}"]
+        found = [f"{value:,.2f}", f"{value:.2f}", repr(value)]
         if value.is_integer():
-            found.insert(0, str(int(value)))
+            found.append(str(int(value)))
         return list(dict.fromkeys(found))
     if isinstance(value, str):
         return [value] if value.strip() else []
@@ -369,18 +374,22 @@ def _norm(text: str) -> str:
 
 def value_pattern(text: str, value: str) -> str | None:
     """A regular expression whose first group is `value` inside `text`, anchored on the words
-    around it (None when the element's text is the value itself)."""
+    next to it within the same sentence (None when the element's text is the value itself)."""
     text, value = _norm(text), _norm(value)
     if text == value:
         return None
     at = text.find(value)
     if at < 0:
         return None
-    before = _BREAK.split(text[:at])[-1][-_CONTEXT_CHARS:].lstrip()
-    after = _BREAK.split(text[at + len(value) :])[0][:_CONTEXT_CHARS].rstrip()
-    head = re.escape(before.rstrip()) + r"\s*" if before.strip() else ""
-    tail = r"\s*" + re.escape(after.lstrip()) if after.strip() else r"\s*(?:[.!?]|$)"
-    return f"{head}(.+?){tail}"
+    before = _BREAK.split(text[:at])[-1][-_CONTEXT_CHARS:]
+    rest = text[at + len(value) :]
+    head = re.escape(before.strip()) + r"\s*" if before.strip() else r"^\s*"
+    if not rest.strip():
+        return f"{head}(.+?)\\s*$"
+    # Up to and including the first sentence break after the value.
+    after = re.match(r"[^.!?\n]*[.!?\n]?", rest)
+    snippet = (after.group(0) if after else rest)[:_CONTEXT_CHARS].strip()
+    return f"{head}(.+?)\\s*{re.escape(snippet)}"
 
 
 def _extraction(output: Any, sources: Sequence[TextSource], schema: Any) -> Extraction | None:

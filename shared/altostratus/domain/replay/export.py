@@ -108,7 +108,9 @@ def secret(name: str) -> str:
 
 
 def _q(value: object) -> str:
-    """A Python literal (JSON strings are valid Python strings)."""
+    """A Python literal (JSON strings and lists of them are valid Python)."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -124,12 +126,25 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def candidates(target: SelectorBundle, page: str = "page") -> list[str]:
-    """Playwright locator expressions for a bundle, in the replay's order."""
+def candidates(target: SelectorBundle, page: str = "page", *, reading: bool = False) -> list[str]:
+    """Playwright locator expressions for a bundle, in the replay's order. A reading goes by
+    test id, id and CSS path only: the text it reads is what changes from run to run."""
     scope = page
     for frame in target.frames:
         scope += f".frame_locator({_q(frame)})"
     found: list[str] = []
+    if reading:
+        if target.test_id is not None and target.test_id.attribute == "data-testid":
+            found.append(f"{scope}.get_by_test_id({_q(target.test_id.value)})")
+        elif target.test_id is not None:
+            selector = f"[{target.test_id.attribute}={_q(target.test_id.value)}]"
+            found.append(f"{scope}.locator({_q(' >> '.join([*target.shadow_hosts, selector]))})")
+        if stable_id(target.element_id):
+            selector = f"[id={_q(target.element_id)}]"
+            found.append(f"{scope}.locator({_q(' >> '.join([*target.shadow_hosts, selector]))})")
+        if target.css and not target.closed_shadow:
+            found.append(f"{scope}.locator({_q(' >> '.join([*target.shadow_hosts, target.css]))})")
+        return found
     if target.test_id is not None:
         if target.test_id.attribute == "data-testid":
             found.append(f"{scope}.get_by_test_id({_q(target.test_id.value)})")
@@ -164,8 +179,8 @@ def _value(value: Value | None) -> str:
     return _q(value)
 
 
-def _find(target: SelectorBundle | None, what: str, indent: str) -> str:
-    entries = candidates(target) if target is not None else []
+def _find(target: SelectorBundle | None, what: str, indent: str, *, reading: bool = False) -> str:
+    entries = candidates(target, reading=reading) if target is not None else []
     inner = "".join(f"{indent}        {c},\n" for c in entries)
     return f"find(\n{indent}    [\n{inner}{indent}    ],\n{indent}    {_q(what)},\n{indent})"
 
@@ -231,12 +246,10 @@ def _read(field: ExtractField) -> list[str]:
     pad = "    "
     where = "/".join(str(p) for p in field.path) or "output"
     return [
-        f"{pad}# {where}",
-        f"{pad}output = put(",
-        f"{pad}    output,",
-        f"{pad}    {_q(list(field.path))},",
-        f"{pad}    read({_find(field.target, where, pad + '    ')}, {_q(field.pattern)}, {_q(field.type)}),",
-        f"{pad})",
+        f"{pad}# Output: {where}",
+        f"{pad}element = {_find(field.target, where, pad, reading=True)}",
+        f"{pad}value = read(element, {_q(field.pattern)}, {_q(field.type)})",
+        f"{pad}output = put(output, {_q(list(field.path))}, value)",
     ]
 
 

@@ -56,6 +56,10 @@ __all__ = ["ActContext", "execute"]
 async def execute(ctx: ActContext, action: Action, *, on_browser_error: Callable[[], None]) -> EffectReport:
     """Run one action and report its effect; `on_browser_error` raises if the browser is gone."""
     started = time.perf_counter()
+    element = getattr(action, "element", None)
+    # The bundle is built now: an action that navigates leaves the old page's ids behind.
+    asked = ctx.perceiver.registry.last_seen(element) if element else None
+    target = bundle_dict(asked) if asked is not None else None
     before = await before_action(ctx)
     handler = HANDLERS[type(action)]
     try:
@@ -70,9 +74,9 @@ async def execute(ctx: ActContext, action: Action, *, on_browser_error: Callable
         outcome = ActionOutcome(
             ok=False, error=ActionError.BROWSER_ERROR, detail=exc.message.splitlines()[0][:300]
         )
-    element = getattr(action, "element", None)
+    if outcome.element and outcome.element != element:
+        # Acted on a re-rendered replacement: that is the element to find again.
+        replacement = ctx.perceiver.registry.last_seen(outcome.element)
+        target = bundle_dict(replacement) if replacement is not None else target
     report = await after_action(ctx, action.type, element, before, outcome, started)
-    acted_on = ctx.perceiver.registry.last_seen(outcome.element or element) if element else None
-    if acted_on is not None:
-        report = report.model_copy(update={"target": bundle_dict(acted_on)})
-    return report
+    return report.model_copy(update={"target": target}) if target else report
