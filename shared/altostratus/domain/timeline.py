@@ -32,8 +32,6 @@ class TimelineAction(BaseModel):
     option: dict[str, Any] | None = None
     response: str | None = None
     screenshot_artifact_id: str | None = None
-    # "script": replayed from a workflow's script (code), not chosen by the model.
-    created_by: str = "agent"
     organization_id: str
     task_id: str
     created_at: datetime
@@ -161,7 +159,6 @@ def timeline(events: Iterable[ev.Event]) -> list[TimelineEntry]:
                     element_id=data.element_id,
                     text=data.text,
                     option={"label": data.option} if data.option is not None else None,
-                    created_by=data.created_by,
                     organization_id=org_id,
                     task_id=run_id,
                     created_at=event.at,

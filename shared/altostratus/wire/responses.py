@@ -179,7 +179,6 @@ class TimelineAction(_Wire):
     option: dict[str, Any] | None
     response: str | None
     screenshot_artifact_id: str | None
-    created_by: Literal["agent", "script"] = "agent"
     organization_id: str
     task_id: str
     created_at: Timestamp
