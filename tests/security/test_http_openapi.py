@@ -57,7 +57,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("post", "/v1/scripts"): ("create_script", AUTH | BODY | {"404"}),
     ("get", "/v1/scripts/{script_id}"): ("get_script", AUTH | {"404", "422"}),
     ("post", "/v1/scripts/{script_id}/deploy"): ("deploy_script", AUTH | BODY | {"404"}),
-    ("post", "/v1/scripts/{script_id}/run"): ("run_script", AUTH | {"400", "422"}),
+    ("post", "/v1/scripts/{script_id}/run"): ("run_script", AUTH | {"400", "404", "422"}),
     ("get", "/v1/version"): ("get_version", {"422"}),
     ("get", "/v1/organizations/me"): ("get_current_organization", AUTH | {"422"}),
 }

@@ -417,7 +417,14 @@ def workflows_router(services: ApiServices) -> Router:
         tags=["scripts"],
         operation_id="run_script",
         responses=responses(
-            "Never answered.", *AUTH_ERRORS, 400, overrides={400: "Always: `Not implemented`."}
+            "Never answered: scripts are not run on the server.",
+            *AUTH_ERRORS,
+            400,
+            404,
+            overrides={
+                400: "Always: `Not implemented`.",
+                404: "The path names no route (an empty script id).",
+            },
         ),
         openapi_extensions={"x-fern-sdk-method-name": "run_script", "x-fern-sdk-group-name": "scripts"},
     )
