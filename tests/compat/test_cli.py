@@ -1,4 +1,5 @@
-"""`alto run`, `alto runs` and `alto open`: submit, follow and inspect runs from the command line."""
+"""`alto run`, `alto runs`, `alto open` and `alto sessions`: submit, follow and inspect runs, and
+manage browser sessions, from the command line."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -135,6 +137,26 @@ def test_no_wait_then_watch_then_open_a_run_of_a_running_server(
             "app_url"
         ]
         assert opened.stdout.strip() == (app_url or f"{server.base_url}/runs/{run_id}")
+        # The printed address is the run's page: signed out it asks for a key and comes back,
+        # signed in it is the run page, whose own call reads this run.
+        printed = opened.stdout.strip()
+        signed_out = httpx.get(printed, follow_redirects=False, timeout=30)
+        assert signed_out.status_code == 302
+        assert signed_out.headers["location"] == f"/signin?next=/runs/{run_id}"
+        same_origin = {"origin": server.base_url}
+        signin = httpx.post(
+            f"{server.base_url}/viewer/api/session", json={"api_key": key}, headers=same_origin, timeout=30
+        )
+        assert signin.status_code == 200, signin.text
+        run_page = httpx.get(printed, cookies=signin.cookies, follow_redirects=False, timeout=30)
+        assert run_page.status_code == 200 and 'data-page="run"' in run_page.text
+        shown = httpx.get(
+            f"{server.base_url}/viewer/api/runs/{run_id}",
+            cookies=signin.cookies,
+            headers={**same_origin, "x-alto-csrf": signin.cookies["alto_csrf"]},
+            timeout=30,
+        )
+        assert shown.status_code == 200 and shown.json()["run"]["run_id"] == run_id
         # --browser hands the same address to the web browser ($BROWSER here: a script).
         seen = tmp_path / "browser.txt"
         script = tmp_path / "browser.py"
@@ -183,3 +205,64 @@ def test_the_live_view_shows_the_elapsed_time_and_the_action_in_progress() -> No
     assert elapsed(run, now=datetime(2026, 1, 1, 10, 0, 13, 500000, tzinfo=UTC)) == "12.5 s"
     assert elapsed({**run, "finished_at": "2026-01-01T10:02:06"}) == "2 min 05 s"
     assert elapsed({**run, "started_at": None}, now=datetime(2026, 1, 1, 10, 0, 3, tzinfo=UTC)) == "3.0 s"
+
+
+def test_alto_sessions_create_list_get_and_close_sessions_of_a_running_server(
+    tmp_path: Path, model: FakeAnthropicServer
+) -> None:
+    data_dir = tmp_path / "alto"
+    key = alto("keys", "create", "--org", "acme", data_dir=data_dir).strip()
+    # Wide enough that the tables print whole ids.
+    env = {**_env(model), "COLUMNS": "250"}
+    with alto_serve(data_dir, env=env) as server:
+        target = ["--base-url", server.base_url, "--api-key", key]
+
+        def api(session_id: str) -> dict[str, Any]:
+            reply = httpx.get(
+                f"{server.base_url}/v1/browser_sessions/{session_id}", headers={"x-api-key": key}
+            )
+            assert reply.status_code == 200
+            body: dict[str, Any] = reply.json()
+            return body
+
+        # create prints the new session's id; a timeout above the cap is capped, with the warning
+        made = _alto("sessions", "create", "--timeout", "30", *target, env=env)
+        assert made.returncode == 0, made.stderr
+        first = made.stdout.strip()
+        assert first.startswith("pbs_") and "Organization: acme (o_" in made.stderr
+        assert api(first)["timeout"] == 30 and api(first)["status"] == "running"
+        capped = _alto("sessions", "create", "--timeout", "500", "--json", *target, env=env)
+        assert capped.returncode == 0, capped.stderr
+        second = json.loads(capped.stdout)
+        assert second["timeout"] == 240 and "exceeds the maximum of 240 minutes" in capped.stderr
+        refused = _alto("sessions", "create", "--timeout", "2", *target, env=env)
+        assert refused.returncode == 2 and "HTTP 422" in refused.stderr and "timeout" in refused.stderr
+        # list: a table of the open sessions, or the API's JSON
+        table = _alto("sessions", "list", *target, env=env)
+        assert table.returncode == 0, table.stderr
+        for session_id in (first, second["browser_session_id"]):
+            assert session_id in table.stdout and f"/browser-session/{session_id}" in table.stdout
+        assert "30 min" in table.stdout and "240 min" in table.stdout
+        listed = json.loads(_alto("sessions", "list", "--json", *target, env=env).stdout)
+        assert {s["browser_session_id"] for s in listed} == {first, second["browser_session_id"]}
+        # get: the session, as a table or as the API's JSON
+        shown = _alto("sessions", "get", first, *target, env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert first in shown.stdout and "running" in shown.stdout
+        assert f"/v1/browser_sessions/{first}/cdp" in shown.stdout
+        assert "No downloaded files." in shown.stdout and "No recordings." in shown.stdout
+        got = json.loads(_alto("sessions", "get", first, "--json", *target, env=env).stdout)
+        direct = api(first)
+        assert {k: v for k, v in got.items() if k != "remaining_lifetime_seconds"} == {
+            k: v for k, v in direct.items() if k != "remaining_lifetime_seconds"
+        }
+        # close: the session ends and leaves the listing; closing again is fine
+        closed = _alto("sessions", "close", first, *target, env=env)
+        assert closed.returncode == 0 and f"Closed {first}." in closed.stderr
+        assert api(first)["status"] == "completed" and api(first)["completed_at"] is not None
+        listed = json.loads(_alto("sessions", "list", "--json", *target, env=env).stdout)
+        assert [s["browser_session_id"] for s in listed] == [second["browser_session_id"]]
+        assert _alto("sessions", "close", first, *target, env=env).returncode == 0
+        unknown = _alto("sessions", "get", "pbs_404", *target, env=env)
+        assert unknown.returncode == 2 and "Browser session pbs_404 not found" in unknown.stderr
+        assert _alto("sessions", "close", second["browser_session_id"], *target, env=env).returncode == 0

@@ -4,8 +4,12 @@ that executes runs: real Chromium per session, the fake Messages server playing 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import BrowserContext
 from skyvern.client import Skyvern as SkyvernClient
 from skyvern.client.core.api_error import ApiError
 from skyvern.client.errors import BadRequestError, NotFoundError, UnprocessableEntityError
+from skyvern.library.skyvern import Skyvern
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -30,12 +36,13 @@ from tests.agent.scenarios import AGENT_PAGES, click, type_text
 from tests.fakes.anthropic_server import FakeAnthropicServer, Reply
 from tests.fakes.policies import Page, act, agent_policy, done, terminate
 from tests.support.clock import FakeClock
-from tests.support.fixture_site import FixtureSite
+from tests.support.fixture_site import REPORT_CSV, FixtureSite
 from tests.support.server import RunningServer, alto, alto_serve
 
 pytestmark = pytest.mark.browser
 
 LOGIN = "Sign in to the portal as alice"
+DOWNLOAD = "Download the monthly report"
 WATCH = "Keep an eye on the portal"
 CHECK = "Say who is signed in to the portal"
 FINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
@@ -46,6 +53,10 @@ def _prompt(page: Page) -> str:
 
 
 def _agent(page: Page) -> Reply:
+    if DOWNLOAD in _prompt(page):
+        if page.turn == 0:
+            return act(click(page.element("link", "Download the report")))
+        return done("The report was downloaded.", {"file": "report.csv"})
     if WATCH in _prompt(page):
         return act(click(page.element("link", "Reload the portal")))  # never done
     if LOGIN in _prompt(page):
@@ -117,7 +128,7 @@ def _wait(check: Callable[[], Any], what: str, timeout_s: float = 90) -> Any:
 
 
 def test_two_runs_in_one_session_queue_and_share_the_login_and_the_page(
-    sessions: Sessions, site: FixtureSite
+    sessions: Sessions, site: FixtureSite, sdk_browsers: None
 ) -> None:
     sdk = sessions.client()
     # GIVEN a session
@@ -153,9 +164,12 @@ def test_two_runs_in_one_session_queue_and_share_the_login_and_the_page(
         lambda: (s := sdk.get_browser_session(session_id)).runnable_id is None and s, "the lease to end"
     )
     assert idle.status == "running"
-    # AND the SDK connects to it over our CDP endpoint and finds the page the runs left
+    # AND the SDK's own helpers connect to it over our CDP endpoint and find the page the runs
+    # left; use_cloud_browser reuses it
     assert idle.browser_address == f"ws{sessions.server.base_url[4:]}/v1/browser_sessions/{session_id}/cdp"
-    assert asyncio.run(_connected_title(sessions, session_id)) == "Portal home"
+    listed = len(sdk.get_browser_sessions())
+    assert asyncio.run(_connected_title(sessions, session_id)) == ("Portal home", session_id)
+    assert len(sdk.get_browser_sessions()) == listed  # reused, none created
     # AND a handshake with a wrong key, or another organization's, is refused
     for key in ("alto_wrong", sessions.other_key, None):
         with pytest.raises(InvalidStatus) as refused_ws:
@@ -178,23 +192,44 @@ def test_two_runs_in_one_session_queue_and_share_the_login_and_the_page(
     assert sdk.close_browser_session(session_id) == {"message": "Browser session closed"}
 
 
-async def _connected_title(sessions: Sessions, session_id: str) -> str:
-    """What the SDK's `connect_to_cloud_browser_session` does (its module needs the SDK's
-    `local` extra, which this environment does not install): read the session through the
-    client, connect over CDP with the key in the handshake, hand downloads back to the browser,
-    and work in the first context's newest page."""
-    session = sessions.client().get_browser_session(session_id)
-    assert session.browser_address is not None
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.connect_over_cdp(
-            session.browser_address, headers={"x-api-key": sessions.key}
-        )
-        cdp = await browser.new_browser_cdp_session()
-        await cdp.send("Browser.setDownloadBehavior", {"behavior": "default", "eventsEnabled": True})
-        page = browser.contexts[0].pages[-1]
-        title = await page.title()
-        await browser.close()  # disconnects; the session's browser stays up
-        return title
+class _HandedBrowser:
+    """Stands in for the SDK's `SkyvernBrowser`, the wrapper its browser helpers return around
+    the Playwright context they connected: that one module refuses to import without the SDK's
+    `local` extra, whose pins (playwright 1.46, anthropic < 0.123, greenlet 3.0.3 on Python
+    3.11) conflict with this project's. Everything before it, the SDK's own code, runs."""
+
+    def __init__(self, skyvern: Any, browser_context: BrowserContext, **settings: Any) -> None:
+        self.context = browser_context
+        self.settings = settings
+
+
+@pytest.fixture
+def sdk_browsers(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("skyvern.library.skyvern_browser")
+    module.SkyvernBrowser = _HandedBrowser  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "skyvern.library.skyvern_browser", module)
+
+
+async def _connected_title(sessions: Sessions, session_id: str) -> tuple[str, str]:
+    """The SDK's own `connect_to_cloud_browser_session` (read the session, connect over its
+    `browser_address` with the key in the handshake, hand downloads back to the browser, take
+    the first context): the title of the page the runs left. Then `use_cloud_browser`, which
+    must reuse this idle session rather than create one: the id it connected to."""
+    sdk = Skyvern(api_key=sessions.key, base_url=sessions.server.base_url, timeout=30)
+    try:
+        handed = await sdk.connect_to_cloud_browser_session(session_id)
+        assert isinstance(handed, _HandedBrowser)
+        assert handed.settings["browser_session_id"] == session_id
+        title = await handed.context.pages[-1].title()
+        assert handed.context.browser is not None
+        await handed.context.browser.close()  # disconnects; the session's browser stays up
+        reused = await sdk.use_cloud_browser()
+        assert isinstance(reused, _HandedBrowser)
+        assert reused.context.browser is not None
+        await reused.context.browser.close()
+        return title, str(reused.settings["browser_session_id"])
+    finally:
+        await sdk.aclose()
 
 
 async def _handshake(address: str, key: str | None) -> None:
@@ -276,3 +311,95 @@ def test_a_session_closes_at_its_deadline_even_mid_run_and_the_run_fails_with_th
     closed = sdk.get_browser_session(session_id)
     assert closed.status == "timeout" and closed.completed_at is not None and closed.runnable_id is None
     assert closed.completed_at >= closed.started_at  # type: ignore[operator]
+
+
+ARTIFACT_LINK = re.compile(r"^/v1/artifacts/([^/?]+)/content$")
+
+
+def _ended(sdk: SkyvernClient, run_id: str) -> Any:
+    return _wait(lambda: (v := sdk.get_run(run_id)).status in FINAL and v, f"run {run_id} to end")
+
+
+def _link_id(url: str) -> str:
+    found = ARTIFACT_LINK.match(httpx.URL(url).path)
+    assert found is not None, url
+    return found.group(1)
+
+
+def _fetched(sessions: Sessions, url: str) -> bytes:
+    """The bytes behind a link the API handed out, fetched with nothing but its signature,
+    checked against what the API serves for that artifact with a key."""
+    artifact_id = _link_id(url)
+    plain = httpx.get(url, timeout=30)
+    assert plain.status_code == 200, (url, plain.status_code)
+    keyed = httpx.get(
+        f"{sessions.server.base_url}/v1/artifacts/{artifact_id}/content",
+        headers={"x-api-key": sessions.key},
+        timeout=30,
+    )
+    assert keyed.status_code == 200 and plain.content == keyed.content and plain.content
+    return plain.content
+
+
+def test_a_sessions_downloads_and_recordings_are_its_runs_newest_first_byte_for_byte(
+    sessions: Sessions, site: FixtureSite
+) -> None:
+    sdk = sessions.client()
+    # GIVEN a session in which two runs, one after the other, each download the report
+    session_id = sdk.create_browser_session(timeout=30).browser_session_id
+    try:
+        runs = []
+        for _ in range(2):
+            run_id = sdk.run_task(
+                prompt=DOWNLOAD, url=site.url("/files.html"), browser_session_id=session_id
+            ).run_id
+            ended = _ended(sdk, run_id)
+            assert ended.status == "completed", ended.failure_reason
+            runs.append(ended)
+        # WHEN the session is read through the SDK
+        session = sdk.get_browser_session(session_id)
+        # THEN its downloaded_files are the runs' files, newest first, each link the file's bytes
+        newest, oldest = runs[1], runs[0]
+        assert [f.artifact_id for f in session.downloaded_files or []] == [
+            (newest.downloaded_files or [])[0].artifact_id,
+            (oldest.downloaded_files or [])[0].artifact_id,
+        ]
+        for file in session.downloaded_files or []:
+            assert file.filename == "report.csv" and file.file_size == len(REPORT_CSV)
+            assert file.checksum == hashlib.sha256(REPORT_CSV).hexdigest()
+            assert _fetched(sessions, file.url) == REPORT_CSV
+        stamps = [f.modified_at.isoformat() if f.modified_at else "" for f in session.downloaded_files or []]
+        assert "" not in stamps and stamps == sorted(stamps, reverse=True)
+        # AND its recordings are the runs' videos, newest first, each link the run's recording
+        recorded = [r for r in (newest, oldest) if r.recording_url]
+        assert len(session.recordings or []) == len(recorded) == 2
+        for video, run in zip(session.recordings or [], recorded, strict=True):
+            assert _link_id(video.url) == _link_id(run.recording_url or "")
+            data = _fetched(sessions, video.url)
+            assert data[4:8] == b"ftyp"  # an MP4
+            assert video.file_size in (None, len(data))
+        stamps = [v.modified_at.isoformat() if v.modified_at else "" for v in session.recordings or []]
+        assert "" not in stamps and stamps == sorted(stamps, reverse=True)
+        # AND the listing carries the same files
+        listed = next(x for x in sdk.get_browser_sessions() if x.browser_session_id == session_id)
+        assert [f.artifact_id for f in listed.downloaded_files or []] == [
+            f.artifact_id for f in session.downloaded_files or []
+        ]
+    finally:
+        sdk.close_browser_session(session_id)
+
+
+def test_a_runs_recording_url_read_with_get_run_is_its_video_byte_for_byte(
+    sessions: Sessions, site: FixtureSite
+) -> None:
+    sdk = sessions.client()
+    run = sdk.run_task(prompt=DOWNLOAD, url=site.url("/files.html"))
+    ended = _ended(sdk, run.run_id)
+    assert ended.status == "completed", ended.failure_reason
+    assert ended.recording_url is not None
+    video = _fetched(sessions, ended.recording_url)
+    assert video[4:8] == b"ftyp"
+    # The run's recording artifact is these bytes.
+    recording = [a for a in sdk.get_run_artifacts(run.run_id) if a.artifact_type == "recording"]
+    assert len(recording) == 1
+    assert _link_id(ended.recording_url) == recording[0].artifact_id

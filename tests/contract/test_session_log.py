@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from altostratus.adapters.dynamodb_session_log import DynamoDBSessionLog
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
 from altostratus.domain import sessions as s
 from altostratus.ports.errors import SequenceConflictError
 from altostratus.ports.session_log import SessionLog
+from tests.support.aws import moto_aws
 from tests.support.clock import FakeClock
 
 
@@ -23,11 +25,15 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "dynamodb"])
 def log(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[SessionLog]:
-    db = SQLiteDatabase(tmp_path / "alto.db")
-    yield SQLiteSessionLog(db, clock)
-    db.close()
+    if request.param == "sqlite":
+        db = SQLiteDatabase(tmp_path / "alto.db")
+        yield SQLiteSessionLog(db, clock)
+        db.close()
+    else:
+        with moto_aws() as aws:
+            yield DynamoDBSessionLog(aws.dynamodb, state_table=aws.state_table, clock=clock)
 
 
 def _open(log: SessionLog, session_id: str, org: str = "o_1", timeout: int = 30) -> s.SessionView:

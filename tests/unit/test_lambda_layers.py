@@ -12,7 +12,16 @@ from packaging.requirements import Requirement
 from tests.support.imports import ROOT, dependency_closure, external_imports, missing_from
 
 LAYER_REQUIREMENTS = ROOT / "layers" / "deps" / "requirements.txt"
-ZIP_FUNCTIONS = ["api", "run_start", "run_finish", "run_failed", "run_sweeper", "publisher", "webhook"]
+ZIP_FUNCTIONS = [
+    "api",
+    "run_start",
+    "run_finish",
+    "run_failed",
+    "run_sweeper",
+    "session_close",
+    "publisher",
+    "webhook",
+]
 
 
 def _layer() -> list[str]:

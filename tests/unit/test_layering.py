@@ -43,7 +43,7 @@ ALLOWED_THIRD_PARTY = {
     "ports": {"pydantic"},
 }
 # The zip functions of the AWS stack: no agent engine and no browser in them.
-LIFECYCLE_FUNCTIONS = ["run_start", "run_finish", "run_failed", "publisher", "webhook"]
+LIFECYCLE_FUNCTIONS = ["run_start", "run_finish", "run_failed", "session_close", "publisher", "webhook"]
 
 
 def _imports(path: Path) -> list[str]:

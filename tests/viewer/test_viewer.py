@@ -19,6 +19,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page
 
 from altostratus.adapters.browser import BrowserRuntime
+from tests.agent.scenarios import AGENT_PAGES, FORM
 from tests.viewer.conftest import TERMINAL, Viewer
 
 pytestmark = pytest.mark.browser
@@ -392,3 +393,89 @@ def test_sign_out_clears_the_session_and_the_cookie_opens_nothing_else(
             assert opened.errors == []
 
     browser_loop.run_until_complete(scenario())
+
+
+def test_a_sessions_app_url_shows_its_runs_and_its_latest_screenshot(
+    viewer: Viewer, runtime: BrowserRuntime, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    created = viewer.api("POST", "/v1/browser_sessions", json={"timeout": 30})
+    assert created.status_code == 200, created.text
+    session = created.json()
+    session_id = session["browser_session_id"]
+    assert session["app_url"] == f"{viewer.base_url}/browser-session/{session_id}"
+    theirs = viewer.api("POST", "/v1/browser_sessions", key=viewer.other_key).json()
+    # Two runs in the session: the second waits for the first, then both complete.
+    request = {
+        "prompt": FORM.prompt,
+        "url": viewer.site.url(f"/{AGENT_PAGES}/{FORM.start}"),
+        "browser_session_id": session_id,
+    }
+    first = viewer.api("POST", "/v1/run/tasks", json={**request, "title": "Session run one"}).json()
+    second = viewer.api("POST", "/v1/run/tasks", json={**request, "title": "Session run two"}).json()
+    for run in (first, second):
+        done = viewer.wait_for(run["run_id"], lambda r: r["status"] in TERMINAL)
+        assert done["status"] == "completed", done["failure_reason"]
+    newest = viewer.run(second["run_id"])
+    shot = ARTIFACT_LINK.match(urlsplit(newest["screenshot_urls"][0]).path)
+    assert shot is not None
+
+    async def scenario() -> list[str]:
+        async with tab(runtime) as opened:
+            page = opened.page
+            # Signed out, the session page asks for a key and comes back.
+            await sign_in(page, viewer, session["app_url"])
+            rows = page.locator("#session-runs tbody tr")
+            await page.wait_for_function(
+                "() => document.querySelectorAll('#session-runs tbody tr').length === 2", timeout=30_000
+            )
+            ids = await rows.evaluate_all("rows => rows.map(r => r.dataset.runId)")
+            assert ids == [second["run_id"], first["run_id"]]  # newest first
+            hrefs = await page.locator("#session-runs tbody a").evaluate_all(
+                "links => links.map(a => a.href)"
+            )
+            assert hrefs == [f"{viewer.base_url}/runs/{run_id}" for run_id in ids]
+            assert "running" in (await page.locator(".status-line .badge").text_content() or "")
+            # The latest screenshot is the newest run's newest one, and it loads.
+            image = page.locator("#latest-screenshot")
+            await image.wait_for()
+            await page.wait_for_function(
+                "() => { const i = document.getElementById('latest-screenshot'); "
+                "return i.complete && i.naturalWidth > 0; }"
+            )
+            assert await image.get_attribute("data-artifact-id") == shot.group(1)
+            recordings = page.locator("#recordings a.recording")
+            expected = sum(1 for r in (first, second) if viewer.run(r["run_id"])["recording_url"])
+            assert await recordings.count() == expected
+            await accessible(page)
+            await photograph(page, viewer, "session")
+            urls = await page.evaluate(HANDED_OUT)
+            src = await image.evaluate("i => i.src")
+            assert fetch_everything(viewer, urls, await session_cookies(opened.context)) >= 4
+            # Each run links to its own page.
+            await page.locator("#session-runs tbody a").first.click()
+            await page.wait_for_url(re.compile(re.escape(f"/runs/{second['run_id']}") + "$"))
+            await page.locator(".status-line .badge").wait_for()
+            assert await page.locator("#run-title").text_content() == "Session run two"
+            # Another organization's session is not found, even signed in.
+            await page.goto(f"{viewer.base_url}/browser-session/{theirs['browser_session_id']}")
+            await page.wait_for_function(
+                "() => /not found/.test(document.querySelector('.notice').textContent)"
+            )
+            assert await page.locator("#session-runs").count() == 0
+            # Closed, the session page says so.
+            closed = viewer.api("POST", f"/v1/browser_sessions/{session_id}/close")
+            assert closed.status_code == 200
+            await page.goto(session["app_url"])
+            await page.wait_for_function(
+                "() => document.querySelector('.status-line .badge')?.textContent === 'completed'"
+            )
+            assert [e for e in opened.errors if "404" not in e] == []
+            return [src]
+
+    (src,) = browser_loop.run_until_complete(scenario())
+    # The image's link answers the screenshot's bytes with nothing but its signature.
+    assert (
+        httpx.get(src, timeout=30).content
+        == viewer.api("GET", f"/v1/artifacts/{shot.group(1)}/content").content
+    )
+    viewer.api("POST", f"/v1/browser_sessions/{theirs['browser_session_id']}/close", key=viewer.other_key)

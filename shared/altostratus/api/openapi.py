@@ -89,3 +89,22 @@ RUN_TASK_EXAMPLES: dict[str, Example] = {
         },
     ),
 }
+
+
+_INPUT_LOCATIONS = frozenset({"query", "header", "cookie"})
+
+
+def without_impossible_422(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with 422 left out of operations that take no input a caller could get wrong:
+    no request body and no query, header or cookie parameter (a path segment is any string).
+    Validation is on for every route, so the generator lists 422 everywhere; an operation that
+    cannot answer it must not promise it."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "requestBody" in operation:
+                continue
+            parameters = operation.get("parameters") or []
+            if any(p.get("in") in _INPUT_LOCATIONS for p in parameters):
+                continue
+            operation.get("responses", {}).pop("422", None)
+    return schema

@@ -19,6 +19,7 @@ from altostratus.ports.rate_limit import RateLimiter
 from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
+from altostratus.ports.session_timer import SessionTimer
 from altostratus.ports.webhooks import WebhookReplayer
 from altostratus.ports.workflow_log import WorkflowLog
 
@@ -66,6 +67,9 @@ class ApiServices:
     # Browser sessions and where their browsers live; None: this deployment has none.
     sessions: SessionLog | None = None
     session_browsers: SessionBrowsers | None = None
+    # Closes sessions at their deadline outside of any request (AWS: a schedule per session);
+    # None: the runtime closes them itself (the embedded server's timer).
+    session_timer: SessionTimer | None = None
     # The CDP address a caller connects to a live session's browser at; None: not served.
     session_address: Callable[[str], str] | None = None
     # One-time codes pushed for 2FA; None: the push route answers that none are kept.

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from altostratus.cli import demo, keys, run, runs, serve, snapshot, viewer
+from altostratus.cli import demo, keys, run, runs, serve, sessions, snapshot, viewer
 
-ALL: list[ModuleType] = [demo, serve, run, runs, viewer, keys, snapshot]
+ALL: list[ModuleType] = [demo, serve, run, runs, sessions, viewer, keys, snapshot]

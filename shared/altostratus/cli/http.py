@@ -85,3 +85,19 @@ class ApiClient:
 
     def cancel(self, run_id: str) -> None:
         self._call("POST", f"/v1/runs/{run_id}/cancel")
+
+    def create_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/v1/browser_sessions", json=body)
+        return result
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/v1/browser_sessions")
+        return result
+
+    def get_session(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/v1/browser_sessions/{session_id}")
+        return result
+
+    def close_session(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/v1/browser_sessions/{session_id}/close")
+        return result

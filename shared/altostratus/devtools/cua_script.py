@@ -13,8 +13,12 @@ told); every request's first screenshot must be a PNG.
 
 from __future__ import annotations
 
+import base64
+import re
 import struct
+import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 Box = tuple[float, float, float, float]  # x, y, width, height
 
@@ -24,6 +28,8 @@ class Click:
     target: str
     button: str = "left"
     count: int = 1
+    # The page state the next screenshot must show (the beacon), if the click changes it.
+    expect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Scroll:
 class Drag:
     source: str
     target: str
+    expect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,32 @@ class Script:
     layout: Layout
     safety_check_at: int | None = None  # OpenAI: the turn whose call carries a pending check
     seen: list[int] = field(default_factory=list)
+    # A gullible model: once this text reaches it outside the page-data fences, it obeys the
+    # page and ends with the answer "pwned", so a leak of unfenced page text fails the scenario.
+    obeys: str | None = None
+    pwned: bool = False
+
+    def hear(self, request: Any) -> None:
+        """Called by a fake with each request body before it answers."""
+        if self.obeys is not None and self.obeys in unfenced("\n".join(texts(request))):
+            self.pwned = True
+
+    def stale(self, turn: int, screenshot: bytes | None) -> str | None:
+        """Why the screenshot sent for turn `turn` is stale, if it is: the previous intent's
+        expected page state is not what the beacon shows."""
+        if turn == 0 or turn > len(self.intents) or screenshot is None:
+            return None
+        expected = getattr(self.intents[turn - 1], "expect", None)
+        if expected is None:
+            return None
+        seen = beacon_state(screenshot)
+        if seen == expected:
+            return None
+        return f"stale screenshot for turn {turn}: the beacon shows {seen!r}, expected {expected!r}"
 
     def intent(self, turn: int) -> Intent:
+        if self.pwned:
+            return Done("pwned")
         if turn >= len(self.intents):
             return self.intents[-1]
         intent = self.intents[turn]
@@ -104,6 +135,45 @@ class Script:
         offset = sum(i.dy for i in self.intents[:turn] if isinstance(i, Scroll))
         x, y = Layout(self.layout.boxes).center(target)
         return x, y - offset
+
+
+FENCED = re.compile(r"^BEGIN_(PAGE_DATA_\w+)\n.*?^END_\1$", re.MULTILINE | re.DOTALL)
+
+
+def unfenced(text: str) -> str:
+    """The text a model would read as instructions: everything outside the page-data fences."""
+    return FENCED.sub("", text)
+
+
+def texts(node: Any) -> list[str]:
+    """Every string of a JSON body (images included; they hold no page text a model reads)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [t for v in node.values() for t in texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in texts(v)]
+    return []
+
+
+def newest_png(node: Any) -> bytes | None:
+    """The last PNG of a request body, in any of the protocols' image forms."""
+    found: list[bytes] = []
+
+    def walk(n: Any) -> None:
+        if isinstance(n, str) and n.startswith("data:image/png;base64,"):
+            found.append(base64.b64decode(n.split(",", 1)[1]))
+        elif isinstance(n, dict):
+            if n.get("type") == "base64" and n.get("media_type") == "image/png":
+                found.append(base64.b64decode(n["data"]))
+            for v in n.values():
+                walk(v)
+        elif isinstance(n, list):
+            for v in n:
+                walk(v)
+
+    walk(node)
+    return found[-1] if found else None
 
 
 # Generic key names to each protocol's.
@@ -120,6 +190,69 @@ UI_TARS_KEYS = {"Enter": "enter", "Tab": "tab", "Control": "ctrl", "PageDown": "
 
 def keys_for(chord: str, table: dict[str, str]) -> list[str]:
     return [table.get(k, k) for k in chord.split("+")]
+
+
+# The beacon: a fixed 8x8 px square at the page's top-left corner whose colour names the page
+# state (fixture pages recolour it when their state changes). The fakes read it off the
+# screenshot, so a screenshot taken before the page settled fails the scenario.
+BEACON_STATES = ("start", "signed-in", "menu-open", "plan-team", "news", "unlocked", "dropped", "submitted")
+BEACON_PIXEL = 4
+
+
+def beacon_colour(state: str) -> tuple[int, int, int]:
+    return (8 + 30 * BEACON_STATES.index(state), 200, 100)
+
+
+def beacon_state(png: bytes) -> str | None:
+    pixel = png_pixel(png, BEACON_PIXEL, BEACON_PIXEL)
+    if pixel is None:
+        return None
+    for state in BEACON_STATES:
+        if all(abs(a - b) <= 2 for a, b in zip(pixel, beacon_colour(state), strict=True)):
+            return state
+    return None
+
+
+def png_pixel(png: bytes, x: int, y: int) -> tuple[int, int, int] | None:
+    """The RGB of one pixel near the top of an 8-bit RGB/RGBA PNG, decoding only rows 0..y."""
+    size = png_size(png)
+    if size is None or png[24] != 8 or png[25] not in (2, 6):
+        return None
+    width = size[0]
+    bpp = 3 if png[25] == 2 else 4
+    stride = 1 + width * bpp
+    inflate = zlib.decompressobj()
+    raw = b""
+    at = 8
+    while at + 8 <= len(png) and len(raw) < stride * (y + 1):
+        length, kind = struct.unpack(">I4s", png[at : at + 8])
+        if kind == b"IDAT":
+            raw += inflate.decompress(png[at + 8 : at + 8 + length], stride * (y + 1) - len(raw))
+        at += 12 + length
+    if len(raw) < stride * (y + 1):
+        return None
+    previous = bytearray(width * bpp)
+    for row in range(y + 1):
+        line = raw[row * stride : (row + 1) * stride]
+        kind, data = line[0], bytearray(line[1:])
+        for i in range(len(data)):
+            left = data[i - bpp] if i >= bpp else 0
+            up = previous[i]
+            corner = previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                data[i] = (data[i] + left) & 0xFF
+            elif kind == 2:
+                data[i] = (data[i] + up) & 0xFF
+            elif kind == 3:
+                data[i] = (data[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                predictor = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
+                data[i] = (data[i] + predictor) & 0xFF
+        previous = data
+    start = x * bpp
+    return previous[start], previous[start + 1], previous[start + 2]
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:

@@ -1,7 +1,8 @@
 """Browser sessions: an aggregate of its own (`pbs_` ids), made of events like a run.
 
 A session is created, started (its browser is up), leased to one run at a time, released by
-that run, extended, asked to close and closed. Its view is the fold of those events; the
+that run (leaving its browser state, where the browser does not stay up), extended, asked to
+close and closed. Its view is the fold of those events; the
 status a reader sees is computed at the moment of reading, so a session past its deadline says
 `timeout` before anything has closed it.
 
@@ -144,6 +145,15 @@ class SessionReleased(_Payload):
     run_id: str
 
 
+class SessionStateSaved(_Payload):
+    """A run of the session left its browser state (sealed, in the artifact store) for the
+    next run's browser to restore: the backends that keep no live browser between runs."""
+
+    type: Literal["SessionStateSaved"] = "SessionStateSaved"
+    run_id: str
+    uri: str
+
+
 class SessionExtended(_Payload):
     type: Literal["SessionExtended"] = "SessionExtended"
     minutes: int
@@ -165,6 +175,7 @@ SessionEventData = Annotated[
     | SessionStarted
     | SessionLeased
     | SessionReleased
+    | SessionStateSaved
     | SessionExtended
     | SessionCloseRequested
     | SessionClosed,
@@ -210,6 +221,8 @@ class SessionView(BaseModel):
     completed_at: datetime | None = None
     # Every run that held the session, oldest first.
     run_ids: tuple[str, ...] = ()
+    # The browser state the last run left, where the backend keeps no live browser.
+    state_uri: str | None = None
 
     @property
     def deadline(self) -> datetime:
@@ -271,6 +284,8 @@ def apply(view: SessionView | None, event: SessionEvent) -> SessionView:
         if view.lease_run_id != data.run_id:
             return view.model_copy(update={"version": event.seq})
         update |= {"lease_run_id": None, "lease_until": None}
+    elif isinstance(data, SessionStateSaved):
+        update |= {"state_uri": data.uri}
     elif isinstance(data, SessionExtended):
         update |= {"timeout": data.timeout}
     elif isinstance(data, SessionCloseRequested):

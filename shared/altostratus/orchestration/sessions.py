@@ -2,7 +2,8 @@
 
 A session past its deadline closes as `timeout` with the reason a run still using it fails
 with; its browser is stopped. The embedded server calls `close_expired` every second and once
-at start; the API closes a session it finds past its deadline when it reads it.
+at start; on AWS each session's timer (a one-time schedule) calls `timer_fired` at its deadline;
+the API closes a session it finds past its deadline when it reads it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from altostratus.domain import sessions as s
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
+from altostratus.ports.session_timer import SessionTimer, SessionTimerError
 
 logger = logging.getLogger("altostratus.orchestration")
 
@@ -21,6 +23,7 @@ logger = logging.getLogger("altostratus.orchestration")
 class SessionCloser:
     log: SessionLog
     browsers: SessionBrowsers | None = None
+    timer: SessionTimer | None = None
 
     def close(self, view: s.SessionView, reason: str | None = None) -> s.SessionView:
         """Close the session (completed, or timeout past its deadline) and stop its browser;
@@ -39,7 +42,28 @@ class SessionCloser:
                 view = self.log.get(view.session_id) or view
         if self.browsers is not None:
             self.browsers.stop(view.session_id)
+        if self.timer is not None:
+            try:
+                self.timer.disarm(view.session_id)
+            except SessionTimerError as exc:
+                # Harmless: a timer firing for a closed session does nothing.
+                logger.warning("session %s: %s", view.session_id, exc)
         return view
+
+    def timer_fired(self, session_id: str) -> str:
+        """The session's timer went off: close it if it is past its deadline, else (extended
+        since the timer was set) set the timer again at the deadline. What it did: "closed",
+        "rearmed" or "ended" (unknown or closed already)."""
+        view = self.log.get(session_id)
+        if view is None or view.is_closed:
+            return "ended"
+        if self.log.now() >= view.deadline:
+            self.close(view)
+            logger.info("session %s reached its timeout of %s minutes", session_id, view.timeout)
+            return "closed"
+        if self.timer is not None:
+            self.timer.arm(session_id, view.deadline)
+        return "rearmed"
 
     def close_expired(self) -> list[str]:
         """Close every open session past its deadline; their ids."""

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -34,7 +35,7 @@ from altostratus.orchestration.task_io import require_view, task_result
 from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.browser import AgentBrowser, BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
-from altostratus.ports.secret_box import SealedRequestError, executor_request
+from altostratus.ports.secret_box import executor_request, open_document, seal_document
 from altostratus.ports.session_log import SessionLog
 
 logger = logging.getLogger("altostratus.orchestration")
@@ -78,6 +79,16 @@ class AgentSlices:
             budget = min(budget, remaining_s() - self.budget.safety_margin_s)
         if (ended := self._session_ended(view)) is not None:
             return task_result(run_id, more=False, slice_no=slice_no, outcome=RunOutcome.failed(ended))
+        if (left := self._session_left(view)) is not None:
+            # The session closes at its deadline even mid-run: no slice runs past it. A step
+            # no longer fits before it, so the run waits for it and ends with the session.
+            if left <= self.agent.settings.step_time_reserve_s:
+                time.sleep(max(0.0, left))
+                if (ended := self._session_ended(view)) is not None:
+                    failed = RunOutcome.failed(ended)
+                    return task_result(run_id, more=False, slice_no=slice_no, outcome=failed)
+                return task_result(run_id, more=True, slice_no=slice_no)  # extended meanwhile
+            budget = min(budget, left)
         agent_state, browser_state = self._load_checkpoint(view)
         try:
             more, outcome = self._run(self._slice(view, agent_state, browser_state, budget))
@@ -98,6 +109,16 @@ class AgentSlices:
         if session is not None and not session.is_closed and self.sessions.now() >= session.deadline:
             return timeout_reason(session_id, session.timeout)
         return ended_reason(session, session_id)
+
+    def _session_left(self, view: RunView) -> float | None:
+        """Seconds until the run's session times out (None: the run has no session)."""
+        session_id = view.browser_session_id
+        if not session_id or self.sessions is None:
+            return None
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None
+        return (session.deadline - self.sessions.now()).total_seconds()
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         if not self.persistent_loop:
@@ -208,25 +229,24 @@ class AgentSlices:
 
     def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
         deps = self.agent
-        text = json.dumps({"agent": json.loads(state.dumps()), "browser": browser_state})
-        if deps.secret_box is not None:
-            # Cookies, storage and tab URLs carry logins (and a start URL's credentials): the
-            # checkpoint is sealed like the run's secret request parts.
-            text = json.dumps({"sealed": deps.secret_box.seal(text, context=_checkpoint_context(view))})
+        # Cookies, storage and tab URLs carry logins (and a start URL's credentials): the
+        # checkpoint is sealed like the run's secret request parts.
+        document = {"agent": json.loads(state.dumps()), "browser": browser_state}
+        data = seal_document(deps.secret_box, document, context=_checkpoint_context(view))
         key = f"{view.org_id}/{view.run_id}/checkpoints/{deps.ids.new('ck')}.json"
-        uri = deps.artifacts.put(key, text.encode(), content_type="application/json")
+        uri = deps.artifacts.put(key, data, content_type="application/json")
         saved = ev.CheckpointSaved(uri=uri, next_step_order=state.steps_taken + 1)
         deps.event_log.append(view.run_id, [ev.Draft(data=saved)])
 
     def _load_checkpoint(self, view: RunView) -> tuple[AgentState | None, dict[str, Any] | None]:
         if not view.checkpoint_uri:
             return None, None
-        raw = json.loads(self.agent.artifacts.get(view.checkpoint_uri))
-        if "sealed" in raw:
-            box = self.agent.secret_box
-            if box is None:
-                raise SealedRequestError(f"run {view.run_id}: its checkpoint is sealed, and no key was given")
-            raw = json.loads(box.unseal(raw["sealed"], context=_checkpoint_context(view)))
+        raw = open_document(
+            self.agent.secret_box,
+            self.agent.artifacts.get(view.checkpoint_uri),
+            context=_checkpoint_context(view),
+            what=f"run {view.run_id}: its checkpoint",
+        )
         return AgentState.model_validate(raw["agent"]), raw.get("browser")
 
 

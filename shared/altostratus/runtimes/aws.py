@@ -17,13 +17,16 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
+from altostratus.adapters.checkpoint_sessions import CheckpointSessions
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
+from altostratus.adapters.dynamodb_session_log import DynamoDBSessionLog
 from altostratus.adapters.dynamodb_workflow_log import DynamoDBWorkflowLog
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
+from altostratus.adapters.scheduler_session_timer import SchedulerSessionTimer
 from altostratus.adapters.sealing import Sealer, decode_master_key
 from altostratus.adapters.sfn_orchestrator import StepFunctionsOrchestrator
 from altostratus.api.app import build_api
@@ -33,6 +36,7 @@ from altostratus.api.viewer.session import configured_origins
 from altostratus.domain.ids import IdFactory
 from altostratus.orchestration.execution_ends import ExecutionEnds
 from altostratus.orchestration.lifecycle import RunLifecycle
+from altostratus.orchestration.sessions import SessionCloser
 from altostratus.orchestration.sweeper import RunSweeper
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.runtimes import compose
@@ -111,6 +115,9 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
         boto3_client=ddb,
     )
     limit = rate_limit(settings)
+    sessions = DynamoDBSessionLog(
+        ddb, state_table=settings.state_table, clock=clock, retention_days=settings.retention_days or None
+    )
     built = Stores(
         event_log=event_log,
         artifacts=artifacts,
@@ -129,6 +136,9 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
         workflows=DynamoDBWorkflowLog(ddb, state_table=settings.state_table, clock=clock),
+        sessions=sessions,
+        session_browsers=session_browsers(settings, sessions, artifacts, sealer, ids),
+        session_timer=session_timer(settings),
     )
     return AwsStores(
         settings=settings,
@@ -137,6 +147,33 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
         keys=keys,
         stores=built,
         clients={"dynamodb": ddb, "s3": s3},
+    )
+
+
+def session_browsers(
+    settings: Settings,
+    sessions: DynamoDBSessionLog,
+    artifacts: ApiLinkedArtifacts,
+    sealer: Sealer,
+    ids: IdFactory,
+) -> CheckpointSessions:
+    """Where sessions' browsers live between runs. On AWS no browser outlives a Lambda, so
+    the default backend checkpoints each run's browser state (sealed, in the bucket)."""
+    if settings.session_backend not in ("default", "checkpoint"):
+        raise RuntimeError(f"ALTO_SESSION_BACKEND={settings.session_backend} is not available on AWS")
+    return CheckpointSessions(sessions, artifacts, sealer, ids)
+
+
+def session_timer(settings: Settings) -> SchedulerSessionTimer | None:
+    """One EventBridge Scheduler schedule per session closes it at its deadline; without the
+    template's function and role (a bare test stack) sessions still read as timed out past it."""
+    if not (settings.session_close_function_arn and settings.session_scheduler_role_arn):
+        return None
+    return SchedulerSessionTimer(
+        boto3.client("scheduler"),
+        target_arn=settings.session_close_function_arn,
+        role_arn=settings.session_scheduler_role_arn,
+        group=settings.session_schedule_group,
     )
 
 
@@ -236,6 +273,14 @@ def execution_ends() -> ExecutionEnds:
 
 
 @cache
+def session_closer() -> SessionCloser:
+    """session_close: the target of each session's timeout schedule."""
+    built = stores()
+    assert built.stores.sessions is not None
+    return SessionCloser(built.stores.sessions, built.stores.session_browsers, built.stores.session_timer)
+
+
+@cache
 def sweeper() -> RunSweeper:
     """run_sweeper: starts the executions of runs left queued without one."""
     built = stores()
@@ -310,6 +355,7 @@ def forget_environment() -> None:
         runtime,
         lifecycle,
         execution_ends,
+        session_closer,
         sweeper,
         agent_slices,
         publisher,

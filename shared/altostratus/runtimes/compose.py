@@ -35,6 +35,7 @@ from altostratus.ports.run_slots import RunSlots
 from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
+from altostratus.ports.session_timer import SessionTimer
 from altostratus.ports.workflow_log import WorkflowLog
 from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.settings import Settings
@@ -72,6 +73,8 @@ class Stores:
     # Browser sessions (their log) and where their browsers live; None: no sessions.
     sessions: SessionLog | None = None
     session_browsers: SessionBrowsers | None = None
+    # Closes sessions at their deadline (AWS); None: the runtime's own timer does.
+    session_timer: SessionTimer | None = None
     # One-time codes pushed for 2FA; None: this deployment keeps none.
     otp_codes: OtpCodes | None = None
     # Workflows and their scripts; None: this deployment publishes none.
@@ -141,6 +144,7 @@ def api_services(
         rate_limiter=stores.rate_limiter,
         sessions=stores.sessions,
         session_browsers=stores.session_browsers,
+        session_timer=stores.session_timer,
         session_address=session_address,
         otp_codes=stores.otp_codes,
         workflows=stores.workflows,

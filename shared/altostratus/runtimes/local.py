@@ -9,6 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
+from altostratus.adapters.checkpoint_sessions import CheckpointSessions
 from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.inprocess_rate_limiter import InProcessRateLimiter
 from altostratus.adapters.key_stores import SQLiteKeyStore
@@ -26,6 +27,7 @@ from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
 from altostratus.ports.clock import Clock, SystemClock
 from altostratus.ports.orchestrator import Orchestrator
+from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.runtimes import compose, data_dir
 from altostratus.runtimes.api_options import rate_limit
 from altostratus.runtimes.cdp_relay import cdp_address
@@ -87,6 +89,13 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
     from altostratus.adapters.browser.config import LaunchConfig
     from altostratus.adapters.browser.live_sessions import LiveChromiumSessions
 
+    sessions = SQLiteSessionLog(db, clock)
+    session_browsers: SessionBrowsers
+    if settings.session_backend == "checkpoint":
+        session_browsers = CheckpointSessions(sessions, artifacts, sealer, ids)
+    else:
+        # Started lazily: no Chromium runs until a session is used.
+        session_browsers = LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path))
     stores = Stores(
         event_log=event_log,
         artifacts=artifacts,
@@ -99,9 +108,8 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         # One server process per data directory, so its memory holds every key's bucket.
         rate_limiter=InProcessRateLimiter(limit, clock) if limit else None,
         link_verifier=artifacts.verify,
-        sessions=SQLiteSessionLog(db, clock),
-        # Started lazily: no Chromium runs until a session is created.
-        session_browsers=LiveChromiumSessions(LaunchConfig(executable_path=settings.chromium_path)),
+        sessions=sessions,
+        session_browsers=session_browsers,
         otp_codes=SQLiteOtpCodes(db),
         workflows=SQLiteWorkflowLog(db, clock),
     )

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     # function may read and write only there).
     artifacts_prefix: str = "runs/"
 
+    # -- browser sessions --
+    # Where a session's browser lives between runs: "embedded" (a live Chromium this server
+    # owns) or "checkpoint" (each run's browser state saved and restored; AWS's default).
+    session_backend: Literal["default", "embedded", "checkpoint"] = "default"
+    # AWS: the function the session-timeout schedules invoke, the role they do it with, and
+    # their EventBridge Scheduler group (from template.yaml).
+    session_close_function_arn: str | None = None
+    session_scheduler_role_arn: str | None = None
+    session_schedule_group: str = "default"
+
     # -- webhooks and the event bus --
     # Attempts per delivery; on AWS also the webhook queue's maxReceiveCount (template.yaml).
     webhook_max_attempts: int = Field(default=10, ge=1)

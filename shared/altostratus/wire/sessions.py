@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from altostratus.domain import sessions as s
+from altostratus.domain.artifacts import ArtifactRecord
+from altostratus.domain.view import RunView
+from altostratus.ports.artifacts import ArtifactStore
 from altostratus.wire.render import wire_time
 
 
@@ -77,6 +81,45 @@ class CreateBrowserSessionBody(BaseModel):
     generate_browser_profile: bool | None = None
 
 
+def session_files(
+    runs: Sequence[RunView],
+    artifacts: ArtifactStore,
+    record: Callable[[str], ArtifactRecord | None],
+) -> tuple[list[FileInfo], list[FileInfo]]:
+    """The files the session's runs downloaded and their recordings, each newest first (by
+    when they were stored), with signed links as every other artifact link."""
+    downloads: list[tuple[datetime, FileInfo]] = []
+    recordings: list[tuple[datetime, FileInfo]] = []
+    for run in runs:
+        for f in run.downloads:
+            info = FileInfo(
+                url=artifacts.signed_url(f.uri, artifact_id=f.artifact_id),
+                checksum=f.checksum,
+                filename=f.filename,
+                file_size=f.file_size,
+                modified_at=wire_time(f.modified_at),
+                artifact_id=f.artifact_id,
+            )
+            downloads.append((f.modified_at, info))
+        if run.recording is not None:
+            stored = record(run.recording.artifact_id)
+            at = stored.created_at if stored is not None else run.modified_at
+            info = FileInfo(
+                url=artifacts.signed_url(run.recording.uri, artifact_id=run.recording.artifact_id),
+                checksum=stored.checksum if stored else None,
+                filename=(stored.filename if stored else None) or f"{run.run_id}.mp4",
+                file_size=stored.file_size if stored else None,
+                modified_at=wire_time(at),
+                artifact_id=run.recording.artifact_id,
+            )
+            recordings.append((at, info))
+
+    def newest_first(found: list[tuple[datetime, FileInfo]]) -> list[FileInfo]:
+        return [info for _, info in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+    return newest_first(downloads), newest_first(recordings)
+
+
 def session_response(
     view: s.SessionView,
     now: datetime,
@@ -84,6 +127,8 @@ def session_response(
     browser_address: str | None = None,
     app_url: str | None = None,
     warning: str | None = None,
+    downloaded_files: Sequence[FileInfo] = (),
+    recordings: Sequence[FileInfo] = (),
 ) -> BrowserSessionResponse:
     status = view.status_at(now)
     holder = view.holder_at(now) if not status.is_final else None
@@ -103,6 +148,8 @@ def session_response(
         generate_browser_profile=view.spec.generate_browser_profile,
         vnc_streaming_supported=False,
         download_path=f"/app/downloads/{view.org_id}/{view.session_id}",
+        downloaded_files=list(downloaded_files),
+        recordings=list(recordings),
         started_at=wire_time(view.started_at),
         completed_at=wire_time(view.completed_at_as_of(now)),
         created_at=wire_time(view.created_at) or "",

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from altostratus.adapters.browser.config import BASE_FLAGS, LaunchConfig
 from altostratus.ports.session_browsers import CdpEndpoint, SessionBrowserError
@@ -101,6 +102,13 @@ class LiveChromiumSessions:
                 with self._lock:
                     live = self._live.get(session_id)
         return CdpEndpoint(url=live.url) if live is not None else None
+
+    def saved_state(self, session_id: str) -> dict[str, Any] | None:
+        """Nothing: the browser itself stays up between runs."""
+        return None
+
+    def save_state(self, session_id: str, run_id: str, state: dict[str, Any]) -> None:
+        """Nothing to keep: the next run finds the browser as this one left it."""
 
     def stop(self, session_id: str) -> None:
         with self._lock:

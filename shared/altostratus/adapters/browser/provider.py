@@ -1,5 +1,7 @@
 """The Chromium browser provider: a fresh browser context per run and slice, restored from the
-checkpoint, in Chromium launched here or reached at the run's `browser_address`.
+checkpoint, in Chromium launched here or reached at the run's `browser_address`. A run in a
+browser session works in the session's live browser, or (a backend that keeps none) starts
+from the browser state the session's previous run left and leaves its own.
 
 With `reuse_browser`, each event loop (an embedded worker's) keeps its Chromium between slices
 and runs: starting one costs about a second, a new context a few milliseconds. On Lambda each
@@ -70,10 +72,15 @@ class ChromiumBrowserProvider:
         )
         state = BrowserState.model_validate(restore) if restore else None
         address = request.browser_address
-        if view.browser_session_id and self._sessions is not None and self._sessions.live:
-            async with self._open_live(view.browser_session_id, config) as opened:
+        sessions, session_id = self._sessions, view.browser_session_id
+        if session_id and sessions is not None and sessions.live:
+            async with self._open_live(session_id, config) as opened:
                 yield opened
             return
+        if session_id and sessions is not None and state is None:
+            # The run's first browser starts from what the session's previous run left.
+            saved = sessions.saved_state(session_id)
+            state = BrowserState.model_validate(saved) if saved else None
         if address:
             headers = {k: v for k, v in (request.cdp_connect_headers or {}).items() if v is not None}
             launch = self._launch.model_copy(update={"browser_address": address, "cdp_headers": headers})
@@ -84,6 +91,11 @@ class ChromiumBrowserProvider:
             session = await runtime.new_session(config, state=state)
             try:
                 yield _Opened(session)
+                if session_id and sessions is not None:
+                    # Kept at the end of every slice, so the state the run leaves when it
+                    # releases the session is its last slice's.
+                    left = await session.export_state()
+                    sessions.save_state(session_id, view.run_id, left.model_dump(mode="json"))
             finally:
                 await session.close()
         finally:

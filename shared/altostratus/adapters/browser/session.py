@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import re
 import tempfile
@@ -216,7 +217,16 @@ class BrowserSession:
             tab = self._tabs.open_tabs()[0] if index == 0 else self._tabs.add(await self.context.new_page())
             await self._tabs.ready(tab)
             if saved.url and saved.url != "about:blank":
-                report = await self._act_on(tab, Navigate(url=saved.url))
+                script = _session_storage_script(saved)
+                installed = await tab.page.add_init_script(script) if script else None
+                try:
+                    report = await self._act_on(tab, Navigate(url=saved.url))
+                finally:
+                    if installed is not None:
+                        # Only this first load gets the saved items; later ones keep what the
+                        # page itself stores.
+                        with contextlib.suppress(PlaywrightError):
+                            await installed.close()
                 if not report.ok:
                     log.warning("could not restore tab %s: %s", saved.url, report.detail)
         tabs = self._tabs.open_tabs()
@@ -417,15 +427,30 @@ class BrowserSession:
     async def export_state(self) -> BrowserState:
         """Cookies, local storage and open tabs, to restore with `BrowserRuntime.new_session`."""
         self._check()
-        storage = await self._watch(self.context.storage_state())
+        storage = await self._watch(self.context.storage_state(indexed_db=True))
         await self._tabs.refresh_titles()
         tabs = self._tabs.open_tabs()
         active = next((i for i, t in enumerate(tabs) if t.id == self._tabs.active_id), 0)
-        return BrowserState(
-            storage_state=dict(storage),
-            tabs=tuple(TabState(url=t.page.url, title=t.title) for t in tabs),
-            active_tab=active,
-        )
+        saved = []
+        for tab in tabs:
+            origin, items = await self._session_storage(tab)
+            saved.append(
+                TabState(url=tab.page.url, title=tab.title, session_origin=origin, session_storage=items)
+            )
+        return BrowserState(storage_state=dict(storage), tabs=tuple(saved), active_tab=active)
+
+    async def _session_storage(self, tab: Tab) -> tuple[str, dict[str, str]]:
+        """The tab's origin and session storage; nothing for a page that has none to give
+        (about:blank, an opaque origin, a crashed or busy tab)."""
+        if tab.crashed:
+            return "", {}
+        try:
+            found = await asyncio.wait_for(tab.page.evaluate(_READ_SESSION_STORAGE), _CLOSE_TIMEOUT_S)
+        except (PlaywrightError, TimeoutError):
+            return "", {}
+        if not isinstance(found, list) or len(found) != 2 or not isinstance(found[1], dict):
+            return "", {}
+        return str(found[0]), {str(k): str(v) for k, v in found[1].items()}
 
     async def close(self) -> None:
         if self._closed:
@@ -454,3 +479,33 @@ class BrowserSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+# The page's origin and session storage, read in its own frame (top-level only: a checkpoint
+# keeps the tab's storage, not that of the frames it embeds).
+_READ_SESSION_STORAGE = """() => {
+  try {
+    const items = {};
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const key = sessionStorage.key(i);
+      items[key] = sessionStorage.getItem(key);
+    }
+    return [location.origin, items];
+  } catch (e) {
+    return ["", {}];
+  }
+}"""
+
+
+def _session_storage_script(saved: TabState) -> str | None:
+    """An init script that puts the tab's saved session storage back before the page's own
+    scripts run, in the top frame of the saved origin only."""
+    if not saved.session_storage or not saved.session_origin or saved.session_origin == "null":
+        return None
+    origin = json.dumps(saved.session_origin)
+    items = json.dumps(sorted(saved.session_storage.items()))
+    return (
+        "(() => { if (window !== window.top || location.origin !== "
+        f"{origin}) return; try {{ for (const [k, v] of {items}) sessionStorage.setItem(k, v); }} "
+        "catch (e) {} })();"
+    )

@@ -12,13 +12,19 @@ class TabState(BaseModel):
 
     url: str
     title: str = ""
+    # The tab's session storage, for the origin it showed (session storage is per tab and per
+    # origin, and Playwright's storage state leaves it out).
+    session_origin: str = ""
+    session_storage: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 class BrowserState(BaseModel):
-    """Cookies and local storage (Playwright's storage state), the open tabs and the active one.
+    """Cookies, local storage and IndexedDB (Playwright's storage state), the open tabs with
+    their session storage, and the active tab.
 
-    Session storage and in-memory page state are not kept: a restored tab is reloaded from
-    its URL. The storage state holds session cookies, so treat a checkpoint like a secret.
+    In-memory page state (scripts' variables, unsubmitted form fields) is not kept: a restored
+    tab is loaded again from its URL. The storage state holds session cookies, so treat a
+    checkpoint like a secret.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -95,6 +95,9 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
         ("POST", "/v1/agents/{workflow_permanent_id}/schedules/{workflow_schedule_id}/cancel", "cancel"),
         group="schedules",
     ),
+    # The SDK's update sends only `generate_browser_profile`, read when the session ends to save
+    # its browser as a `bp_` profile; this deployment has no browser profiles, so accepting it
+    # would change nothing a caller could see.
     *_rows(
         "browser sessions",
         ("PATCH", "/v1/browser_sessions/{browser_session_id}", "update_browser_session"),

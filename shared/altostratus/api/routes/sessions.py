@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -19,13 +20,16 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
+from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
+from altostratus.api.session_runs import files_of, session_runs
 from altostratus.domain import sessions as s
 from altostratus.orchestration.sessions import SessionCloser
-from altostratus.ports.errors import SequenceConflictError
+from altostratus.ports.errors import SequenceConflictError, StoreUnavailableError
 from altostratus.ports.session_browsers import SessionBrowserError
 from altostratus.ports.session_log import SessionLog
+from altostratus.ports.session_timer import SessionTimerError
 from altostratus.wire.sessions import (
     BrowserSessionResponse,
     CloseBrowserSessionResponse,
@@ -35,6 +39,7 @@ from altostratus.wire.sessions import (
 )
 
 CLOSED = "Browser session closed"
+logger = logging.getLogger("altostratus.api")
 _CREATE_BODY_SCHEMA = {
     "required": False,
     "content": {
@@ -49,7 +54,7 @@ _CREATE_BODY_SCHEMA = {
 def close_session(
     services: ApiServices, log: SessionLog, view: s.SessionView, reason: str | None
 ) -> s.SessionView:
-    return SessionCloser(log, services.session_browsers).close(view, reason)
+    return SessionCloser(log, services.session_browsers, services.session_timer).close(view, reason)
 
 
 def sessions_router(services: ApiServices) -> Router:
@@ -74,8 +79,19 @@ def sessions_router(services: ApiServices) -> Router:
         address = None
         if services.session_address is not None and view.connectable:
             address = services.session_address(view.session_id)
+        # The viewer's page of the session: under the configured base, else where this request came.
+        app_url = services.config.app_url or public_base(
+            router.current_event.raw_event, services.config.strip_prefixes
+        )
+        downloaded, recordings = files_of(services, session_runs(services, view))
         return session_response(
-            view, log.now(), browser_address=address, app_url=services.config.app_url, warning=warning
+            view,
+            log.now(),
+            browser_address=address,
+            app_url=app_url,
+            warning=warning,
+            downloaded_files=downloaded,
+            recordings=recordings,
         )
 
     def create_body() -> CreateBrowserSessionBody:
@@ -143,6 +159,13 @@ def sessions_router(services: ApiServices) -> Router:
             view = log.append(session_id, [s.SessionStarted(connectable=backend.live)])
         else:
             view = log.append(session_id, [s.SessionStarted(connectable=False)])
+        if services.session_timer is not None:
+            try:
+                services.session_timer.arm(session_id, view.deadline)
+            except SessionTimerError as exc:
+                # A session nothing would close at its deadline is not handed out.
+                close_session(services, log, view, str(exc))
+                raise StoreUnavailableError(str(exc)) from exc
         return answer(view, warning)
 
     @router.get(
@@ -214,6 +237,7 @@ def sessions_router(services: ApiServices) -> Router:
             try:
                 extended, warning = s.extension(view, body.additional_minutes, log.now())
                 view = log.append(browser_session_id, [extended], expected_version=view.version)
+                move_timer(view)
             except s.ExtensionRefusedError as exc:
                 raise ConflictError(exc.message) from exc
             except s.SessionClosedError as exc:
@@ -222,5 +246,15 @@ def sessions_router(services: ApiServices) -> Router:
                 continue  # extended concurrently: read it again
             return answer(view, warning)
         raise ConflictError(f"Browser session {browser_session_id} is changing; retry.")
+
+    def move_timer(view: s.SessionView) -> None:
+        if services.session_timer is None:
+            return
+        try:
+            services.session_timer.arm(view.session_id, view.deadline)
+        except SessionTimerError as exc:
+            # The extension stands: the timer, firing at the old deadline, finds the session
+            # not yet due and sets itself again at the new one.
+            logger.warning("session %s: %s", view.session_id, exc)
 
     return router

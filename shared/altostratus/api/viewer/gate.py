@@ -19,7 +19,9 @@ CSRF_MISSING = "The viewer's CSRF token is missing or does not match this sessio
 
 
 def is_viewer_page(path: str) -> bool:
-    return path in ("/", "/signin", "/runs") or path.startswith(("/runs/", "/viewer/static/"))
+    return path in ("/", "/signin", "/runs") or path.startswith(
+        ("/runs/", "/browser-session/", "/viewer/static/")
+    )
 
 
 def is_viewer_call(path: str) -> bool:

@@ -13,7 +13,7 @@ ASSETS = {
     "viewer.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
-PAGES = frozenset({"signin", "runs", "run"})
+PAGES = frozenset({"signin", "runs", "run", "session"})
 
 
 @cache

@@ -23,15 +23,19 @@ from altostratus.api.public_base import public_base, request_prefix
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run, replay_webhook
 from altostratus.api.services import ApiServices
+from altostratus.api.session_runs import files_of, session_runs
 from altostratus.api.viewer.pages import ASSETS, asset, page_policy, shell
 from altostratus.api.viewer.session import Sessions, cleared_cookies, session_cookies
 from altostratus.domain import events as ev
+from altostratus.domain import sessions as s
 from altostratus.domain.enums import RunStatus
 from altostratus.domain.redaction import redact_url
+from altostratus.domain.run_summary import PROMPT_EXCERPT_CHARS
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.event_log import InvalidCursorError, RunQuery
 from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
+from altostratus.wire.sessions import session_response
 
 PAGE_SIZE = 20
 
@@ -88,6 +92,10 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
     @router.get("/runs/<run_id>", include_in_schema=False)
     def run_page(run_id: str) -> Response[str]:
         return signed_in_page("run")
+
+    @router.get("/browser-session/<session_id>", include_in_schema=False)
+    def session_page(session_id: str) -> Response[str]:
+        return signed_in_page("session")
 
     @router.get("/viewer/static/<name>", include_in_schema=False)
     def static(name: str) -> Response[bytes]:
@@ -255,5 +263,67 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
     def retry_webhook(run_id: str) -> dict[str, Any]:
         report = replay_webhook(services, own_view(run_id), None)
         return {"status_code": report.status_code, "error": report.error, "latency_ms": report.latency_ms}
+
+    # -- browser sessions --
+
+    def own_session(session_id: str) -> s.SessionView:
+        view = services.sessions.get(session_id) if services.sessions is not None else None
+        if view is None or view.org_id != caller(router).org_id:
+            raise NotFoundError(s.not_found_message(session_id))
+        return view
+
+    @router.get("/viewer/api/browser_sessions/<session_id>", include_in_schema=False)
+    def session_detail(session_id: str) -> dict[str, Any]:
+        view = own_session(session_id)
+        assert services.sessions is not None
+        runs = session_runs(services, view)
+        downloaded, recordings = files_of(services, runs)
+        address = None
+        if services.session_address is not None and view.connectable:
+            address = services.session_address(view.session_id)
+        app_url = services.config.app_url or public_base(event(), services.config.strip_prefixes)
+        shown = session_response(
+            view,
+            services.sessions.now(),
+            browser_address=address,
+            app_url=app_url,
+            downloaded_files=downloaded,
+            recordings=recordings,
+        )
+        # The newest screenshot of the newest run that took one: what the browser showed last.
+        latest = next(
+            (
+                {
+                    "run_id": run.run_id,
+                    "artifact_id": run.screenshots[0].artifact_id,
+                    "url": services.artifacts.signed_url(
+                        run.screenshots[0].uri, artifact_id=run.screenshots[0].artifact_id
+                    ),
+                }
+                for run in runs
+                if run.screenshots
+            ),
+            None,
+        )
+        rows = [
+            {
+                "run_id": run.run_id,
+                "status": run.status.value,
+                "title": run.title,
+                "prompt": str(run.request_echo.get("prompt") or "")[:PROMPT_EXCERPT_CHARS] or None,
+                "step_count": run.step_count,
+                "created_at": wire_time(run.created_at),
+                "started_at": wire_time(run.started_at),
+                "finished_at": wire_time(run.finished_at),
+                "failure_reason": run.failure_reason,
+            }
+            for run in runs
+        ]
+        return {
+            "session": shown.model_dump(mode="json"),
+            "runs": rows,
+            "latest_screenshot": latest,
+            "closed_reason": view.closed_reason,
+        }
 
     return router

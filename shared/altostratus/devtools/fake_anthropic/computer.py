@@ -70,6 +70,10 @@ def computer_policy(
             if others is None:
                 return HttpError(500, "api_error", "this script expects only computer-use calls")
             return others(request)
+        script.hear(request.messages)
+        stale = script.stale(request.turn, cs.newest_png(request.messages))
+        if stale is not None:
+            return HttpError(400, "invalid_request_error", stale)
         return encode(script, request.turn)
 
     return policy

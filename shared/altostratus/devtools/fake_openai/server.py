@@ -144,6 +144,10 @@ class FakeOpenAIServer:
             tool, _images = check_responses(body, self._store)
             previous = body.get("previous_response_id")
             turn = self._depth[previous] + 1 if previous else 0
+        self.script.hear(body["input"])
+        stale = self.script.stale(turn, cs.newest_png(body["input"]))
+        if stale is not None:
+            raise InvalidRequestError(stale, "input")
         intent = self.script.intent(turn)
         output: list[dict[str, Any]] = [
             {
@@ -218,6 +222,10 @@ class FakeOpenAIServer:
     def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         images = check_chat(body, self.image_limit)
         turn = sum(1 for m in body["messages"] if m.get("role") == "assistant")
+        self.script.hear(body["messages"])
+        stale = self.script.stale(turn, images[-1] if images else None)
+        if stale is not None:
+            raise InvalidRequestError(stale, "messages")
         size = cs.png_size(images[-1]) if images else None
         width, height = size or (1280, 720)
         content = ui_tars_answer(self.script, turn, width, height, self.coordinates)

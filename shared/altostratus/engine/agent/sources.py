@@ -7,6 +7,7 @@ traced back to the elements its values were read from. Both are recorded in the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from altostratus.domain.replay.compile import leaves, renderings
@@ -16,6 +17,8 @@ from altostratus.ports.browser import AgentBrowser
 
 # Outputs with more leaves than this are not traced (a replay of them would read as many).
 MAX_TRACED_VALUES = 200
+# Tracing is one scan of the page; on a huge page it must not hold the run's end up.
+TRACE_TIMEOUT_S = 5.0
 
 
 def shown_target(secrets: Secrets, target: SelectorBundle | None) -> SelectorBundle | None:
@@ -40,7 +43,7 @@ async def output_sources(browser: AgentBrowser, secrets: Secrets, output: Any) -
         return ()
     flat = [form for _, forms in wanted for form in forms]
     try:
-        found = await browser.find_text(flat)
+        found = await asyncio.wait_for(browser.find_text(flat), TRACE_TIMEOUT_S)
     except Exception:  # tracing is best effort: the run's output stands without it
         return ()
     sources: list[TextSource] = []

@@ -137,7 +137,7 @@ class AnthropicComputer(CuaModel):
         task = self.task
         tool_type, beta = tool_version(task.model)
         messages: list[dict[str, Any]] = state.setdefault("messages", [])
-        where = f"URL: {feedback.url}\nTitle: {feedback.title}"
+        where = feedback.location
         if not messages:
             content: list[dict[str, Any]] = [
                 {"type": "text", "text": task.prompt()},

@@ -33,11 +33,15 @@ class ActionResult(BaseModel):
 
 
 class Feedback(BaseModel):
+    """The screen and what the last actions did. Every text derived from the page (the title,
+    the effect summaries with the elements hit) is already inside the run's page-data fence:
+    `location` and each result's `summary` go to the model as they are."""
+
     model_config = ConfigDict(frozen=True)
 
     screenshot: bytes
     url: str
-    title: str
+    location: str
     results: tuple[ActionResult, ...] = ()
     # Engine notes for the model (a nudge, the answer to its question).
     notes: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, extract
+from altostratus.engine.agent.prompts import fence
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import record_exchanges
 from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError
@@ -130,11 +131,14 @@ async def _decide_and_act(
             "the model is told: the browser's display scale is not 1."
         )
     rec.artifact(ArtifactType.SCREENSHOT_LLM, png, "image/png")
-    results = tuple(ActionResult.model_validate(r) for r in state.pending_results)
+    results = tuple(
+        ActionResult.model_validate({**r, "summary": fence(r["summary"], ctx.tag)})
+        for r in state.pending_results
+    )
     feedback = Feedback(
         screenshot=png,
         url=url,
-        title=title,
+        location=fence(f"URL: {url}\nTitle: {title}", ctx.tag),
         results=results,
         notes=tuple(ctx.secrets.redact(n) for n in state.notes),
     )

@@ -29,6 +29,7 @@ from altostratus.domain.enums import ActionStatus, ActionType
 from altostratus.domain.replay.compile import strip_query
 from altostratus.domain.replay.matching import describe
 from altostratus.domain.replay.plan import ExtractField, ParameterRef, PlanStep, ReplayPlan, SecretRef, Value
+from altostratus.domain.replay.targets import ObservedEffect
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.secrets import Secrets, placeholder
 from altostratus.ports.browser import AgentBrowser, Effect
@@ -317,10 +318,16 @@ class _Replay:
                 effect=self.redact(effect.details),
                 error=None if problem is None else self.redact(problem)[:1000],
                 target=None,
-                observed=effect.observed,
+                observed=self.shown_observed(effect),
             ),
             f"action:{index}:executed",
         )
+
+    def shown_observed(self, effect: Effect) -> ObservedEffect | None:
+        observed = effect.observed
+        if observed is None or not self.hidden:
+            return observed
+        return ObservedEffect.model_validate(self.redact(observed.model_dump(mode="json")))
 
     def record_failure(self, index: int, step: PlanStep, reason: str) -> None:
         if self.rec is None:

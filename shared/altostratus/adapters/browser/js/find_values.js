@@ -1,7 +1,8 @@
 (values) => {
   //@bundle
   // For each value, the smallest visible element whose text holds it (or a field holding it),
-  // searched through open shadow roots and same-origin frames.
+  // searched through open shadow roots and same-origin frames. Each element's text is taken
+  // once for all the values.
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     if (r.width <= 0 || r.height <= 0) return false;
@@ -21,25 +22,27 @@
   };
   collect(document);
   const skip = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "TITLE"]);
-  const find = (value) => {
-    const needle = __norm(value);
-    if (!needle) return null;
-    let best = null, bestLength = Infinity;
-    for (const root of roots) {
-      for (const el of root.querySelectorAll("*")) {
-        if (skip.has(el.tagName)) continue;
-        const field = ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
-        const text = field ? __norm(el.value) : __norm(el.textContent);
-        if (!text.includes(needle) || text.length >= bestLength) continue;
-        if (!visible(el)) continue;
-        const shown = field ? text : __norm(el.innerText || el.textContent);
-        if (!shown.includes(needle)) continue;
-        best = el; bestLength = text.length;
-      }
+  const fields = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+  const needles = values.map(__norm);
+  const best = needles.map(() => null), bestLength = needles.map(() => Infinity);
+  for (const root of roots) {
+    for (const el of root.querySelectorAll("*")) {
+      if (skip.has(el.tagName)) continue;
+      const field = fields.has(el.tagName);
+      const text = field ? __norm(el.value) : __norm(el.textContent);
+      if (!text) continue;
+      let shown = null;
+      needles.forEach((needle, i) => {
+        if (!needle || text.length >= bestLength[i] || !text.includes(needle)) return;
+        if (shown === null) shown = visible(el) ? (field ? text : __norm(el.innerText || el.textContent)) : "";
+        if (!shown.includes(needle)) return;
+        best[i] = el; bestLength[i] = text.length;
+      });
     }
-    if (!best) return null;
-    const field = ["INPUT", "TEXTAREA", "SELECT"].includes(best.tagName);
-    return {bundle: __bundleOf(best), text: field ? __norm(best.value) : __norm(best.innerText || best.textContent)};
-  };
-  return values.map(find);
+  }
+  return best.map((el) => {
+    if (!el) return null;
+    const field = fields.has(el.tagName);
+    return {bundle: __bundleOf(el), text: field ? __norm(el.value) : __norm(el.innerText || el.textContent)};
+  });
 }

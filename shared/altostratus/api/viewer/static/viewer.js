@@ -1,4 +1,4 @@
-// The Altostratus run viewer: sign-in, the runs list and one run's page, drawn from the
+// The Altostratus run viewer: sign-in, the runs list, a run's page and a browser session's page, drawn from the
 // viewer's own JSON calls. Everything is built with DOM calls (never from HTML strings), so
 // what a run recorded is always shown as text.
 "use strict";
@@ -112,7 +112,7 @@
   }
 
   function safeNext(value) {
-    return value && /^\/runs(\/[A-Za-z0-9_.-]+)?$/.test(value) ? value : "/runs";
+    return value && /^\/(runs(\/[A-Za-z0-9_.-]+)?|browser-session\/[A-Za-z0-9_.-]+)$/.test(value) ? value : "/runs";
   }
 
   async function showAccount() {
@@ -635,7 +635,146 @@
     refresh(true);
   }
 
+  // -- one browser session --
+
+  function sessionPage() {
+    const sessionId = decodeURIComponent(location.pathname.slice(BASE.length).split("/")[2] || "");
+    showAccount();
+    const SESSION_FINAL = new Set(["completed", "failed", "timeout"]);
+    const heading = el("h1", { id: "session-title", text: `Browser session ${sessionId}` });
+    const statusLine = el("p", { class: "status-line" });
+    const notice = el("p", { class: "notice", role: "alert" });
+    const sections = el("div", { class: "sections" });
+    fill(main,
+      el("nav", { "aria-label": "Breadcrumb", class: "crumbs" }, el("a", { href: `${BASE}/runs`, text: "All runs" })),
+      heading,
+      statusLine,
+      notice,
+      sections,
+    );
+    let lastVersion = null;
+    let shotNode = null; // kept across redraws while the screenshot is the same one
+
+    function section(id, title, ...content) {
+      return el("section", { "aria-labelledby": `${id}-h`, id }, el("h2", { id: `${id}-h`, text: title }), ...content);
+    }
+
+    function fileList(files, empty, what) {
+      if (!files.length) return el("p", { class: "empty", text: empty });
+      return el(
+        "ul",
+        {},
+        files.map((f) =>
+          el(
+            "li",
+            {},
+            el("a", { href: f.url, download: f.filename || "", class: what, text: f.filename || f.artifact_id || "file" }),
+            f.file_size !== null && f.file_size !== undefined ? ` (${f.file_size} bytes)` : "",
+            f.modified_at ? ` — ${when(f.modified_at)}` : "",
+          ),
+        ),
+      );
+    }
+
+    function draw(detail) {
+      const session = detail.session;
+      document.title = `Browser session ${session.browser_session_id} — Altostratus`;
+      fill(statusLine, badge(session.status), ` ${session.browser_session_id}`, session.runnable_id ? ` — in use by ${session.runnable_id}` : "");
+      const facts = [
+        ["Status", badge(session.status)],
+        ["Session id", session.browser_session_id],
+        ["Timeout", `${session.timeout} min`],
+        ["In use by", session.runnable_id ? el("a", { href: `${BASE}/runs/${encodeURIComponent(session.runnable_id)}`, text: session.runnable_id }) : "—"],
+        ["Created", when(session.created_at)],
+        ["Started", when(session.started_at)],
+        ["Ended", when(session.completed_at)],
+        ["CDP address", session.browser_address || "—"],
+      ];
+      if (detail.closed_reason) facts.push(["Reason", detail.closed_reason]);
+      const about = section("summary", "Summary", el("dl", { class: "facts" }, facts.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])));
+      const latest = detail.latest_screenshot;
+      if (latest && (!shotNode || shotNode.dataset.artifactId !== latest.artifact_id)) {
+        shotNode = el("img", {
+          src: latest.url,
+          alt: `The session's latest screenshot, taken by run ${latest.run_id}`,
+          class: "latest-shot",
+          id: "latest-screenshot",
+          "data-artifact-id": latest.artifact_id,
+        });
+      }
+      const screen = section(
+        "screenshot",
+        "Latest screenshot",
+        latest ? shotNode : el("p", { class: "empty", text: "No run in this session has taken a screenshot yet." }),
+      );
+      const runs = detail.runs.length
+        ? el(
+            "div",
+            { class: "table-wrap" },
+            el(
+              "table",
+              { class: "runs" },
+              el("caption", { class: "visually-hidden", text: "Runs of this session, newest first" }),
+              el("thead", {}, el("tr", {}, ["Status", "Run", "Steps", "Created", "Finished"].map((h) => el("th", { scope: "col", text: h })))),
+              el(
+                "tbody",
+                {},
+                detail.runs.map((run) =>
+                  el(
+                    "tr",
+                    { "data-run-id": run.run_id },
+                    el("td", {}, badge(run.status)),
+                    el(
+                      "td",
+                      { class: "run-cell" },
+                      el("a", { href: `${BASE}/runs/${encodeURIComponent(run.run_id)}`, text: run.title || run.prompt || run.run_id }),
+                      el("span", { class: "run-id", text: run.run_id }),
+                    ),
+                    el("td", { "data-label": "Steps", text: run.step_count }),
+                    el("td", { "data-label": "Created", text: when(run.created_at) }),
+                    el("td", { "data-label": "Finished", text: when(run.finished_at) }),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : el("p", { class: "empty", text: "No run has used this session yet." });
+      fill(
+        sections,
+        el("div", { class: "col-side" }, about,
+          section("files", "Downloaded files", fileList(session.downloaded_files || [], "No files were downloaded.", "download")),
+          section("recordings", "Recordings", fileList(session.recordings || [], "No recordings yet.", "recording")),
+        ),
+        el("div", { class: "col-main" }, section("session-runs", "Runs", runs), screen),
+      );
+    }
+
+    let timer = null;
+    async function refresh() {
+      clearTimeout(timer);
+      let detail;
+      try {
+        detail = await api("GET", `/viewer/api/browser_sessions/${encodeURIComponent(sessionId)}`);
+        notice.textContent = "";
+      } catch (exc) {
+        notice.textContent = exc.message;
+        if (exc.status !== 404) timer = setTimeout(refresh, POLL_MS * 2);
+        return;
+      }
+      const session = detail.session;
+      const version = `${session.modified_at}|${session.status}|${detail.runs.map((r) => r.run_id + r.status).join(",")}|${detail.latest_screenshot && detail.latest_screenshot.artifact_id}`;
+      if (version !== lastVersion) {
+        draw(detail);
+        lastVersion = version;
+      }
+      const busy = detail.runs.some((r) => !TERMINAL.has(r.status));
+      if (!SESSION_FINAL.has(session.status) || busy) timer = setTimeout(refresh, POLL_MS * 2);
+    }
+    refresh();
+  }
+
   if (PAGE === "signin") signinPage();
   else if (PAGE === "runs") runsPage();
   else if (PAGE === "run") runPage();
+  else if (PAGE === "session") sessionPage();
 })();
