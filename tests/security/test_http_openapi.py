@@ -56,6 +56,14 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[str]]] = {
         "extend_browser_session",
         AUTH | BODY | {"404", "409"},
     ),
+    ("post", "/v1/run/agents"): ("run_workflow", AUTH | BODY | {"404"}),
+    ("get", "/v1/agents"): ("get_workflows", AUTH | {"422"}),
+    ("get", "/v1/agents/{workflow_permanent_id}"): ("get_workflow", AUTH | {"404", "422"}),
+    ("get", "/v1/scripts"): ("get_scripts", AUTH | {"422"}),
+    ("post", "/v1/scripts"): ("create_script", AUTH | BODY | {"404"}),
+    ("get", "/v1/scripts/{script_id}"): ("get_script", AUTH | {"404"}),
+    ("post", "/v1/scripts/{script_id}/deploy"): ("deploy_script", AUTH | BODY | {"404"}),
+    ("post", "/v1/scripts/{script_id}/run"): ("run_script", AUTH | {"400", "404"}),
     ("get", "/v1/version"): ("get_version", set()),
     ("get", "/v1/organizations/me"): ("get_current_organization", AUTH),
 }
@@ -296,7 +304,13 @@ def test_routes_without_input_accept_an_absent_body_and_promise_no_422(documente
     session = client.post("/v1/browser_sessions")
     assert session.status == 200, session.body
     session_id = session.json()["browser_session_id"]
-    ids = {"run_id": run_id, "browser_session_id": session_id, "credential_id": "cred_absent"}
+    # A script id nobody has: run_script answers 400 whatever the script.
+    ids = {
+        "run_id": run_id,
+        "browser_session_id": session_id,
+        "credential_id": "cred_absent",
+        "script_id": "s_unknown",
+    }
     operations = _operations(documented.spec)
     # Every served write that declares no body, or an optional one, called as the SDK does:
     # no body at all, with and without a JSON content type.

@@ -23,6 +23,7 @@ from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
 from altostratus.ports.session_timer import SessionTimer
 from altostratus.ports.webhooks import WebhookReplayer
+from altostratus.ports.workflow_log import WorkflowLog
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -80,3 +81,5 @@ class ApiServices:
     # Saved credentials; None: the credential routes answer that none are kept.
     credentials: CredentialStore | None = None
     otp_reader: Callable[[str], ParsedOtp | None] | None = None
+    # Workflows and their scripts; None: this deployment keeps none.
+    workflows: WorkflowLog | None = None

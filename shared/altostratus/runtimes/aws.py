@@ -24,6 +24,7 @@ from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
 from altostratus.adapters.dynamodb_session_log import DynamoDBSessionLog
+from altostratus.adapters.dynamodb_workflow_log import DynamoDBWorkflowLog
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.adapters.scheduler_session_timer import SchedulerSessionTimer
@@ -138,6 +139,7 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
         credentials=DynamoDBCredentialStore(ddb, state_table=settings.state_table),
+        workflows=DynamoDBWorkflowLog(ddb, state_table=settings.state_table, clock=clock),
         sessions=sessions,
         session_browsers=session_browsers(settings, sessions, artifacts, sealer, ids),
         session_timer=session_timer(settings),

@@ -25,6 +25,7 @@ from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.lifecycle import RunLifecycle
+from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
 from altostratus.ports.credentials import CredentialStore
@@ -38,6 +39,7 @@ from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
 from altostratus.ports.session_timer import SessionTimer
+from altostratus.ports.workflow_log import WorkflowLog
 from altostratus.runtimes.api_options import api_config, submission_checks
 from altostratus.runtimes.otp_reader import ModelOtpReader
 from altostratus.runtimes.settings import Settings
@@ -81,6 +83,8 @@ class Stores:
     otp_codes: OtpCodes | None = None
     # Saved credentials (passwords, cards, secrets); None: this deployment keeps none.
     credentials: CredentialStore | None = None
+    # Workflows and their scripts; None: this deployment publishes none.
+    workflows: WorkflowLog | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -153,6 +157,7 @@ def api_services(
         otp_codes=stores.otp_codes,
         credentials=stores.credentials,
         otp_reader=otp_reader(settings, model_key) if model_key is not None else None,
+        workflows=stores.workflows,
     )
 
 
@@ -180,12 +185,19 @@ def admission(settings: Settings, stores: Stores) -> Admission:
     )
 
 
+def publisher(stores: Stores) -> WorkflowPublisher | None:
+    if stores.workflows is None:
+        return None
+    return WorkflowPublisher(stores.event_log, stores.workflows, stores.artifacts, stores.ids)
+
+
 def lifecycle(settings: Settings, stores: Stores, gate: Admission | None = None) -> RunLifecycle:
     return RunLifecycle(
         stores.event_log,
         gate or admission(settings, stores),
         sessions=stores.sessions,
         max_run_seconds=settings.max_run_seconds,
+        publisher=publisher(stores),
     )
 
 
@@ -258,4 +270,5 @@ def agent_slices(
         warm_environment=not embedded,
         admission=gate or admission(settings, stores),
         sessions=stores.sessions,
+        plans=publisher(stores),
     )

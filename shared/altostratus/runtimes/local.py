@@ -21,6 +21,7 @@ from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
 from altostratus.adapters.sqlite_otp_codes import SQLiteOtpCodes
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
 from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
+from altostratus.adapters.sqlite_workflow_log import SQLiteWorkflowLog
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
@@ -115,6 +116,7 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         session_browsers=session_browsers,
         otp_codes=SQLiteOtpCodes(db),
         credentials=SQLiteCredentialStore(db),
+        workflows=SQLiteWorkflowLog(db, clock),
     )
     return LocalStores(
         settings=settings,

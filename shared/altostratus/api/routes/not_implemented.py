@@ -63,10 +63,7 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
     ),
     *_rows(
         "workflows",
-        ("POST", "/v1/run/agents", "run_workflow"),
-        ("GET", "/v1/agents", "get_workflows"),
         ("POST", "/v1/agents", "create_workflow"),
-        ("GET", "/v1/agents/{workflow_permanent_id}", "get_workflow"),
         ("POST", "/v1/agents/{workflow_id}", "update_workflow"),
         ("POST", "/v1/agents/{workflow_id}/delete", "delete_workflow"),
         ("GET", "/v1/agents/{workflow_permanent_id}/versions", "get_workflow_versions"),
@@ -112,14 +109,6 @@ NOT_IMPLEMENTED: tuple[Unimplemented, ...] = (
         ("PATCH", "/v1/browser_profiles/{profile_id}", "update_browser_profile"),
         ("DELETE", "/v1/browser_profiles/{profile_id}", "delete_browser_profile"),
     ),
-    *_rows(
-        "scripts",
-        ("GET", "/v1/scripts", "get_scripts"),
-        ("POST", "/v1/scripts", "create_script"),
-        ("GET", "/v1/scripts/{script_id}", "get_script"),
-        ("POST", "/v1/scripts/{script_id}/deploy", "deploy_script"),
-    ),
-    *_rows("scripts", ("POST", "/v1/scripts/{script_id}/run", "run_script"), group="scripts"),
     *_rows(
         "folders",
         ("GET", "/v1/folders", "get_folders"),

@@ -101,8 +101,13 @@ def runs_router(services: ApiServices) -> Router:
                 f"The engine {request.engine.value!r} is not available on this deployment; "
                 f"use one of {supported}."
             )
-        if request.publish_workflow:
-            raise BadRequestError("publish_workflow is not supported on this deployment yet.")
+        if request.publish_workflow and request.engine is not Engine.SKYVERN_V2:
+            raise BadRequestError(
+                f"publish_workflow needs the engine skyvern-2.0 (its runs compile to a replayable "
+                f"script); {request.engine.value!r} runs cannot be published."
+            )
+        if request.publish_workflow and services.workflows is None:
+            raise BadRequestError("publish_workflow is not available: this deployment keeps no workflows.")
         if request.run_with == "code":
             raise BadRequestError("run_with='code' needs a published workflow; task runs use the agent.")
         if request.browser_session_id is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from altostratus.domain.enums import Engine
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
+from altostratus.domain.workflows import fallback_note
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_block
 from altostratus.engine.agent.secrets import Secrets
@@ -82,10 +83,13 @@ class RunContext:
         )
         tag = fence_tag(view.run_id)
         schema = request.data_extraction_schema
+        prompt = request.prompt
+        if view.ai_fallback_triggered:
+            prompt = f"{prompt}\n\n{fallback_note(view.fallback_steps_done or 0, view.fallback_reason)}"
         system = [
             *system_blocks(checklist=checklist),
             task_block(
-                prompt=request.prompt,
+                prompt=prompt,
                 url=redact_url(request.url) if request.url else None,
                 error_codes=codes,
                 schema=schema,
@@ -103,7 +107,7 @@ class RunContext:
             run_id=view.run_id,
             org_id=view.org_id,
             engine=engine,
-            goal=request.prompt,
+            goal=prompt,
             start_url=request.url,
             schema=schema,
             error_codes=codes,
