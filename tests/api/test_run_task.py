@@ -150,7 +150,7 @@ def test_an_oversize_body_is_a_413_and_creates_nothing(client: ApiClient, runtim
         ),
         ({"prompt": "x", "proxy_location": "RESIDENTIAL_JP"}, "not configured"),
         ({"prompt": "x", "proxy_location": {"country": "US"}}, "not configured"),
-        ({"prompt": "x", "publish_workflow": True}, "publish_workflow"),
+        ({"prompt": "x", "publish_workflow": True, "engine": "skyvern-1.0"}, "publish_workflow needs"),
     ],
 )
 def test_valid_requests_this_deployment_cannot_run_are_400s(

@@ -6,23 +6,35 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
+from skyvern.client import NonEmptyCreditCardCredential, NonEmptyPasswordCredential
 from skyvern.client import Skyvern as SkyvernClient
+from skyvern.client.core.api_error import ApiError
 
-from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
+from altostratus.devtools.fake_anthropic.server import (
+    Exchange,
+    FakeAnthropicServer,
+    HttpError,
+    MessagesRequest,
+)
+from altostratus.domain import otp
+from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
-from tests.agent.scenarios import click
+from tests.agent.scenarios import click, type_text
 from tests.fakes.anthropic_server import Reply, ToolUse
 from tests.fakes.policies import Page, act, agent_policy, done
 from tests.support.server import RunningServer, alto, alto_serve
 from tests.support.two_factor_site import TwoFactorSite, two_factor_site
+from tests.support.webhook_receiver import WebhookReceiver, running, statuses
 
 pytestmark = pytest.mark.browser
 
@@ -31,10 +43,21 @@ TIMEOUT_S = 6
 TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
 
 
+_USERNAME = re.compile(r"\{\{secret:(cred_[A-Za-z0-9_]+)\.username\}\}")
+
+
 def agent(page: Page) -> Reply:
     told = page.request.all_user_text()
     if page.sees("Verified"):
         return done("Signed in with the emailed code.")
+    if page.sees("Password") and (named := _USERNAME.search(json.dumps(page.request.body))):
+        # A login run: the goal names the saved credential's placeholders, typed as written.
+        cred = named.group(1)
+        return act(
+            type_text(page.element("Username"), "{{secret:" + cred + ".username}}"),
+            type_text(page.element("Password"), "{{secret:" + cred + ".password}}"),
+            click(page.element("Sign in", role="button")),
+        )
     if page.sees("Wrong code"):
         return Reply.of(ToolUse("terminate", {"reason": "The site refused the code."}))
     if "was obtained" not in told:
@@ -49,9 +72,28 @@ def agent(page: Page) -> Reply:
     )
 
 
+def reading(
+    policy: Callable[[MessagesRequest], Reply | HttpError],
+) -> Callable[[MessagesRequest], Reply | HttpError]:
+    """`policy`, and the cheaper model reading a pushed message: it reports the digits the
+    message spells out (or nothing when it has none), the way a model would read them."""
+
+    def read(request: MessagesRequest) -> Reply | HttpError:
+        if request.forced_tool != otp.READ_TOOL:
+            return policy(request)
+        digits = "".join(c for c in request.last_user_text() if c.isdigit())
+        return Reply.of(ToolUse(otp.READ_TOOL, {"code": digits or None, "magic_link": None}))
+
+    return read
+
+
+def model_reads(model: FakeAnthropicServer) -> list[Exchange]:
+    return [x for x in model.exchanges if (x.body.get("tool_choice") or {}).get("name") == otp.READ_TOOL]
+
+
 @pytest.fixture(scope="module")
 def model() -> Iterator[FakeAnthropicServer]:
-    with FakeAnthropicServer(agent_policy(agent)) as server:
+    with FakeAnthropicServer(reading(agent_policy(agent))) as server:
         yield server
 
 
@@ -67,6 +109,8 @@ def served(
         "ALTO_ANTHROPIC_BASE_URL": model.base_url,
         "ALTO_TOTP_POLL_SECONDS": "0.2",
         "ALTO_TOTP_TIMEOUT_SECONDS": str(TIMEOUT_S),
+        # The totp_url receivers listen on this machine.
+        "ALTO_ALLOWED_TARGETS": "127.0.0.1",
     }
     with alto_serve(data_dir, env=env) as server:
         yield server, key
@@ -84,12 +128,13 @@ def _wait(client: SkyvernClient, run_id: str, statuses: set[str]) -> Any:
     return run
 
 
-def _start(client: SkyvernClient, site: TwoFactorSite, path: str) -> str:
+def _start(client: SkyvernClient, site: TwoFactorSite, path: str, *, totp_url: str | None = None) -> str:
     run = client.run_task(
         prompt="Sign in; the site emails a verification code.",
         url=site.url(path),
         engine="skyvern-1.0",
-        totp_identifier="John.Doe@Example.com",
+        totp_url=totp_url,
+        totp_identifier=None if totp_url else "John.Doe@Example.com",
     )
     _wait(client, run.run_id, {"running", *TERMINAL})
     return str(run.run_id)
@@ -172,3 +217,183 @@ def test_a_run_whose_code_never_arrives_fails_with_the_reason(served: tuple[Runn
             run.failure_reason or ""
         )
         assert site.attempts == []
+
+
+def _code_body(code: str) -> bytes:
+    return json.dumps({"verification_code": code}).encode()
+
+
+def test_a_run_with_a_totp_url_types_the_code_its_signed_endpoint_answers(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    code = "604217"
+    # GIVEN an endpoint that has no code for the first two asks, then has it
+    answers = [_code_body(""), _code_body(""), _code_body(code)]
+    receiver = WebhookReceiver(body_script=lambda n: answers[min(n, len(answers)) - 1])
+    with running(receiver), two_factor_site(expected=code) as site:
+        # WHEN a run with that totp_url reaches the 2FA page
+        run_id = _start(client, site, "/2fa", totp_url=receiver.url)
+        run = _wait(client, run_id, TERMINAL)
+        # THEN it types the third answer's code and completes
+        assert run.status == "completed", run.failure_reason
+        assert site.attempts == [code]
+    # AND each ask was a POST of the run's id, signed with the key that created the run
+    assert len(receiver.received) == 3
+    for asked in receiver.received:
+        assert asked.json() == {"task_id": run_id}
+        assert asked.skyvern_signature_ok(served[1]) and asked.standard_signature_ok(served[1])
+        assert asked.headers["x-skyvern-timestamp"].isdigit()
+    assert len({asked.webhook_id for asked in receiver.received}) == 3
+    # AND the code reached neither the model nor the API's answers about the run
+    assert code not in "\n".join(model.requests_text())
+    shown = client.get_run(run_id).json() + json.dumps(
+        [e.dict() for e in client.get_run_timeline(run_id)], default=str
+    )
+    assert code not in shown
+
+
+def test_a_run_whose_totp_url_never_has_a_code_fails_listing_what_it_answered(
+    served: tuple[RunningServer, str],
+) -> None:
+    client = _client(served)
+    # GIVEN an endpoint that fails once, then never has a code
+    receiver = WebhookReceiver(script=statuses(503, 200), body_script=lambda n: _code_body(""))
+    with running(receiver), two_factor_site(expected="777777") as site:
+        run = _wait(client, _start(client, site, "/2fa", totp_url=receiver.url), TERMINAL)
+        # THEN the run fails when the wait ends, and says what the endpoint answered
+        assert run.status == "failed"
+        reason = run.failure_reason or ""
+        assert f"No verification code came from the run's totp_url within {TIMEOUT_S} seconds" in reason
+        asks = len(receiver.received)
+        assert f"status 503 (1 time), 200 without a code ({asks - 1} times)" in reason
+        assert receiver.url not in reason
+        assert site.attempts == []
+
+
+def test_only_a_message_its_patterns_cannot_read_goes_to_the_cheaper_model(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    before = len(model_reads(model))
+    # WHEN an email body with an obvious code is pushed
+    obvious = client.send_totp_code(
+        totp_identifier="reader@example.com",
+        content="Hello John,\n\nYour verification code is 318204. It expires in 10 minutes.\n",
+        source="email",
+    )
+    # THEN its code is found without asking the model
+    assert obvious.code == "318204"
+    assert len(model_reads(model)) == before
+    # WHEN a message spells its code in a way no pattern reads
+    odd = client.send_totp_code(
+        totp_identifier="reader@example.com",
+        content="Hello John, when the site asks, type these digits: 5 5 1 2 0 9. See you soon!",
+        source="sms",
+    )
+    # THEN the cheaper model reads it, in one call
+    assert (odd.code, odd.otp_type, odd.dict().get("status")) == ("551209", "totp", None)
+    reads = model_reads(model)[before:]
+    assert len(reads) == 1
+    assert reads[0].body["model"] == DEFAULT_CHEAP_MODEL
+    # AND a message the model finds nothing in either stays raw, pending
+    raw = client.send_totp_code(
+        totp_identifier="reader@example.com", content="Welcome aboard John, there is nothing to type here."
+    )
+    assert (raw.code, raw.dict().get("status")) == ("", "raw_pending")
+    assert len(model_reads(model)) == before + 2
+
+
+def test_a_saved_credential_is_never_shown_and_logs_in_through_placeholders(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    username, password, secret = "john.doe", "hunter2-Very-Secret", pyotp.random_base32()
+    card_number = "4111111111111111"
+    # WHEN a password with an authenticator secret, and a card, are saved
+    created = client.create_credential(
+        name="Example login",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(
+            username=username, password=password, totp=secret, totp_type="authenticator"
+        ),
+    )
+    card = client.create_credential(
+        name="Company card",
+        credential_type="credit_card",
+        credential=NonEmptyCreditCardCredential(
+            card_number=card_number,
+            card_cvv="737",
+            card_exp_month="03",
+            card_exp_year="2030",
+            card_brand="visa",
+            card_holder_name="John Doe",
+        ),
+    )
+    # THEN they are answered with what may be shown only
+    cred_id = created.credential_id
+    assert cred_id.startswith("cred_") and created.credential_type == "password"
+    assert created.credential.dict() == {
+        "username": username,
+        "totp_type": "authenticator",
+        "totp_identifier": None,
+    }
+    assert card.credential.dict() == {"last_four": "1111", "brand": "visa"}
+    got = client.get_credential(cred_id)
+    assert (got.name, got.credential.dict()["username"]) == ("Example login", username)
+    listed = [c.credential_id for c in client.get_credentials()]
+    assert cred_id in listed and card.credential_id in listed
+    # AND another organization sees none of them
+    other = _client(
+        (served[0], alto("keys", "create", "--org", "vault-other", data_dir=served[0].data_dir).strip())
+    )
+    with pytest.raises(ApiError) as hidden:
+        other.get_credential(cred_id)
+    assert hidden.value.status_code == 404
+    assert [c.credential_id for c in other.get_credentials()] == []
+    # WHEN the login runs on a site that asks for the password, then an authenticator code
+    accept = pyotp.TOTP(secret).verify
+    with two_factor_site(username=username, password=password) as site:
+        site.accept = lambda code: accept(code, valid_window=1)
+        login = client.login(credential_type="skyvern", credential_id=cred_id, url=site.url("/login"))
+        run = _wait(client, login.run_id, TERMINAL)
+        # THEN it signs in with the saved values and a locally made code
+        assert run.status == "completed", run.failure_reason
+        assert site.logins == [(username, password)]
+        assert len(site.attempts) == 1 and accept(site.attempts[0], valid_window=1)
+        typed_code = site.attempts[0]
+    answers = [
+        client.get_run(login.run_id).json(),
+        json.dumps([e.dict() for e in client.get_run_timeline(login.run_id)], default=str),
+        json.dumps([a.dict() for a in client.get_run_artifacts(login.run_id)], default=str),
+        json.dumps([c.dict() for c in client.get_credentials()]),
+        got.json(),
+    ]
+    # AND no secret is anywhere a person or the model could read it
+    runtime = build_local(Settings(data_dir=served[0].data_dir))
+    try:
+        events = json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(login.run_id)])
+        stored = [
+            runtime.artifacts.get(a.uri).decode(errors="replace")
+            for a in runtime.event_log.list_artifacts(login.run_id)
+        ]
+    finally:
+        runtime.close()
+    texts = {
+        "model requests": "\n".join(model.requests_text()),
+        "events": events,
+        "artifacts": "\n".join(stored),
+        "answers": "\n".join(answers),
+        "logs": "".join(served[0].output),
+        "files": "\n".join(
+            p.read_bytes().decode("latin-1") for p in served[0].data_dir.rglob("*") if p.is_file()
+        ),
+    }
+    assert "{{secret:" + cred_id + ".password}}" in texts["model requests"]
+    for where, text in texts.items():
+        assert [v for v in (password, secret, card_number, typed_code) if v in text] == [], where
+    # WHEN it is deleted, THEN it is gone
+    client.delete_credential(cred_id)
+    with pytest.raises(ApiError) as gone:
+        client.get_credential(cred_id)
+    assert gone.value.status_code == 404 and gone.value.body == {"detail": "Credential not found"}

@@ -124,7 +124,8 @@ def test_every_sdk_route_is_served_or_documented_as_not_implemented(served: Serv
             assert op["x-fern-sdk-method-name"] == route.name
             assert op.get("x-fern-sdk-group-name") == route.group
         else:
-            assert "200" in op["responses"] and "501" not in op["responses"], route
+            served = [status for status in op["responses"] if status.startswith("2")]
+            assert served and "501" not in op["responses"], route
     assert missing == [] and wrong == []
     # ... and the table holds nothing the SDK does not call.
     sdk = {(r.method, r.path) for r in sdk_routes()}
@@ -153,12 +154,11 @@ def test_the_official_sdk_surfaces_the_501_and_its_reason(served: Served) -> Non
         "PATCH /v1/browser_sessions/{browser_session_id}": lambda: client.update_browser_session(
             "pbs_1", generate_browser_profile=True
         ),
-        "GET /v1/agents/{workflow_permanent_id}": lambda: client.get_workflow("wpid_1"),
-        "POST /v1/run/agents": lambda: client.run_workflow(agent_id="wpid_1"),
-        "GET /v1/credentials": lambda: client.get_credentials(),
-        "GET /v1/credentials/{credential_id}": lambda: client.get_credential("cred_1"),
+        "GET /v1/agents/{workflow_permanent_id}/versions": lambda: client.get_workflow_versions("wpid_1"),
+        "GET /v1/agents/runs": lambda: client.get_workflow_runs(),
+        "GET /v1/browser_profiles": lambda: client.list_browser_profiles(),
         "GET /v1/schedules": lambda: client.schedules.list_all(),
-        "POST /v1/scripts/{script_id}/run": lambda: client.scripts.run_script("s_1"),
+        "POST /v1/agents/{workflow_id}/delete": lambda: client.delete_workflow("wpid_1"),
     }
     for route, call in calls.items():
         with pytest.raises(ApiError) as raised:

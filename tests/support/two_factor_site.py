@@ -2,13 +2,15 @@
 
 `/2fa` asks for the code in one box, `/2fa?boxes=6` in one box per digit; the form is POSTed
 to `/2fa/verify`, which answers "Verified" only for the expected code. Every code submitted is
-kept in `attempts`, in order.
+kept in `attempts`, in order. `/login` asks for a username and password, POSTed to
+`/login/submit`, which goes on to the 2FA page only for the expected pair (every pair tried is
+kept in `logins`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,10 +37,23 @@ def _form(boxes: int) -> str:
     )
 
 
+_LOGIN_FORM = (
+    '<form action="/login/submit" method="post">'
+    '<label>Username <input name="username" autocomplete="username"></label>'
+    '<label>Password <input name="password" type="password" autocomplete="current-password"></label>'
+    '<button type="submit">Sign in</button></form>'
+)
+
+
 @dataclass
 class TwoFactorSite:
     expected: str = "000000"
     attempts: list[str] = field(default_factory=list)
+    username: str = "john"
+    password: str = "secret"
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    # Decides whether a code is right (an authenticator's codes change); None: `expected` only.
+    accept: Callable[[str], bool] | None = None
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -66,6 +81,9 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            if parts.path == "/login":
+                self._send(200, "Sign in", _LOGIN_FORM)
+                return
             if parts.path != "/2fa":
                 self._send(404, "Not found", "<p>Not found</p>")
                 return
@@ -75,12 +93,20 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = parse_qs(self.rfile.read(length).decode())
+            if urlsplit(self.path).path == "/login/submit":
+                pair = (form.get("username", [""])[0], form.get("password", [""])[0])
+                site.logins.append(pair)
+                if pair == (site.username, site.password):
+                    self._send(200, "Two-step verification", _form(1))
+                else:
+                    self._send(200, "Sign in", "<p>Wrong password.</p>" + _LOGIN_FORM)
+                return
             if "code" in form:
                 code = form["code"][0]
             else:
                 code = "".join(form[k][0] for k in sorted(form) if k.startswith("d"))
             site.attempts.append(code)
-            if code == site.expected:
+            if site.accept(code) if site.accept is not None else code == site.expected:
                 self._send(200, "Account", "<p>Verified. Welcome to your account, John.</p>")
             else:
                 self._send(200, "Two-step verification", "<p>Wrong code. Try again.</p>" + _form(1))
@@ -89,8 +115,10 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def two_factor_site(expected: str = "000000") -> Iterator[TwoFactorSite]:
-    site = TwoFactorSite(expected=expected)
+def two_factor_site(
+    expected: str = "000000", *, username: str = "john", password: str = "secret"
+) -> Iterator[TwoFactorSite]:
+    site = TwoFactorSite(expected=expected, username=username, password=password)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     server.daemon_threads = True
     site._server = server

@@ -62,6 +62,8 @@ class WebhookReceiver:
     script: Script = field(default_factory=lambda: statuses(200))
     extra_headers: dict[str, str] = field(default_factory=dict)
     response_body: bytes = b'{"ok":true}'
+    # request number (1-based) -> the body to answer; None: `response_body` every time.
+    body_script: Callable[[int], bytes] | None = None
     received: list[Received] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
@@ -69,14 +71,16 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hooks/alto"
+        # `running` binds 127.0.0.1 only.
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/alto"
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("content-length") or 0)
         body = handler.rfile.read(length)
         with self._cond:
-            status = self.script(len(self.received) + 1)
+            number = len(self.received) + 1
+            status = self.script(number)
+            body_out = self.response_body if self.body_script is None else self.body_script(number)
             self.received.append(
                 Received(
                     path=handler.path,
@@ -91,9 +95,9 @@ class WebhookReceiver:
         for name, value in self.extra_headers.items():
             handler.send_header(name, value)
         handler.send_header("content-type", "application/json")
-        handler.send_header("content-length", str(len(self.response_body)))
+        handler.send_header("content-length", str(len(body_out)))
         handler.end_headers()
-        handler.wfile.write(self.response_body)
+        handler.wfile.write(body_out)
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 20.0) -> list[Received]:
         with self._cond:
@@ -119,6 +123,10 @@ def running(
         protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
 
         def do_POST(self) -> None:
+            outer._handle(self)
+
+        # A client following a 301/302/303 comes back with a GET.
+        def do_GET(self) -> None:
             outer._handle(self)
 
         def log_message(self, format: str, *args: Any) -> None:

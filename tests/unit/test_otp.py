@@ -57,3 +57,17 @@ def test_messages_yield_their_code_without_a_model() -> None:
 def test_email_identifiers_are_case_folded_others_kept() -> None:
     assert otp.normalize_identifier(" John@Example.COM ") == "john@example.com"
     assert otp.normalize_identifier("User_A") == "User_A"
+
+
+def test_the_model_is_believed_only_for_what_the_message_contains() -> None:
+    message = "Hello, type these digits when asked: 5 5 1 2 0 9. Or open https://example.com/in?t=1"
+    assert otp.from_model({"code": "551209", "magic_link": None}, message) == otp.ParsedOtp(
+        "551209", otp.OtpType.TOTP
+    )
+    # a code the message does not carry is an invention, not a reading
+    assert otp.from_model({"code": "123456", "magic_link": None}, message) is None
+    assert otp.from_model(
+        {"code": None, "magic_link": "https://example.com/in?t=1"}, message
+    ) == otp.ParsedOtp("https://example.com/in?t=1", otp.OtpType.MAGIC_LINK)
+    assert otp.from_model({"code": None, "magic_link": "https://evil.example/"}, message) is None
+    assert otp.from_model("551209", message) is None

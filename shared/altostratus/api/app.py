@@ -24,6 +24,8 @@ from altostratus.api.routes.not_implemented import not_implemented_router
 from altostratus.api.routes.runs import runs_router
 from altostratus.api.routes.server import server_router
 from altostratus.api.routes.sessions import sessions_router
+from altostratus.api.routes.vault import vault_router
+from altostratus.api.routes.workflows import workflows_router
 from altostratus.api.services import ApiServices
 from altostratus.api.viewer.routes import viewer_router
 from altostratus.api.viewer.session import Sessions
@@ -63,7 +65,9 @@ def build_api(services: ApiServices) -> AltoResolver:
     app.include_router(runs_router(services))
     app.include_router(artifacts_router(services))
     app.include_router(sessions_router(services))
+    app.include_router(workflows_router(services))
     app.include_router(credentials_router(services))
+    app.include_router(vault_router(services))
     app.include_router(server_router(services))
     app.include_router(viewer_router(services, sessions))
     app.include_router(not_implemented_router())

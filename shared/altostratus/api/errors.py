@@ -70,6 +70,12 @@ class RangeNotSatisfiableError(HttpError):
     status = 416
 
 
+class BadGatewayError(HttpError):
+    """A service this request needed (the model) failed; the request itself was fine."""
+
+    status = 502
+
+
 class UnprocessableError(HttpError):
     """422 with FastAPI's field-error list, for checks made outside request validation."""
 

@@ -40,6 +40,7 @@ _ERRORS: dict[int, tuple[str, type[Any]]] = {
     422: ("A field is invalid: one entry per problem, naming the field in `loc`.", ValidationErrorBody),
     429: ("Too many requests for this API key; retry after `Retry-After` seconds.", ErrorBody),
     501: ("Skyvern's API has this route; this deployment does not serve it.", ErrorBody),
+    502: ("A service this request needed (the model) failed; retry shortly.", ErrorBody),
     503: ("A backing store is briefly unavailable; retry after `Retry-After` seconds.", ErrorBody),
 }
 
@@ -59,6 +60,15 @@ def responses(
         if status in (429, 503):
             answer["headers"] = _RETRY_AFTER  # type: ignore[typeddict-item]
         documented[status] = answer
+    return documented
+
+
+def typed_ok(
+    model: type[Any], ok: str, *errors: int, overrides: dict[int, str] | None = None
+) -> dict[int, OpenAPIResponse]:
+    """`responses`, for a route that returns a `Response` whose 200 body is `model`."""
+    documented = responses(ok, *errors, overrides=overrides)
+    documented[200] = {"description": ok, "content": {"application/json": {"model": model}}}
     return documented
 
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from altostratus.domain.ids import IdFactory
+from altostratus.domain.otp import ParsedOtp
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.credentials import CredentialStore
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
@@ -22,6 +24,7 @@ from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
 from altostratus.ports.session_timer import SessionTimer
 from altostratus.ports.webhooks import WebhookReplayer
+from altostratus.ports.workflow_log import WorkflowLog
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -77,3 +80,10 @@ class ApiServices:
     session_address: Callable[[str], str] | None = None
     # One-time codes pushed for 2FA; None: the push route answers that none are kept.
     otp_codes: OtpCodes | None = None
+    # Reads a pushed message's code with the cheaper model when the patterns find none (raises
+    # OtpReadUnavailableError when the model cannot be asked); None: no model is configured.
+    # Saved credentials; None: the credential routes answer that none are kept.
+    credentials: CredentialStore | None = None
+    otp_reader: Callable[[str], ParsedOtp | None] | None = None
+    # Workflows and their scripts; None: this deployment keeps none.
+    workflows: WorkflowLog | None = None

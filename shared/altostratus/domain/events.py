@@ -95,6 +95,8 @@ class RunCreated(_Payload):
     run_with: str | None = None
     ai_fallback: bool | None = None
     script_id: str | None = None
+    # The script revision a code run replays.
+    script_revision_id: str | None = None
 
 
 class RunQueued(_Payload):
@@ -247,6 +249,31 @@ class CheckpointSaved(_Payload):
     next_step_order: int
 
 
+# --- workflows and code runs ------------------------------------------------------------
+
+
+class WorkflowPublished(_Payload):
+    """The run became a workflow (publish_workflow), or a code run's healed part became a new
+    revision of its script. Written before the run's terminal event, so its view (and webhook)
+    names the workflow."""
+
+    type: Literal["WorkflowPublished"] = "WorkflowPublished"
+    workflow_permanent_id: str
+    script_id: str | None = None
+    script_revision_id: str | None = None
+    # Why no plan could be compiled (the workflow then runs with the agent).
+    not_compiled: str | None = None
+
+
+class ScriptFellBack(_Payload):
+    """A code run's replay stopped at `failed_step` and the agent took over from that page."""
+
+    type: Literal["ScriptFellBack"] = "ScriptFellBack"
+    steps_done: int
+    failed_step: int
+    reason: str
+
+
 # --- webhooks -----------------------------------------------------------------------------
 
 
@@ -295,6 +322,8 @@ EventData = Annotated[
     | OutputProduced
     | ArtifactStored
     | CheckpointSaved
+    | WorkflowPublished
+    | ScriptFellBack
     | WebhookAttempted
     | WebhookDelivered
     | WebhookFailed,

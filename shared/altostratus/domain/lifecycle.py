@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from altostratus.domain import events as ev
-from altostratus.domain.enums import RunStatus, StepStatus
+from altostratus.domain.enums import RunStatus, RunType, StepStatus
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
@@ -94,6 +94,50 @@ def create_task_run(
         max_steps=request.effective_max_steps,
         max_screenshot_scrolls=request.max_screenshot_scrolls,
         browser_session_id=request.browser_session_id,
+    )
+    return [ev.Draft(data=created), ev.Draft(data=ev.RunQueued())]
+
+
+def create_workflow_run(
+    request: RunTaskRequest,
+    *,
+    org_id: str,
+    api_key_id: str | None,
+    workflow_permanent_id: str,
+    parameters: dict[str, Any],
+    run_with: str,
+    ai_fallback: bool,
+    script_id: str | None,
+    script_revision_id: str | None,
+    sealed_request: str | None = None,
+) -> list[ev.Draft]:
+    """RunCreated and RunQueued for a run of a workflow: `request` is the task the workflow
+    describes (its goal, page and schema with this run's overrides)."""
+    echo = {
+        **request.echo(),
+        "workflow_id": workflow_permanent_id,
+        "parameters": parameters,
+        "run_with": run_with,
+        "ai_fallback": ai_fallback,
+    }
+    created = ev.RunCreated(
+        org_id=org_id,
+        run_type=RunType.WORKFLOW_RUN,
+        engine=request.engine,
+        request={**request.redacted(), "parameters": parameters},
+        request_echo=echo,
+        sealed_request=sealed_request,
+        title=request.title,
+        webhook_url=redact_url(request.webhook_url) if request.webhook_url else None,
+        api_key_id=api_key_id,
+        max_steps=request.effective_max_steps,
+        max_screenshot_scrolls=request.max_screenshot_scrolls,
+        browser_session_id=request.browser_session_id,
+        workflow_id=workflow_permanent_id,
+        run_with=run_with,
+        ai_fallback=ai_fallback,
+        script_id=script_id,
+        script_revision_id=script_revision_id,
     )
     return [ev.Draft(data=created), ev.Draft(data=ev.RunQueued())]
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from altostratus.domain.enums import Engine
@@ -189,12 +189,6 @@ class RunTaskRequest(BaseModel):
         for schema in value if isinstance(value, list) else [value]:
             check_json_schema(schema)
         return value
-
-    @model_validator(mode="after")
-    def _combinations(self) -> RunTaskRequest:
-        if self.publish_workflow:
-            self.engine = Engine.SKYVERN_V2
-        return self
 
     # -- derived, used by the run's creation and by the echo in responses --
 

@@ -79,6 +79,13 @@ class RunView(BaseModel):
     run_with: str | None = None
     ai_fallback: bool | None = None
     script_id: str | None = None
+    script_revision_id: str | None = None
+    # A code run whose replay handed over to the agent: at which step, and why.
+    ai_fallback_triggered: bool = False
+    fallback_steps_done: int | None = None
+    fallback_reason: str | None = None
+    # The revision a publish (or a heal) made from this run.
+    published_script_revision_id: str | None = None
 
     output: Any = None
     failure_reason: str | None = None
@@ -250,6 +257,21 @@ def apply(view: RunView | None, event: ev.Event) -> RunView:
         case ev.OutputProduced():
             _require(view, event, _RUNNING)
             update = {"output": data.output}
+        case ev.WorkflowPublished():
+            _require(view, event, _RUNNING)
+            update = {
+                "workflow_id": data.workflow_permanent_id,
+                "published_script_revision_id": data.script_revision_id,
+            }
+            if view.script_id is None:
+                update["script_id"] = data.script_id
+        case ev.ScriptFellBack():
+            _require(view, event, _RUNNING)
+            update = {
+                "ai_fallback_triggered": True,
+                "fallback_steps_done": data.steps_done,
+                "fallback_reason": data.reason,
+            }
         case ev.CheckpointSaved():
             _require(view, event, _RUNNING)
             update = {"checkpoint_uri": data.uri, "next_step_order": data.next_step_order}

@@ -16,10 +16,12 @@ from altostratus.domain import lifecycle
 from altostratus.domain import sessions as s
 from altostratus.domain.enums import RunStatus
 from altostratus.domain.lifecycle import RunOutcome
+from altostratus.domain.view import RunView
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.orchestration.failure import failure_reason
 from altostratus.orchestration.task_io import require_view, task_result
+from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.session_log import SessionLog
@@ -38,6 +40,8 @@ class RunLifecycle:
     max_run_seconds: float = 3600.0
     # How often a run waiting for a busy session asks again.
     session_retry_seconds: int = 2
+    # Publishes completed runs that asked for it as workflows, and heals code runs' scripts.
+    publisher: WorkflowPublisher | None = None
 
     def start(self, event: dict[str, Any]) -> dict[str, Any]:
         view = require_view(self.event_log, event["run_id"])
@@ -98,12 +102,25 @@ class RunLifecycle:
         view = require_view(self.event_log, run_id)
         raw = event.get("outcome")
         if raw is not None:
-            view = self.event_log.end(run_id, lifecycle.finish(run_id, RunOutcome.model_validate(raw)))
+            outcome = RunOutcome.model_validate(raw)
+            if self.publisher is not None:
+                self._publish(view, outcome)
+            view = self.event_log.end(run_id, lifecycle.finish(run_id, outcome))
         elif not view.is_terminal:
             view = self.event_log.end(run_id, lifecycle.fail(run_id, lifecycle.AGENT_STOPPED))
         self.admission.release(view.org_id, run_id, view.created_at)
         self._release_session(view.browser_session_id, run_id)
         return {"run_id": run_id, "status": view.status.value}
+
+    def _publish(self, view: RunView, outcome: RunOutcome) -> None:
+        assert self.publisher is not None
+        try:
+            self.publisher.before_finish(view, outcome)
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the workflow store was unavailable") from exc
+        except Exception:
+            # The run's own ending matters more than its workflow: it still finishes.
+            logger.exception("run %s: publishing its workflow failed", view.run_id)
 
     def failed(self, event: dict[str, Any]) -> dict[str, Any]:
         run_id = event["run_id"]

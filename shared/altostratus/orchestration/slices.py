@@ -19,17 +19,21 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from altostratus.domain import events as ev
+from altostratus.domain.enums import StepStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.sessions import timeout_reason
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.deps import AgentDeps
+from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.runner import run_slice
 from altostratus.engine.agent.state import AgentState
+from altostratus.engine.replay.executor import replay_plan
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.orchestration.sessions import ended_reason
 from altostratus.orchestration.task_io import require_view, task_result
-from altostratus.ports.browser import BrowserProvider
+from altostratus.orchestration.workflows import WorkflowPublisher
+from altostratus.ports.browser import AgentBrowser, BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.secret_box import executor_request, open_document, seal_document
 from altostratus.ports.session_log import SessionLog
@@ -64,6 +68,8 @@ class AgentSlices:
     admission: Admission = field(default_factory=Admission)
     # The browser sessions runs may use: a run whose session ended fails with the reason.
     sessions: SessionLog | None = None
+    # Where a code run finds its script's plan; None: code runs fail, saying so.
+    plans: WorkflowPublisher | None = None
     _threads: threading.local = field(default_factory=threading.local)
     _warm: asyncio.Runner | None = None
     _warm_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -184,6 +190,19 @@ class AgentSlices:
             saved_at[0] = done.steps_taken
 
         async with self.browsers.open(view, request, restore) as browser:
+            if view.run_with == "code" and not view.ai_fallback_triggered:
+                # The script replays with no model; only if it stops (and may fall back) does
+                # the agent go on, from the page the replay left, in this same slice.
+                ended = await self._replay(view, browser.agent)
+                if ended is not None:
+                    return False, ended
+                view = require_view(deps.event_log, view.run_id)
+                state = AgentState(
+                    run_id=view.run_id,
+                    next_step_id=deps.ids.new("stp"),
+                    navigated=True,
+                    steps_taken=view.step_count,
+                )
             result = await run_slice(
                 deps,
                 view.run_id,
@@ -195,6 +214,56 @@ class AgentSlices:
             if result.continue_ and saved_at[0] != result.state.steps_taken:
                 self._save_checkpoint(view, result.state, await browser.export_state())
         return result.continue_, result.outcome
+
+    async def _replay(self, view: RunView, browser: AgentBrowser) -> RunOutcome | None:
+        """Replay the run's script as one step: the run's outcome, or None when the agent is
+        to take over (the replay stopped and the run may fall back)."""
+        deps = self.agent
+        plan = None
+        if self.plans is not None and view.script_id is not None:
+            plan = self.plans.load_plan(view.org_id, view.script_id, view.script_revision_id)
+        if plan is None:
+            reason = f"The script {view.script_id} of this workflow has no replay plan."
+            if not view.ai_fallback:
+                return RunOutcome.failed(reason)
+            self._fell_back(view, 0, 0, reason)
+            return None
+        step_id = deps.ids.new("stp")
+        rec = Recorder(
+            event_log=deps.event_log,
+            artifacts=deps.artifacts,
+            ids=deps.ids,
+            run_id=view.run_id,
+            org_id=view.org_id,
+            step_id=step_id,
+        )
+        started = deps.monotonic()
+        goal = f"Replay of script {view.script_id} ({len(plan.steps)} steps)"
+        order = view.next_step_order
+        rec.append(ev.StepStarted(step_id=step_id, order=order, url=plan.start_url, goal=goal), "started")
+        result = await replay_plan(plan, _parameters(view), browser, recorder=rec)
+        elapsed = round((deps.monotonic() - started) * 1000)
+        if result.completed:
+            rec.stage(ev.OutputProduced(output=result.output, step_id=step_id), "output")
+            rec.append(
+                ev.StepFinished(step_id=step_id, status=StepStatus.COMPLETED, duration_ms=elapsed), "finished"
+            )
+            return RunOutcome.completed(result.output)
+        reason = result.reason or "the replay stopped"
+        failed = ev.StepFinished(
+            step_id=step_id, status=StepStatus.FAILED, failure_reason=reason, duration_ms=elapsed
+        )
+        rec.append(failed, "finished")
+        if not view.ai_fallback:
+            return RunOutcome.failed(f"The script's {reason}" if reason.startswith("step ") else reason)
+        self._fell_back(view, result.steps_done, result.failed_step or 0, reason)
+        return None
+
+    def _fell_back(self, view: RunView, done: int, failed: int, reason: str) -> None:
+        fell_back = ev.ScriptFellBack(steps_done=done, failed_step=failed, reason=reason)
+        self.agent.event_log.append(
+            view.run_id, [ev.Draft(data=fell_back, event_id=f"{view.run_id}:fell_back")]
+        )
 
     def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
         deps = self.agent
@@ -217,6 +286,14 @@ class AgentSlices:
             what=f"run {view.run_id}: its checkpoint",
         )
         return AgentState.model_validate(raw["agent"]), raw.get("browser")
+
+
+def _parameters(view: RunView) -> dict[str, str]:
+    """The run's workflow parameters as the text a replay types."""
+    given = view.request.get("parameters")
+    if not isinstance(given, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in given.items() if v is not None}
 
 
 def _checkpoint_context(view: RunView) -> str:

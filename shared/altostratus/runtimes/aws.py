@@ -18,11 +18,13 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from altostratus.adapters.api_linked_artifacts import ApiLinkedArtifacts
 from altostratus.adapters.checkpoint_sessions import CheckpointSessions
+from altostratus.adapters.dynamodb_credentials import DynamoDBCredentialStore
 from altostratus.adapters.dynamodb_event_log import DynamoDBEventLog
 from altostratus.adapters.dynamodb_otp_codes import DynamoDBOtpCodes
 from altostratus.adapters.dynamodb_rate_limiter import DynamoDBRateLimiter
 from altostratus.adapters.dynamodb_run_slots import DynamoDBRunSlots
 from altostratus.adapters.dynamodb_session_log import DynamoDBSessionLog
+from altostratus.adapters.dynamodb_workflow_log import DynamoDBWorkflowLog
 from altostratus.adapters.key_stores import DynamoDBKeyStore
 from altostratus.adapters.s3_artifacts import S3ArtifactStore
 from altostratus.adapters.scheduler_session_timer import SchedulerSessionTimer
@@ -136,6 +138,8 @@ def build_stores(settings: Settings, *, clock: Clock | None = None) -> AwsStores
             else None
         ),
         otp_codes=DynamoDBOtpCodes(ddb, state_table=settings.state_table),
+        credentials=DynamoDBCredentialStore(ddb, state_table=settings.state_table),
+        workflows=DynamoDBWorkflowLog(ddb, state_table=settings.state_table, clock=clock),
         sessions=sessions,
         session_browsers=session_browsers(settings, sessions, artifacts, sealer, ids),
         session_timer=session_timer(settings),
@@ -245,6 +249,7 @@ def build_aws(settings: Settings, *, clock: Clock | None = None, aws: AwsStores 
         orchestrator=orchestrator,
         cache_keys=True,
         media_origins=configured_origins(probe),
+        model_key=lambda: anthropic_key(settings),
     )
     linked = aws.artifacts
     # A Lambda response stops at 6 MB: larger files go by a presigned URL made just then.

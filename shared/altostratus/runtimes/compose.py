@@ -17,14 +17,18 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
+from altostratus.adapters.anthropic_llm import LLMRetryPolicy
 from altostratus.api.services import ApiServices
 from altostratus.domain.ids import IdFactory
+from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.lifecycle import RunLifecycle
+from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.credentials import CredentialStore
 from altostratus.ports.event_log import EventLog
 from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
@@ -35,7 +39,9 @@ from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
 from altostratus.ports.session_timer import SessionTimer
+from altostratus.ports.workflow_log import WorkflowLog
 from altostratus.runtimes.api_options import api_config, submission_checks
+from altostratus.runtimes.otp_reader import ModelOtpReader
 from altostratus.runtimes.settings import Settings
 from altostratus.security.callback_targets import CallbackTargets
 from altostratus.security.targets import TargetPolicy
@@ -75,6 +81,10 @@ class Stores:
     session_timer: SessionTimer | None = None
     # One-time codes pushed for 2FA; None: this deployment keeps none.
     otp_codes: OtpCodes | None = None
+    # Saved credentials (passwords, cards, secrets); None: this deployment keeps none.
+    credentials: CredentialStore | None = None
+    # Workflows and their scripts; None: this deployment publishes none.
+    workflows: WorkflowLog | None = None
 
 
 def webhook_retry_policy(settings: Settings) -> WebhookRetryPolicy:
@@ -112,12 +122,14 @@ def api_services(
     session_address: Callable[[str], str] | None = None,
     default_app_url: str | None = None,
     media_origins: tuple[str, ...] = (),
+    model_key: Callable[[], str | None] | None = None,
 ) -> ApiServices:
     """`cache_keys`: whether a key's lookup may be answered from memory for a while (AWS, where
     every request would otherwise read the table); the embedded server asks every time, since
     `alto keys revoke` runs in another process and must take effect at once. `default_app_url`:
     the run viewer's base when ALTO_APP_URL is unset (else the base each request came to);
-    `media_origins`: where the artifact store's links point besides this origin."""
+    `media_origins`: where the artifact store's links point besides this origin. `model_key`:
+    the model key (read when needed), for the cheaper model that reads pushed messages."""
     checks: list[Callable[[RunTaskRequest], None]] = [
         *submission_checks(settings),
         CallbackAddressCheck(webhooks.sender.targets),
@@ -143,6 +155,22 @@ def api_services(
         session_timer=stores.session_timer,
         session_address=session_address,
         otp_codes=stores.otp_codes,
+        credentials=stores.credentials,
+        otp_reader=otp_reader(settings, model_key) if model_key is not None else None,
+        workflows=stores.workflows,
+    )
+
+
+def otp_reader(settings: Settings, model_key: Callable[[], str | None]) -> ModelOtpReader:
+    """The cheaper model, reading the pushed messages whose code no pattern finds."""
+    return ModelOtpReader(
+        settings.cheap_model or DEFAULT_CHEAP_MODEL,
+        api_key=model_key,
+        base_url=settings.anthropic_base_url,
+        timeout_s=min(settings.llm_timeout_seconds, 30.0),
+        retry=LLMRetryPolicy(
+            max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
+        ),
     )
 
 
@@ -157,12 +185,19 @@ def admission(settings: Settings, stores: Stores) -> Admission:
     )
 
 
+def publisher(stores: Stores) -> WorkflowPublisher | None:
+    if stores.workflows is None:
+        return None
+    return WorkflowPublisher(stores.event_log, stores.workflows, stores.artifacts, stores.ids)
+
+
 def lifecycle(settings: Settings, stores: Stores, gate: Admission | None = None) -> RunLifecycle:
     return RunLifecycle(
         stores.event_log,
         gate or admission(settings, stores),
         sessions=stores.sessions,
         max_run_seconds=settings.max_run_seconds,
+        publisher=publisher(stores),
     )
 
 
@@ -181,9 +216,11 @@ def agent_slices(
     provider keeps survives from one slice to the next; on Lambda one loop is kept for the
     execution environment, and with it the browser, from one invocation to the next."""
     from altostratus.adapters.browser.provider import BROWSER_GONE
+    from altostratus.adapters.http_code_endpoint import HttpCodeEndpoint
     from altostratus.adapters.recording.provider import RecordedBrowsers
     from altostratus.adapters.recording.recorder import RecordingSink
     from altostratus.engine.agent.secrets import Secrets
+    from altostratus.engine.agent.vault import RunVault
     from altostratus.orchestration.slices import AgentSlices, SliceBudget
     from altostratus.runtimes.browsers import browser_provider
     from altostratus.runtimes.engine import agent_deps, recording_settings
@@ -197,9 +234,23 @@ def agent_slices(
         api_key=api_key,
         secret_box=stores.secret_box,
         otp_codes=stores.otp_codes,
+        # A run's totp_url is called under the same address policy as webhooks.
+        code_endpoint=HttpCodeEndpoint(
+            CallbackTargets(TargetPolicy.parse(settings.allowed_targets)),
+            timeout_s=settings.webhook_timeout_s,
+        ),
+        keys=stores.keys,
     )
     if secrets is not None:
         deps = replace(deps, secrets=secrets)
+    if stores.credentials is not None:
+        run_vault = RunVault(stores.credentials, stores.secret_box)
+        given = deps.secrets
+
+        def with_credentials(view: RunView) -> Mapping[str, str]:
+            return {**given(view), **run_vault.secrets(view)}
+
+        deps = replace(deps, secrets=with_credentials, vault=run_vault)
     return AgentSlices(
         agent=deps,
         # Every slice's browser is recorded (the run's video; a trace when asked for).
@@ -219,4 +270,5 @@ def agent_slices(
         warm_environment=not embedded,
         admission=gate or admission(settings, stores),
         sessions=stores.sessions,
+        plans=publisher(stores),
     )

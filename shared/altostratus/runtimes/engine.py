@@ -11,7 +11,9 @@ from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.settings import EngineSettings
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.code_endpoints import CodeEndpoint
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.keys import KeyStore
 from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.secret_box import SecretBox
 from altostratus.runtimes.settings import Settings
@@ -81,6 +83,8 @@ def agent_deps(
     api_key: str | None,
     secret_box: SecretBox | None,
     otp_codes: OtpCodes | None = None,
+    code_endpoint: CodeEndpoint | None = None,
+    keys: KeyStore | None = None,
 ) -> AgentDeps:
     retry = LLMRetryPolicy(
         max_attempts=settings.llm_max_attempts, base_delay_s=settings.llm_retry_base_seconds
@@ -103,4 +107,6 @@ def agent_deps(
         settings=engine_settings(settings),
         secret_box=secret_box,
         otp_codes=otp_codes,
+        code_endpoint=code_endpoint,
+        keys=keys,
     )

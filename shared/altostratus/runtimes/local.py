@@ -14,12 +14,14 @@ from altostratus.adapters.file_artifacts import FileArtifactStore
 from altostratus.adapters.inprocess_rate_limiter import InProcessRateLimiter
 from altostratus.adapters.key_stores import SQLiteKeyStore
 from altostratus.adapters.sealing import Sealer, decode_master_key
+from altostratus.adapters.sqlite_credentials import SQLiteCredentialStore
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.adapters.sqlite_event_log import SQLiteEventLog
 from altostratus.adapters.sqlite_idempotency import SQLitePersistenceLayer
 from altostratus.adapters.sqlite_otp_codes import SQLiteOtpCodes
 from altostratus.adapters.sqlite_run_slots import SQLiteRunSlots
 from altostratus.adapters.sqlite_session_log import SQLiteSessionLog
+from altostratus.adapters.sqlite_workflow_log import SQLiteWorkflowLog
 from altostratus.api.app import build_api
 from altostratus.api.resolver import AltoResolver
 from altostratus.api.services import ApiServices
@@ -113,6 +115,8 @@ def local_stores(settings: Settings, *, clock: Clock | None = None) -> LocalStor
         sessions=sessions,
         session_browsers=session_browsers,
         otp_codes=SQLiteOtpCodes(db),
+        credentials=SQLiteCredentialStore(db),
+        workflows=SQLiteWorkflowLog(db, clock),
     )
     return LocalStores(
         settings=settings,
@@ -228,6 +232,9 @@ def build_local(
         cache_keys=False,
         session_address=session_address,
         default_app_url=here,
+        model_key=lambda: (
+            settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+        ),
     )
     integrations = build_local_integrations(
         settings,

@@ -57,7 +57,7 @@ def run_response(
         "browser_session_id": view.browser_session_id,
         "browser_profile_id": view.browser_profile_id,
         "max_screenshot_scrolls": view.max_screenshot_scrolls,
-        "script_run": None,
+        "script_run": script_run(view),
         "errors": [e.model_dump(mode="json") for e in view.errors],
         "step_count": view.step_count,
         "title": view.title,
@@ -65,6 +65,7 @@ def run_response(
         "webhook_failure_reason": view.webhook.failure_reason if view.webhook else None,
         # Not a Skyvern field (its SDK keeps unknown fields): what the run's model calls cost.
         "model_usage": model_usage(view),
+        "workflow_permanent_id": view.workflow_id,
     }
     if view.run_type is RunType.WORKFLOW_RUN:
         body |= {
@@ -90,6 +91,17 @@ def model_usage(view: RunView) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "llm_calls": usage.llm_calls,
         "cost_usd": usage.cost_usd,
+    }
+
+
+def script_run(view: RunView) -> dict[str, Any] | None:
+    """Skyvern's `script_run`: set when the run loaded a script (a code run)."""
+    if view.run_type is not RunType.WORKFLOW_RUN or view.run_with != "code" or view.script_id is None:
+        return None
+    return {
+        "ai_fallback_triggered": view.ai_fallback_triggered,
+        "script_id": view.script_id,
+        "script_revision_id": view.script_revision_id,
     }
 
 

@@ -109,6 +109,9 @@ class _RunBase(_Wire):
     webhook_status: str | None
     webhook_failure_reason: str | None
     model_usage: ModelUsage
+    workflow_permanent_id: str | None = Field(
+        default=None, description="The workflow this run published, or the workflow it is a run of."
+    )
 
 
 class TaskRunResponse(_RunBase):

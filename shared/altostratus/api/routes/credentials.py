@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from altostratus.api.auth import caller
-from altostratus.api.errors import BadRequestError
+from altostratus.api.errors import BadGatewayError, BadRequestError
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
 from altostratus.api.services import ApiServices
 from altostratus.domain import otp
@@ -17,6 +17,7 @@ from altostratus.wire.render import wire_time
 from altostratus.wire.totp_codes import TotpCode, TotpCodeCreate
 
 NOT_KEPT = "This deployment keeps no one-time codes."
+READ_UNAVAILABLE = "OTP extraction is temporarily unavailable; push the code itself, or retry shortly."
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -53,10 +54,13 @@ def credentials_router(services: ApiServices) -> Router:
         responses=responses(
             "The stored code.",
             *BODY_ERRORS,
+            502,
             *AUTH_ERRORS,
             overrides={
                 400: "The body is not JSON, a task or workflow id it names does not exist, or the "
-                "content has no code and is longer than 65536 characters."
+                "content has no code and is longer than 65536 characters.",
+                502: "The message's code is not found by its patterns, and the model that reads such "
+                "messages could not be asked.",
             },
         ),
     )
@@ -68,6 +72,11 @@ def credentials_router(services: ApiServices) -> Router:
         parsed = otp.parse_content(body.content)
         if parsed is None and len(body.content) > otp.RAW_CONTENT_MAX_LENGTH:
             raise BadRequestError("Failed to parse otp login")
+        if parsed is None and services.otp_reader is not None and body.content.strip():
+            try:
+                parsed = services.otp_reader(body.content)
+            except otp.OtpReadUnavailableError:
+                raise BadGatewayError(READ_UNAVAILABLE) from None
         now = services.clock.now()
         code_id = services.ids.new("totp")
         identifier = otp.normalize_identifier(body.totp_identifier)

@@ -20,13 +20,14 @@ from altostratus.api.errors import (
     UnprocessableError,
     validation_details,
 )
-from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses
+from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses, typed_ok
 from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run as cancel_run_now
 from altostratus.api.run_actions import replay_webhook
 from altostratus.api.services import ApiServices
 from altostratus.domain import lifecycle, sessions
+from altostratus.domain.credentials import login_goal
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.events import RunCreated
 from altostratus.domain.run_request import RunTaskRequest
@@ -35,6 +36,7 @@ from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
 from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
 from altostratus.ports.request_parts import store_large_parts, with_stored_parts
+from altostratus.wire.credentials import LoginRequest, LoginRunResponse
 from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.wire.responses import (
     Artifact,
@@ -101,8 +103,13 @@ def runs_router(services: ApiServices) -> Router:
                 f"The engine {request.engine.value!r} is not available on this deployment; "
                 f"use one of {supported}."
             )
-        if request.publish_workflow:
-            raise BadRequestError("publish_workflow is not supported on this deployment yet.")
+        if request.publish_workflow and request.engine is not Engine.SKYVERN_V2:
+            raise BadRequestError(
+                f"publish_workflow needs the engine skyvern-2.0 (its runs compile to a replayable "
+                f"script); {request.engine.value!r} runs cannot be published."
+            )
+        if request.publish_workflow and services.workflows is None:
+            raise BadRequestError("publish_workflow is not available: this deployment keeps no workflows.")
         if request.run_with == "code":
             raise BadRequestError("run_with='code' needs a published workflow; task runs use the agent.")
         if request.browser_session_id is not None:
@@ -236,6 +243,70 @@ def runs_router(services: ApiServices) -> Router:
         view = log.get_view(run_id)
         assert view is not None
         return answer(view)
+
+    @router.post(
+        "/v1/run/tasks/login",
+        summary="Log in with a saved credential",
+        description="A run with a built-in login goal that types the saved credential's username and "
+        "password through placeholders (never shown to the model), and gets a 2FA code from the "
+        "credential's authenticator, its totp_identifier or the totp_url when the site asks.",
+        tags=["runs"],
+        operation_id="login",
+        responses=typed_ok(
+            LoginRunResponse,
+            "The login run, created and queued.",
+            *BODY_ERRORS,
+            *AUTH_ERRORS,
+            404,
+            overrides={
+                400: "The body is not JSON, names a vault this deployment does not serve, or a credential "
+                "that is not a password, or asks for something this deployment cannot run.",
+                404: "The credential (or the browser session) does not exist or is another organization's.",
+            },
+        ),
+    )
+    def login(body: LoginRequest) -> Response[Any]:
+        if body.credential_type != "skyvern":
+            raise BadRequestError(
+                f"Credentials kept in {body.credential_type!r} are not served here; save the credential "
+                "with create_credential and log in with credential_type 'skyvern'."
+            )
+        if not body.credential_id:
+            raise UnprocessableError.field(["body", "credential_id"], "credential_id is required")
+        found = (
+            services.credentials.get(caller(router).org_id, body.credential_id)
+            if services.credentials is not None
+            else None
+        )
+        if found is None:
+            raise NotFoundError("Credential not found")
+        if found.credential_type != "password":
+            raise BadRequestError("Only a password credential can be used to log in.")
+        fields = {
+            "prompt": login_goal(found.credential_id, body.prompt),
+            "url": body.url,
+            "webhook_url": body.webhook_url,
+            "proxy_location": body.proxy_location,
+            "totp_identifier": body.totp_identifier or found.shown.get("totp_identifier"),
+            "totp_url": body.totp_url,
+            "browser_session_id": body.browser_session_id,
+            "browser_address": body.browser_address,
+            "extra_http_headers": body.extra_http_headers,
+            "max_screenshot_scrolls": body.max_screenshot_scrolling_times,
+            "engine": Engine.SKYVERN_V1.value,
+        }
+        try:
+            request = RunTaskRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            raise UnprocessableError(validation_details(errors)) from None
+        check_can_run(request)
+        view = log.get_view(create(request))
+        assert view is not None
+        shown = answer(view).model_dump(mode="json")
+        # The SDK reads this answer as a workflow run, whose request is a workflow's: left out.
+        shown.pop("run_request", None)
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=shown)
 
     @router.get(
         "/v1/runs",

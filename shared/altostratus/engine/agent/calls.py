@@ -9,8 +9,10 @@ from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ActionType, ArtifactType, RunStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
+from altostratus.domain.view import RunView
 from altostratus.engine.agent import checklist as cl
 from altostratus.engine.agent import tools as t
+from altostratus.engine.agent import vault
 from altostratus.engine.agent import verification as vc
 from altostratus.engine.agent.completion import complete
 from altostratus.engine.agent.context import RunContext, StepTotals
@@ -46,6 +48,51 @@ def _action_type(ctx: RunContext, browser: AgentBrowser, name: str) -> ActionTyp
 def _element_of(params: dict[str, Any]) -> str | None:
     value = params.get("element", params.get("element_id"))
     return str(value) if value is not None else None
+
+
+def code_sources(ctx: RunContext) -> vc.CodeSources | None:
+    """Where this run's one-time codes come from; None when it has no way to get one."""
+    deps = ctx.deps
+    pull = finder = None
+    if ctx.totp_url and deps.code_endpoint is not None and deps.keys is not None:
+        pull = vc.CodePull(deps.code_endpoint, deps.keys, deps.ids, deps.clock)
+    if ctx.totp_identifier and deps.otp_codes is not None and deps.secret_box is not None:
+        finder = vc.CodeFinder(deps.otp_codes, deps.secret_box, deps.clock)
+    if pull is None and finder is None:
+        return None
+    return vc.CodeSources(pull=pull, url=ctx.totp_url, finder=finder, identifier=ctx.totp_identifier)
+
+
+async def wait_for_code(ctx: RunContext, sources: vc.CodeSources, view: RunView) -> tuple[str | None, str]:
+    """The run's code, or None and the failure reason (which lists what its totp_url said)."""
+    settings = ctx.deps.settings
+    diary = vc.PullDiary({})
+    wait = vc.CodeWait(poll_s=settings.totp_poll_s, timeout_s=settings.totp_timeout_s)
+    code = await sources.wait(view, wait, diary)
+    if code is not None:
+        return code, ""
+    within = f"within {settings.totp_timeout_s:g} seconds"
+    reasons = []
+    if sources.pull is not None:
+        said = diary.describe() or "nothing"
+        reasons.append(f"No verification code came from the run's totp_url {within}; it answered: {said}.")
+    if sources.finder is not None:
+        reasons.append(
+            f"No verification code was pushed for the run's totp_identifier {within} (codes scoped to "
+            "other runs, expired or already used are not typed)."
+        )
+    return None, " ".join(reasons)
+
+
+async def obtain_code(ctx: RunContext, view: RunView | None) -> tuple[str | None, str]:
+    """The run's one-time code, made from its saved authenticator or waited for (pushed for its
+    identifier, answered by its totp_url); or None and the reason."""
+    if ctx.authenticator:
+        return vault.authenticator_code(ctx.authenticator, ctx.deps.clock.now()), ""
+    sources = code_sources(ctx)
+    if sources is None or view is None:
+        return None, "This run has no way to obtain verification codes."
+    return await wait_for_code(ctx, sources, view)
 
 
 class TurnRunner:
@@ -261,23 +308,11 @@ class TurnRunner:
 
     async def _request_code(self) -> CallResult:
         ctx = self.ctx
-        deps = ctx.deps
-        view = self.rec.last_view or ctx.last_view
-        if deps.otp_codes is None or deps.secret_box is None or not ctx.totp_identifier or view is None:
-            return CallResult("This run has no way to obtain verification codes.", ok=False)
-        finder = vc.CodeFinder(deps.otp_codes, deps.secret_box, deps.clock)
-        wait = vc.CodeWait(poll_s=deps.settings.totp_poll_s, timeout_s=deps.settings.totp_timeout_s)
-        code = await finder.wait(view, ctx.totp_identifier, wait)
+        code, reason = await obtain_code(ctx, self.rec.last_view or ctx.last_view)
         if code is None:
-            return CallResult(
-                "No verification code arrived.",
-                ok=False,
-                outcome=RunOutcome.failed(
-                    f"No verification code was pushed for the run's totp_identifier within "
-                    f"{deps.settings.totp_timeout_s:g} seconds (codes scoped to other runs, expired or "
-                    "already used are not typed)."
-                ),
-            )
+            if not ctx.verification_codes:
+                return CallResult(reason, ok=False)
+            return CallResult("No verification code arrived.", ok=False, outcome=RunOutcome.failed(reason))
         ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
         return CallResult(
             f"A verification code of {len(code)} characters was obtained (it is not shown to you). "

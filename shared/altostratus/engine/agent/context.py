@@ -8,6 +8,7 @@ from typing import Any
 from altostratus.domain.enums import Engine
 from altostratus.domain.redaction import redact_url
 from altostratus.domain.view import RunView
+from altostratus.domain.workflows import fallback_note
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_block
 from altostratus.engine.agent.secrets import Secrets
@@ -46,6 +47,12 @@ class RunContext:
     last_view: RunView | None = None
     # Who the run's one-time codes are pushed for.
     totp_identifier: str | None = None
+    # Where the run asks for its one-time codes (credentials included, as submitted).
+    totp_url: str | None = None
+    # The authenticator secret of a saved credential the run names (codes are made from it).
+    authenticator: str | None = None
+    # Whether the run can obtain one-time codes at all (pushed, pulled or made).
+    verification_codes: bool = False
     # The model the request names (None: the engine's configured one).
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
@@ -66,18 +73,23 @@ class RunContext:
         # page shows them back; the user's named secrets can also be typed by placeholder.
         secrets = Secrets(deps.secrets(view), hidden=request.secret_values())
         checklist = engine is Engine.SKYVERN_V2
+        authenticator = deps.vault.authenticator(view) if deps.vault is not None else None
+        gets_codes = bool(authenticator) or can_get_codes(deps, request.totp_identifier, request.totp_url)
         toolset = build_toolset(
             browser.action_tools(),
             error_codes=codes,
             checklist=checklist,
-            verification_codes=bool(request.totp_identifier) and deps.otp_codes is not None,
+            verification_codes=gets_codes,
         )
         tag = fence_tag(view.run_id)
         schema = request.data_extraction_schema
+        prompt = request.prompt
+        if view.ai_fallback_triggered:
+            prompt = f"{prompt}\n\n{fallback_note(view.fallback_steps_done or 0, view.fallback_reason)}"
         system = [
             *system_blocks(checklist=checklist),
             task_block(
-                prompt=request.prompt,
+                prompt=prompt,
                 url=redact_url(request.url) if request.url else None,
                 error_codes=codes,
                 schema=schema,
@@ -95,7 +107,7 @@ class RunContext:
             run_id=view.run_id,
             org_id=view.org_id,
             engine=engine,
-            goal=request.prompt,
+            goal=prompt,
             start_url=request.url,
             schema=schema,
             error_codes=codes,
@@ -109,8 +121,18 @@ class RunContext:
             system=system,
             tools=tools,
             totp_identifier=request.totp_identifier,
+            totp_url=request.totp_url,
+            authenticator=authenticator,
+            verification_codes=gets_codes,
             requested_model=request.model.model_name if request.model else None,
         )
+
+
+def can_get_codes(deps: AgentDeps, identifier: str | None, url: str | None) -> bool:
+    """Whether a run can obtain one-time codes: pushed for its identifier, or from its URL."""
+    pushed = bool(identifier) and deps.otp_codes is not None
+    pulled = bool(url) and deps.code_endpoint is not None and deps.keys is not None
+    return pushed or pulled
 
 
 @dataclass

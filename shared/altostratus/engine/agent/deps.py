@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.settings import EngineSettings
+from altostratus.engine.agent.vault import RunVault
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.clock import Clock
+from altostratus.ports.code_endpoints import CodeEndpoint
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.keys import KeyStore
 from altostratus.ports.llm import LLMClient
 from altostratus.ports.openai_api import ChatClient, ResponsesClient
 from altostratus.ports.otp_codes import OtpCodes
@@ -43,6 +46,13 @@ class AgentDeps:
     secret_box: SecretBox | None = None
     # One-time codes pushed for the run's totp_identifier; None: none are kept.
     otp_codes: OtpCodes | None = None
+    # Where a run's `totp_url` is asked for its code, and the keys that sign the ask (the key
+    # that created the run); None: runs cannot pull codes.
+    code_endpoint: CodeEndpoint | None = None
+    keys: KeyStore | None = None
+    # The organization's saved credentials (already in `secrets` by placeholder name); here for
+    # the authenticator secrets whose codes the engine makes. None: no credentials are kept.
+    vault: RunVault | None = None
     # The computer-use providers other than Anthropic (None: that engine is not configured).
     responses: ResponsesClient | None = None
     chat: ChatClient | None = None

@@ -1,10 +1,11 @@
 """Getting a one-time code for a run and typing it without the model ever seeing it.
 
-The model asks with `request_verification_code`; the engine looks for a code pushed for the
-run's `totp_identifier` (every few seconds, up to a limit) that this run may use (see
-`domain.otp.may_use`), takes it so no other run types it, and keeps it as a run secret. The
-model then names the box (or one box per character) with `enter_verification_code`, and the
-engine types it: the value is in no prompt, and is redacted wherever the page shows it back.
+The model asks with `request_verification_code`; every few seconds, up to a limit, the engine
+asks the run's `totp_url` (a signed POST, as Skyvern sends it) and looks for a code pushed for
+the run's `totp_identifier` that this run may use (see `domain.otp.may_use`), taking it so no
+other run types it. The code is kept as a run secret. The model then names the box (or one
+box per character) with `enter_verification_code`, and the engine types it: the value is in
+no prompt, and is redacted wherever the page shows it back.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from altostratus.domain import otp
+from altostratus.domain.enums import RunType
+from altostratus.domain.ids import IdFactory
 from altostratus.domain.view import RunView
+from altostratus.domain.webhook_payload import compact_json, signed_headers
 from altostratus.ports.clock import Clock
+from altostratus.ports.code_endpoints import CodeAnswer, CodeEndpoint
+from altostratus.ports.keys import KeyStore
 from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.secret_box import SecretBox
 
@@ -66,10 +72,89 @@ TOOLS = (REQUEST_CODE_TOOL, ENTER_CODE_TOOL)
 
 @dataclass(frozen=True)
 class CodeWait:
-    """Where to look and for how long."""
+    """How often to look and for how long."""
 
     poll_s: float
     timeout_s: float
+
+
+def pull_body(view: RunView) -> dict[str, str]:
+    """What a `totp_url` is told about the run asking: Skyvern's ids, only those present."""
+    if view.run_type is RunType.WORKFLOW_RUN:
+        body = {"workflow_run_id": view.run_id}
+        if view.workflow_id:
+            body["workflow_permanent_id"] = view.workflow_id
+        return body
+    return {"task_id": view.run_id}
+
+
+class CodePull:
+    """Asks a run's `totp_url` for its code, signed like the run's webhooks: with the key that
+    created the run, in Skyvern's headers and in Standard Webhooks' (a fresh id per ask)."""
+
+    def __init__(self, endpoint: CodeEndpoint, keys: KeyStore, ids: IdFactory, clock: Clock) -> None:
+        self._endpoint = endpoint
+        self._keys = keys
+        self._ids = ids
+        self._clock = clock
+
+    def ask(self, view: RunView, url: str) -> CodeAnswer:
+        key = self._keys.signing_key(view.api_key_id) if view.api_key_id else None
+        if key is None:
+            return CodeAnswer(None, problem="nothing sent: the key that created the run is gone")
+        body = compact_json(pull_body(view)).encode("utf-8")
+        timestamp = int(self._clock.now().timestamp())
+        headers = signed_headers(body, key=key, webhook_id=self._ids.new("msg"), timestamp=timestamp)
+        answer = self._endpoint.ask(url, body, headers)
+        if answer.code is not None and len(answer.code) > otp.BARE_CODE_MAX_LENGTH:
+            # A message rather than a code: read it as a pushed one would be.
+            parsed = otp.parse_content(answer.code)
+            if parsed is None or parsed.otp_type is not otp.OtpType.TOTP:
+                return CodeAnswer(answer.status_code, problem="200 with a verification_code holding no code")
+            return CodeAnswer(answer.status_code, code=parsed.value)
+        return answer
+
+
+@dataclass
+class PullDiary:
+    """What a run's `totp_url` answered while the run waited, counted by kind of answer."""
+
+    counts: dict[str, int]
+
+    def add(self, answer: CodeAnswer) -> None:
+        said = answer.describe()
+        self.counts[said] = self.counts.get(said, 0) + 1
+
+    def describe(self) -> str:
+        return ", ".join(f"{said} ({n} time{'s' if n != 1 else ''})" for said, n in self.counts.items())
+
+
+@dataclass(frozen=True)
+class CodeSources:
+    """Where a run's code can come from: its `totp_url`, codes pushed for its identifier."""
+
+    pull: CodePull | None = None
+    url: str | None = None
+    finder: CodeFinder | None = None
+    identifier: str | None = None
+
+    async def wait(self, view: RunView, wait: CodeWait, diary: PullDiary) -> str | None:
+        """The code, once one arrives; None after `timeout_s` (`diary` then tells what the
+        run's `totp_url` answered)."""
+        deadline = time.monotonic() + wait.timeout_s
+        while True:
+            if self.pull is not None and self.url:
+                answer = await asyncio.to_thread(self.pull.ask, view, self.url)
+                diary.add(answer)
+                if answer.code:
+                    return answer.code
+            if self.finder is not None and self.identifier:
+                code = await asyncio.to_thread(self.finder.take, view, self.identifier)
+                if code is not None:
+                    return code
+            if time.monotonic() + wait.poll_s > deadline:
+                return None
+            await asyncio.sleep(wait.poll_s)
 
 
 class CodeFinder:
@@ -110,14 +195,3 @@ class CodeFinder:
                 value: str = json.loads(self._box.unseal(stored.sealed, context=stored.totp_code_id))["code"]
                 return value
         return None
-
-    async def wait(self, view: RunView, identifier: str, wait: CodeWait) -> str | None:
-        """The code, once one this run may use has been pushed; None after `timeout_s`."""
-        deadline = time.monotonic() + wait.timeout_s
-        while True:
-            code = await asyncio.to_thread(self.take, view, identifier)
-            if code is not None:
-                return code
-            if time.monotonic() + wait.poll_s > deadline:
-                return None
-            await asyncio.sleep(wait.poll_s)

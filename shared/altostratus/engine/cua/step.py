@@ -16,13 +16,15 @@ from altostratus.domain import events as ev
 from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
+from altostratus.engine.agent import verification as vc
+from altostratus.engine.agent.calls import obtain_code
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, extract
 from altostratus.engine.agent.prompts import fence
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.results import record_exchanges
-from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError
+from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError, placeholder
 from altostratus.engine.agent.sources import output_sources, shown_observed, shown_target
 from altostratus.engine.agent.stall import NUDGE_TEXT, Escalation, action_signature, stop_reason
 from altostratus.engine.agent.state import AgentState
@@ -41,10 +43,22 @@ STALL_GRID_PX = 16
 
 def cua_task(ctx: RunContext, browser: ComputerBrowser) -> CuaTask:
     width, height = browser.viewport()
+    described = ctx.secrets.describe()
+    if ctx.verification_codes:
+        # The code is got when the model types its placeholder, and typed without being shown.
+        described = "\n".join(
+            part
+            for part in (
+                described,
+                f"When the page asks for a verification code (2FA), type {placeholder(vc.CODE_SECRET)}: "
+                "it is replaced by the code when typed.",
+            )
+            if part
+        )
     return CuaTask(
         goal=ctx.goal,
         start_url=ctx.start_url,
-        secrets_description=ctx.secrets.describe(),
+        secrets_description=described,
         error_codes=ctx.error_codes,
         width=width,
         height=height,
@@ -259,6 +273,12 @@ async def _act(
         else:
             action: PixelAction | None = planned.action
             if isinstance(action, PixelType) and PLACEHOLDER.search(action.text):
+                if placeholder(vc.CODE_SECRET) in action.text and ctx.secrets.value(vc.CODE_SECRET) is None:
+                    code, reason = await obtain_code(ctx, view or ctx.last_view)
+                    if code is None:
+                        outcome = outcome or RunOutcome.failed(reason)
+                    else:
+                        ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
                 try:
                     action = PixelType(text=ctx.secrets.resolve(action.text), mask=True)
                 except UnknownSecretError as exc:

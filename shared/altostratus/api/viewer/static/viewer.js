@@ -403,6 +403,13 @@
         ["Input tokens", `${usage.input_tokens} (${usage.cached_input_tokens} cached, ${usage.cache_write_tokens} written to cache)`],
         ["Output tokens", String(usage.output_tokens)],
       ];
+      if (run.workflow_permanent_id) {
+        rows.push(["Workflow", el("code", { class: "workflow-id", text: run.workflow_permanent_id })]);
+      }
+      if (run.script_run) {
+        const fallback = run.script_run.ai_fallback_triggered ? ", the agent took over" : "";
+        rows.push(["Runs as", `code: script ${run.script_run.script_id}, revision ${run.script_run.script_revision_id}${fallback}`]);
+      }
       return el("dl", { class: "facts" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
     }
 
@@ -422,6 +429,7 @@
             el("strong", { text: action.action_type }),
             " ",
             el("span", { class: `badge status-${action.status}`, text: action.status }),
+            action.created_by === "script" ? el("span", { class: "badge created-by-script", text: "code", title: "Replayed from the workflow's script, not chosen by the model" }) : null,
             action.text ? el("span", { class: "action-text", text: ` “${action.text}”` }) : null,
           ),
           action.reasoning ? el("p", { class: "reasoning" }, el("span", { class: "label", text: "Reasoning: " }), action.reasoning) : null,
