@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from altostratus.domain.view import fold
-from altostratus.runtimes.local import LocalRuntime
+from altostratus.ports.secret_box import executor_request
+from altostratus.runtimes.local import LocalRuntime, build_local
+from altostratus.runtimes.settings import Settings
 from tests.support.api_client import ApiClient
 
 ALL_NULLS: dict[str, Any] = {
@@ -233,3 +238,57 @@ def test_an_unknown_model_is_a_400_and_a_known_one_is_accepted(client: ApiClient
         "/v1/run/tasks", json_body={"prompt": "x", "model": {"model_name": "claude-haiku-4-5"}}
     )
     assert reply.status == 200
+
+
+def test_a_150_kb_prompt_is_kept_apart_from_the_log_and_answered_whole(
+    client: ApiClient, runtime: LocalRuntime
+) -> None:
+    prompt = "Find the blue mug. " + "".join(f"step {i}: look again. " for i in range(8_000))
+    codes = {f"CODE_{i}": f"the page says error number {i}" for i in range(2_000)}
+    reply = client.post("/v1/run/tasks", json_body={"prompt": prompt, "error_code_mapping": codes})
+    assert reply.status == 200, reply.body
+    run = reply.json()
+    assert run["run_request"]["prompt"] == prompt and run["run_request"]["error_code_mapping"] == codes
+    got = client.get(f"/v1/runs/{run['run_id']}").json()
+    assert got["run_request"]["prompt"] == prompt and got["run_request"]["error_code_mapping"] == codes
+    # What the log keeps is small: the parts are in the artifact store, checked by their digest.
+    stored = runtime.event_log.get_view(run["run_id"])
+    assert stored is not None and stored.stored_parts is not None
+    assert len(stored.model_dump_json()) < 64 * 1024
+    assert set(stored.stored_parts.fields) == {"prompt", "error_code_mapping"}
+    document = runtime.artifacts.get(stored.stored_parts.uri)
+    assert hashlib.sha256(document).hexdigest() == stored.stored_parts.sha256
+    opened = executor_request(stored, runtime.services.secret_box, runtime.artifacts)
+    assert opened.prompt == prompt and opened.error_code_mapping == codes
+    # Listing and search still find it by the prompt's beginning.
+    found = client.get("/v1/runs", query={"search_key": "find the blue mug"}).json()
+    assert [r["run_id"] for r in found] == [run["run_id"]]
+
+
+def test_a_request_just_under_the_body_limit_is_accepted(client: ApiClient) -> None:
+    prompt = "p" * (1024 * 1024 - len(json.dumps({"prompt": ""})))
+    reply = client.post("/v1/run/tasks", json_body={"prompt": prompt})
+    assert reply.status == 200, reply.body
+    assert client.get(f"/v1/runs/{reply.json()['run_id']}").json()["run_request"]["prompt"] == prompt
+
+
+def test_a_large_request_keeps_its_credentials_sealed_when_they_move_apart(tmp_path: Path) -> None:
+    rt = build_local(Settings(data_dir=tmp_path / "data", store_request_parts_above_bytes=1024))
+    try:
+        client = ApiClient(rt.api(), rt.ensure_dev_key())
+        headers = {f"X-Token-{i}": f"secret-value-{i:04d}" for i in range(60)}
+        body = {"prompt": "Log in and read the balance", "extra_http_headers": headers}
+        reply = client.post("/v1/run/tasks", json_body=body)
+        assert reply.status == 200, reply.body
+        run_id = reply.json()["run_id"]
+        assert "secret-value" not in json.dumps(reply.json())
+        stored = rt.event_log.get_view(run_id)
+        assert stored is not None and stored.stored_parts is not None and stored.stored_parts.sealed
+        assert stored.sealed_request is None
+        document = rt.artifacts.get(stored.stored_parts.uri).decode()
+        assert "secret-value" not in document and "secret-value" not in stored.model_dump_json()
+        opened = executor_request(stored, rt.services.secret_box, rt.artifacts)
+        assert opened.extra_http_headers == headers
+        assert client.get(f"/v1/runs/{run_id}").json()["run_request"]["prompt"] == body["prompt"]
+    finally:
+        rt.close()

@@ -170,8 +170,8 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
         return json_error(
             413,
             f"The run is too large to store: it would make a {exc.size // 1024} KB record, over this "
-            f"deployment's {exc.limit // 1024} KB limit. Shorten the prompt or the other long fields "
-            "(navigation_payload, extracted_information_schema, ...).",
+            f"deployment's {exc.limit // 1024} KB limit. The prompt and the schemas are stored apart "
+            "when long; shorten the fields kept with the run (title, headers, URLs).",
         )
 
     @app.exception_handler(StoreUnavailableError)

@@ -18,6 +18,7 @@ from altostratus.ports.keys import KeyStore
 from altostratus.ports.orchestrator import Orchestrator
 from altostratus.ports.otp_codes import OtpCodes
 from altostratus.ports.rate_limit import RateLimiter
+from altostratus.ports.request_parts import STORE_PARTS_ABOVE_BYTES
 from altostratus.ports.secret_box import SecretBox
 from altostratus.ports.session_browsers import SessionBrowsers
 from altostratus.ports.session_log import SessionLog
@@ -31,6 +32,9 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 @dataclass(frozen=True)
 class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # A run request larger than this keeps its largest parts in the artifact store, so the
+    # log's records stay small (DynamoDB refuses an item over 400 KB).
+    store_parts_above_bytes: int = STORE_PARTS_ABOVE_BYTES
     # Prefixes a proxy in front of the API adds to paths (e.g. "/api").
     strip_prefixes: tuple[str, ...] = ()
     # Base of the run viewer, for `app_url`; unset, the base the request came to.

@@ -56,6 +56,20 @@ class Usage(_Payload):
 # --- lifecycle ---------------------------------------------------------------------------
 
 
+class StoredRequestParts(_Payload):
+    """Where a run's largest request parts are kept when the log would be too large with them:
+    one JSON document in the artifact store, checked by its digest when it is read back."""
+
+    uri: str
+    sha256: str
+    size: int
+    # The fields taken out of `request` and `request_echo` (`request_echo` keeps a prompt's
+    # excerpt so listing and search still see it).
+    fields: tuple[str, ...] = ()
+    # Whether `sealed_request` (still sealed) moved into the document too.
+    sealed: bool = False
+
+
 class RunCreated(_Payload):
     type: Literal["RunCreated"] = "RunCreated"
     org_id: str
@@ -67,6 +81,8 @@ class RunCreated(_Payload):
     request: dict[str, Any]
     request_echo: dict[str, Any]
     sealed_request: str | None = None
+    # Set when parts of the request are kept in the artifact store instead of the log.
+    stored_parts: StoredRequestParts | None = None
     title: str | None = None
     webhook_url: str | None = None
     api_key_id: str | None = None

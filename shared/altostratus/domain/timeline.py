@@ -111,7 +111,8 @@ def timeline(events: Iterable[ev.Event]) -> list[TimelineEntry]:
         match data:
             case ev.RunCreated():
                 run_id, org_id = event.run_id, data.org_id
-                goal = data.request.get("prompt")
+                # A long prompt kept apart from the log leaves its excerpt in the echo.
+                goal = data.request.get("prompt") or data.request_echo.get("prompt")
             case ev.StepStarted():
                 block = TimelineBlock(
                     workflow_run_block_id=data.step_id,

@@ -68,6 +68,7 @@ class RunView(BaseModel):
     request: dict[str, Any]
     request_echo: dict[str, Any]
     sealed_request: str | None = None
+    stored_parts: ev.StoredRequestParts | None = None
     api_key_id: str | None = None
     webhook_url: str | None = None
     max_steps: int | None = None

@@ -181,7 +181,7 @@ class AgentSlices:
         self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
     ) -> tuple[bool, RunOutcome | None]:
         deps = self.agent
-        request = executor_request(view, deps.secret_box)
+        request = executor_request(view, deps.secret_box, deps.artifacts)
         saved_at = [-1]  # steps taken at the last checkpoint
 
         async def checkpoint(done: AgentState) -> None:

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
+from altostratus.ports.artifacts import ArtifactStore
+from altostratus.ports.request_parts import with_stored_parts
 
 
 class SecretBox(Protocol):
@@ -25,9 +27,13 @@ class SealedRequestError(RuntimeError):
     """The run's secrets are sealed and this process has no key to open them."""
 
 
-def executor_request(view: RunView, box: SecretBox | None) -> RunTaskRequest:
+def executor_request(
+    view: RunView, box: SecretBox | None, artifacts: ArtifactStore | None = None
+) -> RunTaskRequest:
     """The request as submitted, credentials included (for the browser, the start page and
-    the webhook's address only); the run's stored request has them hidden."""
+    the webhook's address only); the run's stored request has them hidden. `artifacts` holds
+    the parts of a large request kept apart from the log."""
+    view = with_stored_parts(view, artifacts)
     parts = None
     if view.sealed_request:
         if box is None:

@@ -23,7 +23,9 @@ from altostratus.wire.render import wire_time
 MAX_DETAIL_BYTES = 200_000
 TERMINAL_TYPES: tuple[str, ...] = tuple(sorted(ev.TERMINAL_EVENT_TYPES))
 # Fields of an event's data that never reach the bus.
-_PRIVATE_FIELDS: dict[str, frozenset[str]] = {"RunCreated": frozenset({"request", "sealed_request"})}
+_PRIVATE_FIELDS: dict[str, frozenset[str]] = {
+    "RunCreated": frozenset({"request", "sealed_request", "stored_parts"})
+}
 # URL fields (of an event's data, and of a request echo) whose password part is masked.
 _URL_FIELDS = ("webhook_url", "totp_url", "url", "browser_address")
 

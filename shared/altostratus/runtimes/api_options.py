@@ -80,6 +80,7 @@ def api_config(
 ) -> ApiConfig:
     return ApiConfig(
         max_body_bytes=settings.max_body_bytes,
+        store_parts_above_bytes=settings.store_request_parts_above_bytes,
         strip_prefixes=tuple(p.rstrip("/") for p in settings.strip_prefixes),
         app_url=settings.app_url or default_app_url,
         media_origins=media_origins,

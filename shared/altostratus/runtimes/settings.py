@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # -- API --
     strip_prefixes: list[str] = Field(default_factory=list)
     max_body_bytes: int = MiB
+    # A run request larger than this keeps its largest parts (prompt, schemas) in the artifact
+    # store, referenced from the log: a DynamoDB item holds at most 400 KB.
+    store_request_parts_above_bytes: int = Field(default=64 * 1024, ge=1024)
     app_url: str | None = None
     # Operator-provided proxies: {"RESIDENTIAL_GB": "http://user:pass@proxy:3128", ...}.
     proxy_locations: dict[str, str] = Field(default_factory=dict)

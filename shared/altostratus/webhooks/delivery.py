@@ -129,9 +129,9 @@ class WebhookDeliverer:
         run keeps sealed (the view shows it hidden)."""
         if not view.webhook_url:
             return None
-        if view.sealed_request is None:
+        if view.sealed_request is None and not (view.stored_parts and view.stored_parts.sealed):
             return view.webhook_url
-        return executor_request(view, self._secret_box).webhook_url
+        return executor_request(view, self._secret_box, self._artifacts).webhook_url
 
     def sign(self, view: RunView, *, webhook_id: str) -> SignedWebhook:
         """The body for the run's current state, signed with the key that created the run."""

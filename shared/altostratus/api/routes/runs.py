@@ -29,11 +29,13 @@ from altostratus.api.services import ApiServices
 from altostratus.domain import lifecycle, sessions
 from altostratus.domain.credentials import login_goal
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
+from altostratus.domain.events import RunCreated
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.errors import ClaimTakenError, StoreUnavailableError
 from altostratus.ports.event_log import Claim, ClaimRecord, InvalidCursorError, RunQuery
+from altostratus.ports.request_parts import store_large_parts, with_stored_parts
 from altostratus.wire.credentials import LoginRequest, LoginRunResponse
 from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.wire.responses import (
@@ -148,6 +150,15 @@ def runs_router(services: ApiServices) -> Router:
         drafts = lifecycle.create_task_run(
             request, org_id=principal.org_id, api_key_id=principal.key_id, sealed_request=sealed
         )
+        created = drafts[0].data
+        assert isinstance(created, RunCreated)
+        stored = store_large_parts(
+            created,
+            run_id=run_id,
+            artifacts=services.artifacts,
+            above=services.config.store_parts_above_bytes,
+        )
+        drafts[0] = drafts[0].model_copy(update={"data": stored})
         try:
             log.append(run_id, drafts, claim=claim)
         except ClaimTakenError:
@@ -185,7 +196,8 @@ def runs_router(services: ApiServices) -> Router:
         app_url = services.config.app_url or public_base(
             router.current_event.raw_event, services.config.strip_prefixes
         )
-        return _RUN.validate_python(run_response(view, services.artifacts, app_url=app_url))
+        whole = with_stored_parts(view, services.artifacts)
+        return _RUN.validate_python(run_response(whole, services.artifacts, app_url=app_url))
 
     @router.post(
         "/v1/run/tasks",

@@ -34,6 +34,7 @@ from altostratus.domain.run_summary import PROMPT_EXCERPT_CHARS
 from altostratus.domain.timeline import timeline
 from altostratus.domain.view import RunView
 from altostratus.ports.event_log import InvalidCursorError, RunQuery
+from altostratus.ports.request_parts import with_stored_parts
 from altostratus.ports.session_browsers import LiveViews, SessionBrowserError
 from altostratus.wire.render import artifact_response, run_response, timeline_response, wire_time
 from altostratus.wire.sessions import session_response
@@ -233,7 +234,9 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
                     }
                 )
         return {
-            "run": run_response(view, services.artifacts, app_url=app_url),
+            "run": run_response(
+                with_stored_parts(view, services.artifacts), services.artifacts, app_url=app_url
+            ),
             "engine": view.engine.value if view.engine else None,
             "cancel_requested": view.cancel_requested,
             # The artifacts behind run.screenshot_urls, in the same order (newest first).

@@ -64,7 +64,7 @@ class RunContext:
 
     @classmethod
     def build(cls, deps: AgentDeps, view: RunView, browser: AgentBrowser) -> RunContext:
-        request = executor_request(view, deps.secret_box)
+        request = executor_request(view, deps.secret_box, deps.artifacts)
         settings = deps.settings
         engine = view.engine or Engine.SKYVERN_V2
         codes = {str(k): v for k, v in (request.error_code_mapping or {}).items()}
