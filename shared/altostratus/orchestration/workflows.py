@@ -29,6 +29,7 @@ from altostratus.domain.replay.plan import ReplayPlan
 from altostratus.domain.view import RunView
 from altostratus.ports.artifacts import ArtifactStore
 from altostratus.ports.event_log import EventLog
+from altostratus.ports.request_parts import with_stored_parts
 from altostratus.ports.workflow_log import WorkflowLog
 
 logger = logging.getLogger("altostratus.orchestration")
@@ -135,10 +136,24 @@ class WorkflowPublisher:
         found = revision.file(w.PLAN_PATH) if revision else None
         return ReplayPlan.from_json(self.artifacts.get(found.uri)) if found else None
 
+    def _log(self, view: RunView) -> list[ev.Event]:
+        """The run's log with its whole request: a long prompt or schema is stored apart, and
+        the plan's goal and extraction must come from the request as submitted."""
+        events = self.event_log.read(view.run_id)
+        whole = with_stored_parts(view, self.artifacts)
+        if whole is view:
+            return events
+        return [
+            e.model_copy(update={"data": e.data.model_copy(update={"request": whole.request})})
+            if isinstance(e.data, ev.RunCreated)
+            else e
+            for e in events
+        ]
+
     # -- publish --
 
     def publish(self, view: RunView, outcome: RunOutcome) -> None:
-        events = self.event_log.read(view.run_id)
+        events = self._log(view)
         plan: ReplayPlan | None = None
         refused: str | None = None
         try:
@@ -193,7 +208,7 @@ class WorkflowPublisher:
         old = self.load_plan(view.org_id, view.script_id, view.script_revision_id)
         if old is None:
             return
-        events = self.event_log.read(view.run_id)
+        events = self._log(view)
         try:
             agent = compile_plan(_completed(_agent_part(events), outcome))
         except PlanNotCompilableError as exc:
