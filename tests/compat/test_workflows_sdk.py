@@ -233,6 +233,25 @@ def test_create_and_deploy_script_round_trip(workflows: Workflows) -> None:
     assert hidden.value.status_code == 404
 
 
+def test_a_published_run_with_a_long_prompt_keeps_it_whole_in_its_plan(workflows: Workflows) -> None:
+    # GIVEN a prompt long enough that the run stores it apart from its log
+    prompt = PROMPT + "\n\nContext: " + "The customer prefers short confirmations. " * 2000
+    sdk = workflows.client()
+    submitted = sdk.run_task(
+        prompt=prompt,
+        url=workflows.site.url(f"/{PAGES}/order-1.html"),
+        data_extraction_schema=ORDER_SCHEMA,
+        publish_workflow=True,
+    )
+    run = workflows.wait(submitted.run_id)
+    assert run.status == "completed", run.failure_reason
+    # THEN the published plan's goal is the whole prompt, not the log's short echo of it
+    files = {a.filename: a for a in sdk.get_run_artifacts(submitted.run_id, artifact_type=["script_file"])}  # type: ignore[attr-defined]
+    assert files["plan.json"].signed_url is not None
+    plan = ReplayPlan.from_json(httpx.get(files["plan.json"].signed_url, timeout=10).content)
+    assert plan.goal == prompt
+
+
 def test_a_changed_form_heals_into_a_new_revision_or_fails_naming_the_step(workflows: Workflows) -> None:
     sdk = workflows.client()
     _, wpid = _published(workflows)
@@ -265,22 +284,3 @@ def test_a_changed_form_heals_into_a_new_revision_or_fails_naming_the_step(workf
     assert again.output == expected_output("Grace Hopper", "grace@example.com", "Enterprise")
     assert again.script_run is not None and again.script_run.ai_fallback_triggered is False
     assert len(workflows.model.exchanges) == calls
-
-
-def test_a_published_run_with_a_long_prompt_keeps_it_whole_in_its_plan(workflows: Workflows) -> None:
-    # GIVEN a prompt long enough that the run stores it apart from its log
-    prompt = PROMPT + "\n\nContext: " + "The customer prefers short confirmations. " * 2000
-    sdk = workflows.client()
-    submitted = sdk.run_task(
-        prompt=prompt,
-        url=workflows.site.url(f"/{PAGES}/order-1.html"),
-        data_extraction_schema=ORDER_SCHEMA,
-        publish_workflow=True,
-    )
-    run = workflows.wait(submitted.run_id)
-    assert run.status == "completed", run.failure_reason
-    # THEN the published plan's goal is the whole prompt, not the log's short echo of it
-    files = {a.filename: a for a in sdk.get_run_artifacts(submitted.run_id, artifact_type=["script_file"])}  # type: ignore[attr-defined]
-    assert files["plan.json"].signed_url is not None
-    plan = ReplayPlan.from_json(httpx.get(files["plan.json"].signed_url, timeout=10).content)
-    assert plan.goal == prompt
