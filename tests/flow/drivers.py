@@ -55,11 +55,18 @@ class Played:
 def _watch(
     read_status: Callable[[str], str], run_ids: list[str], timeout_s: float = 180
 ) -> list[dict[str, str]]:
-    """Reads every run's status until all have ended; the statuses seen at each look."""
+    """Reads every run's status until all have ended; the statuses seen at each look.
+
+    A look reads every run twice, one pass after the other, and keeps a status only where both
+    passes agree ("changing" otherwise): statuses only move forward, so a run seen with one status
+    in both passes held it at the instant between the passes, for every run of the look alike.
+    One pass alone can show a run that ended before the next one started as both running."""
     deadline = time.monotonic() + timeout_s
     snapshots = []
     while True:
-        snapshot = {run_id: read_status(run_id) for run_id in run_ids}
+        first = {run_id: read_status(run_id) for run_id in run_ids}
+        second = {run_id: read_status(run_id) for run_id in run_ids}
+        snapshot = {r: first[r] if first[r] == second[r] else "changing" for r in run_ids}
         snapshots.append(snapshot)
         if all(status in TERMINAL for status in snapshot.values()):
             return snapshots
