@@ -103,6 +103,68 @@
     return el("pre", { class: "json", tabindex: "0" }, JSON.stringify(value, null, 2));
   }
 
+  // The one renderer of every list the viewer draws as a table (the runs, a session's runs, a
+  // run's webhook deliveries). A column is its heading, its cell's content from an item, and
+  // whether the cell is labelled on narrow screens (where the heading row is hidden).
+  function listTable(className, caption, columns, items, rowAttrs) {
+    return el(
+      "table",
+      { class: className },
+      el("caption", { class: "visually-hidden", text: caption }),
+      el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", text: c.head })))),
+      el(
+        "tbody",
+        {},
+        items.map((item) =>
+          el(
+            "tr",
+            rowAttrs ? rowAttrs(item) : {},
+            columns.map((c) => el("td", { class: c.cls, "data-label": c.labelled ? c.head : null }, c.cell(item))),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // The columns a list of runs starts with: its status, and a link to it under its title.
+  function runColumns() {
+    return [
+      { head: "Status", cell: (run) => badge(run.status) },
+      {
+        head: "Run",
+        cls: "run-cell",
+        cell: (run) => [
+          el("a", { href: `${BASE}/runs/${encodeURIComponent(run.run_id)}`, text: run.title || run.prompt || run.run_id }),
+          run.title && run.prompt ? el("span", { class: "prompt", text: run.prompt }) : null,
+          el("span", { class: "run-id", text: run.run_id }),
+        ],
+      },
+    ];
+  }
+
+  // A list of stored files (downloads, recordings), each a link to its bytes; `href` may swap a
+  // file's signed link for the first one seen of it, so a redraw does not refetch.
+  function fileList(files, empty, what, href) {
+    if (!files.length) return el("p", { class: "empty", text: empty });
+    return el(
+      "ul",
+      {},
+      files.map((f) =>
+        el(
+          "li",
+          {},
+          el("a", { href: href ? href(f) : f.url, download: f.filename || "", class: what, text: f.filename || f.artifact_id || "file" }),
+          f.file_size !== null && f.file_size !== undefined ? ` (${f.file_size} bytes)` : "",
+          f.modified_at ? ` — ${when(f.modified_at)}` : "",
+        ),
+      ),
+    );
+  }
+
+  function runRow(run) {
+    return { "data-run-id": run.run_id };
+  }
+
   function fill(node, ...children) {
     node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   }
@@ -211,7 +273,7 @@
       el("div", { class: "grow" }, el("label", { for: "filter-search", text: "Search" }), searchInput),
       el("button", { type: "submit", text: "Apply" }),
     );
-    const table = el("table", { class: "runs" });
+    const tableWrap = el("div", { class: "table-wrap" });
     const empty = el("p", { class: "empty", hidden: true, text: "No runs match." });
     const prev = el("button", { type: "button", id: "page-prev", text: "Previous page", disabled: true });
     const next = el("button", { type: "button", id: "page-next", text: "Next page", disabled: true });
@@ -221,7 +283,7 @@
       el("h1", { text: "Runs" }),
       filters,
       error,
-      el("div", { class: "table-wrap" }, table),
+      tableWrap,
       empty,
       pager,
     );
@@ -252,38 +314,17 @@
       if (page.runs.some((r) => !TERMINAL.has(r.status))) timer = setTimeout(load, POLL_MS * 2);
     }
 
+    const columns = [
+      ...runColumns(),
+      { head: "Engine", labelled: true, cell: (run) => run.engine || "—" },
+      { head: "Steps", labelled: true, cell: (run) => run.step_count },
+      { head: "Duration", labelled: true, cell: (run) => seconds(run.duration_s ?? between(run.started_at, run.finished_at)) },
+      { head: "Cost", labelled: true, cell: (run) => dollars(run.cost_usd) },
+      { head: "Created", labelled: true, cell: (run) => when(run.created_at) },
+    ];
+
     function drawTable(runs) {
-      const head = el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          ["Status", "Run", "Engine", "Steps", "Duration", "Cost", "Created"].map((h) =>
-            el("th", { scope: "col", text: h }),
-          ),
-        ),
-      );
-      const rows = runs.map((run) =>
-        el(
-          "tr",
-          { "data-run-id": run.run_id },
-          el("td", {}, badge(run.status)),
-          el(
-            "td",
-            { class: "run-cell" },
-            el("a", { href: `${BASE}/runs/${encodeURIComponent(run.run_id)}`, text: run.title || run.prompt || run.run_id }),
-            run.title && run.prompt ? el("span", { class: "prompt", text: run.prompt }) : null,
-            el("span", { class: "run-id", text: run.run_id }),
-          ),
-          el("td", { "data-label": "Engine", text: run.engine || "—" }),
-          el("td", { "data-label": "Steps", text: run.step_count }),
-          el("td", { "data-label": "Duration", text: seconds(run.duration_s ?? between(run.started_at, run.finished_at)) }),
-          el("td", { "data-label": "Cost", text: dollars(run.cost_usd) }),
-          el("td", { "data-label": "Created", text: when(run.created_at) }),
-        ),
-      );
-      fill(table, el("caption", { class: "visually-hidden", text: "Runs, newest first" }), head, el("tbody", {}, rows));
+      fill(tableWrap, listTable("runs", "Runs, newest first", columns, runs, runRow));
     }
 
     filters.addEventListener("submit", (event) => {
@@ -477,6 +518,14 @@
       );
     }
 
+    const deliveryColumns = [
+      { head: "When", cell: (d) => when(d.at) },
+      { head: "Attempt", cell: (d) => d.attempt },
+      { head: "Answer", cell: (d) => d.status_code ?? "—" },
+      { head: "Latency", cell: (d) => (d.latency_ms !== null ? `${d.latency_ms} ms` : "—") },
+      { head: "Error", cell: (d) => d.error || "" },
+    ];
+
     function draw(detail) {
       const focused = document.activeElement && document.activeElement.id;
       const run = detail.run;
@@ -531,15 +580,7 @@
       const downloads = section(
           "files",
           "Downloaded files",
-          files.length
-            ? el(
-                "ul",
-                {},
-                files.map((f) =>
-                  el("li", {}, el("a", { href: link(f.artifact_id, f.url), download: f.filename || "", text: f.filename || f.artifact_id }), f.file_size !== null ? ` (${f.file_size} bytes)` : ""),
-                ),
-              )
-            : el("p", { class: "empty", text: "No files were downloaded." }),
+          fileList(files, "No files were downloaded.", "download", (f) => link(f.artifact_id, f.url)),
         );
       const webhook = section(
           "webhook",
@@ -554,19 +595,7 @@
                   ? el(
                       "div",
                       { class: "table-wrap" },
-                      el(
-                        "table",
-                        { class: "deliveries" },
-                        el("caption", { class: "visually-hidden", text: "Webhook deliveries" }),
-                        el("thead", {}, el("tr", {}, ["When", "Attempt", "Answer", "Latency", "Error"].map((h) => el("th", { scope: "col", text: h })))),
-                        el(
-                          "tbody",
-                          {},
-                          deliveries.map((d) =>
-                            el("tr", {}, el("td", { text: when(d.at) }), el("td", { text: d.attempt }), el("td", { text: d.status_code ?? "—" }), el("td", { text: d.latency_ms !== null ? `${d.latency_ms} ms` : "—" }), el("td", { text: d.error || "" })),
-                          ),
-                        ),
-                      ),
+                      listTable("deliveries", "Webhook deliveries", deliveryColumns, deliveries),
                     )
                   : el("p", { class: "empty", text: "No delivery attempts yet." }),
               )
@@ -659,22 +688,12 @@
       return el("section", { "aria-labelledby": `${id}-h`, id }, el("h2", { id: `${id}-h`, text: title }), ...content);
     }
 
-    function fileList(files, empty, what) {
-      if (!files.length) return el("p", { class: "empty", text: empty });
-      return el(
-        "ul",
-        {},
-        files.map((f) =>
-          el(
-            "li",
-            {},
-            el("a", { href: f.url, download: f.filename || "", class: what, text: f.filename || f.artifact_id || "file" }),
-            f.file_size !== null && f.file_size !== undefined ? ` (${f.file_size} bytes)` : "",
-            f.modified_at ? ` — ${when(f.modified_at)}` : "",
-          ),
-        ),
-      );
-    }
+    const runsColumns = [
+      ...runColumns(),
+      { head: "Steps", labelled: true, cell: (run) => run.step_count },
+      { head: "Created", labelled: true, cell: (run) => when(run.created_at) },
+      { head: "Finished", labelled: true, cell: (run) => when(run.finished_at) },
+    ];
 
     function draw(detail) {
       const session = detail.session;
@@ -715,32 +734,7 @@
         ? el(
             "div",
             { class: "table-wrap" },
-            el(
-              "table",
-              { class: "runs" },
-              el("caption", { class: "visually-hidden", text: "Runs of this session, newest first" }),
-              el("thead", {}, el("tr", {}, ["Status", "Run", "Steps", "Created", "Finished"].map((h) => el("th", { scope: "col", text: h })))),
-              el(
-                "tbody",
-                {},
-                detail.runs.map((run) =>
-                  el(
-                    "tr",
-                    { "data-run-id": run.run_id },
-                    el("td", {}, badge(run.status)),
-                    el(
-                      "td",
-                      { class: "run-cell" },
-                      el("a", { href: `${BASE}/runs/${encodeURIComponent(run.run_id)}`, text: run.title || run.prompt || run.run_id }),
-                      el("span", { class: "run-id", text: run.run_id }),
-                    ),
-                    el("td", { "data-label": "Steps", text: run.step_count }),
-                    el("td", { "data-label": "Created", text: when(run.created_at) }),
-                    el("td", { "data-label": "Finished", text: when(run.finished_at) }),
-                  ),
-                ),
-              ),
-            ),
+            listTable("runs", "Runs of this session, newest first", runsColumns, detail.runs, runRow),
           )
         : el("p", { class: "empty", text: "No run has used this session yet." });
       fill(
