@@ -7,7 +7,7 @@ from typing import Any
 from altostratus.domain.enums import ActionType
 from altostratus.engine.cua.model import Planned
 from altostratus.engine.cua.task import BACK_DESCRIPTION, GOTO_DESCRIPTION
-from altostratus.ports.computer import PixelAction
+from altostratus.ports.computer import PixelAction, PixelType
 
 GOTO, BACK = "goto", "back"
 GOTO_SCHEMA: dict[str, Any] = {
@@ -54,7 +54,7 @@ def pixel(
         action_type=kind,
         params=params,
         action=action,
-        secret="{{secret:" in str(params.get("text", "")),
+        secret=isinstance(action, PixelType) and "{{secret:" in action.text,
     )
 
 

@@ -210,6 +210,14 @@ def _shown(ctx: RunContext, planned: Planned) -> dict[str, Any]:
     return shown
 
 
+def _typed_text(planned: Planned, shown: dict[str, Any]) -> str | None:
+    """What the timeline shows as typed: the text of a typing action however its protocol names
+    the parameter (UI-TARS writes `content`), a placeholder left as written."""
+    if isinstance(planned.action, PixelType):
+        return str(shown["viewport"]["text"])
+    return shown.get("text") if isinstance(shown.get("text"), str) else None
+
+
 async def _act(
     ctx: RunContext,
     state: AgentState,
@@ -224,7 +232,7 @@ async def _act(
     executed: list[tuple[str, Any]] = []
     for order, planned in enumerate(decision.actions, start=1):
         shown = _shown(ctx, planned)
-        text = shown.get("text") if isinstance(shown.get("text"), str) else None
+        text = _typed_text(planned, shown)
         rec.stage(
             ev.ActionPlanned(
                 step_id=rec.step_id,
