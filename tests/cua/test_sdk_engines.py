@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -26,6 +28,7 @@ from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.settings import Settings
 from tests.cua import scenario as sc
 from tests.support.fixture_site import FixtureSite
+from tests.support.two_factor_site import TwoFactorSite, two_factor_site
 
 pytestmark = pytest.mark.browser
 
@@ -365,5 +368,118 @@ def test_a_cancel_mid_run_stops_a_computer_use_run_before_its_next_action(
             else deployment.openai.successful()
         )
         assert len(calls) == 4
+    finally:
+        deployment.close()
+
+
+class _PushWhenTyping(cs.Script):
+    """A script whose model, when it decides to type, first lets the test know (the code is
+    pushed only then: the engine has to wait for it)."""
+
+    def __init__(self, script: cs.Script) -> None:
+        super().__init__(script.intents, script.layout)
+        self.typing = threading.Event()
+
+    def intent(self, turn: int) -> cs.Intent:
+        intent = super().intent(turn)
+        if isinstance(intent, cs.Type):
+            self.typing.set()
+        return intent
+
+
+@pytest.fixture(scope="module")
+def code_page(
+    browser_loop: asyncio.AbstractEventLoop, runtime: BrowserRuntime
+) -> Iterator[tuple[TwoFactorSite, cs.Layout]]:
+    with two_factor_site() as tfa:
+        yield tfa, sc.measure(browser_loop, runtime, tfa.url("/2fa"))
+
+
+CODES = {RunEngine.anthropic_cua: "482913", RunEngine.openai_cua: "735164", RunEngine.ui_tars: "604217"}
+TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_computer_use_run_types_a_pushed_2fa_code_the_model_never_sees(
+    tmp_path: Path,
+    code_page: tuple[TwoFactorSite, cs.Layout],
+    engine: RunEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tfa, layout = code_page
+    code = CODES[engine]
+    tfa.expected, tfa.attempts[:] = code, []
+    # GIVEN a run with a totp_identifier on a 2FA page, and a model that clicks the code box,
+    # types the placeholder its prompt names for the code, and submits
+    script = _PushWhenTyping(
+        cs.Script(
+            [
+                cs.Click("code"),
+                cs.Type("{{secret:verification_code}}"),
+                cs.Click("verify"),
+                cs.Done("Verified."),
+            ],
+            layout,
+        )
+    )
+    deployment = Deployment(tmp_path, script, totp_poll_seconds=0.2, totp_timeout_seconds=30)
+    try:
+        service, key = deployment.start()
+
+        async def go() -> Any:
+            client = Skyvern(base_url=service.base_url, api_key=key)
+            created = await client.run_task(
+                prompt="Sign in; the site emails a verification code.",
+                url=tfa.url("/2fa"),
+                engine=engine,
+                totp_identifier="john.doe@example.com",
+                max_steps=8,
+            )
+            # WHEN the code is pushed with the SDK, for this run, once the model chose to type it
+            assert await asyncio.to_thread(script.typing.wait, 60)
+            await client.send_totp_code(
+                totp_identifier="john.doe@example.com", content=code, task_id=created.run_id
+            )
+            for _ in range(1200):
+                run = await client.get_run(created.run_id)
+                if run.status in TERMINAL:
+                    break
+                await asyncio.sleep(0.05)
+            timeline = await client.get_run_timeline(created.run_id)
+            artifacts = await client.get_run_artifacts(created.run_id)
+            return run, timeline, artifacts
+
+        with caplog.at_level(logging.INFO):
+            run, timeline, artifacts = asyncio.run(go())
+            assert service.runner.wait_idle(timeout=15)
+        # THEN the run completes, and the site accepted the code, typed once
+        assert run.status == "completed", run.failure_reason
+        assert tfa.attempts == [code]
+        # AND the model was told the placeholder, never the code; neither were the events, the
+        # artifacts, the API's answers, the stored files nor the logs
+        models = deployment.openai.requests_text() + "\n".join(deployment.anthropic.requests_text())
+        assert "{{secret:verification_code}}" in models
+        events = service.runtime.event_log.read(run.run_id)
+        stored = [
+            service.runtime.artifacts.get(a.uri).decode(errors="replace")
+            for a in service.runtime.event_log.list_artifacts(run.run_id)
+        ]
+        texts = {
+            "model requests": models,
+            "events": json.dumps([e.model_dump(mode="json") for e in events]),
+            "artifacts": "\n".join(stored),
+            "answers": json.dumps(
+                [run.dict(), [e.dict() for e in timeline], [a.dict() for a in artifacts]], default=str
+            ),
+            "files": "\n".join(
+                p.read_bytes().decode("latin-1")
+                for p in deployment.settings.data_dir.rglob("*")
+                if p.is_file()
+            ),
+            "logs": caplog.text,
+        }
+        assert [where for where, text in texts.items() if code in text] == []
+        typed = [e for e in events if e.type == "ActionPlanned" and e.data.action_type == "input_text"]
+        assert [e.data.text for e in typed] == ["{{secret:verification_code}}"]
     finally:
         deployment.close()

@@ -4,7 +4,8 @@
 to `/2fa/verify`, which answers "Verified" only for the expected code. Every code submitted is
 kept in `attempts`, in order. `/login` asks for a username and password, POSTed to
 `/login/submit`, which goes on to the 2FA page only for the expected pair (every pair tried is
-kept in `logins`).
+kept in `logins`). The boxes and the button carry `data-cua` names, so computer-use scripts
+can measure where they are.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ def _form(boxes: int) -> str:
     if boxes <= 1:
         inputs = (
             '<label>Verification code <input name="code" inputmode="numeric"'
-            ' autocomplete="one-time-code"></label>'
+            ' autocomplete="one-time-code" data-cua="code"></label>'
         )
     else:
         inputs = "".join(
-            f'<input name="d{n}" aria-label="Digit {n + 1}" maxlength="1" inputmode="numeric" size="1">'
+            f'<input name="d{n}" aria-label="Digit {n + 1}" maxlength="1" inputmode="numeric" size="1"'
+            f' data-cua="d{n}">'
             for n in range(boxes)
         )
     return (
         "<p>We sent a verification code to your email. Enter it to continue.</p>"
-        f'<form action="/2fa/verify" method="post">{inputs}<button type="submit">Verify</button></form>'
+        f'<form action="/2fa/verify" method="post">{inputs}'
+        '<button type="submit" data-cua="verify">Verify</button></form>'
     )
 
 
