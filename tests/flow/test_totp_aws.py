@@ -1,10 +1,12 @@
 """The totp_url scenario on the AWS runtime (moto): the api function, the run state machine (the
 same ASL file, executed), the agent_step function with real Chromium and the fake model, which
-asks for the code and enters it. The code is pulled from a local receiver that checks the
-signature, and it must stay out of the DynamoDB tables, the bucket and the model's requests."""
+asks for the code and enters it (or, on a computer-use engine, types the code's placeholder).
+The code is pulled from a local receiver that checks the signature, and it must stay out of the
+DynamoDB tables, the bucket and the model's requests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -13,8 +15,12 @@ from typing import Any
 import boto3
 import pytest
 
+from altostratus.adapters.browser import BrowserRuntime
+from altostratus.devtools import cua_script as cs
+from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.runtimes import aws as aws_runtime
 from tests.compat.test_totp_run import agent
+from tests.cua import scenario as sc
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.policies import agent_policy
 from tests.flow.drivers import AwsStack, aws_stack
@@ -50,7 +56,9 @@ def _code_body(code: str) -> bytes:
     return json.dumps({"verification_code": code}).encode()
 
 
-def _run(stack: AwsStack, site: TwoFactorSite, totp_url: str) -> tuple[str, dict[str, Any]]:
+def _run(
+    stack: AwsStack, site: TwoFactorSite, totp_url: str, engine: str = "skyvern-1.0"
+) -> tuple[str, dict[str, Any]]:
     """Submits a run with `totp_url` through the api function; its id and answer once its
     execution has ended."""
     reply = stack.call_api(
@@ -59,7 +67,7 @@ def _run(stack: AwsStack, site: TwoFactorSite, totp_url: str) -> tuple[str, dict
         {
             "prompt": "Sign in; the site emails a verification code.",
             "url": site.url("/2fa"),
-            "engine": "skyvern-1.0",
+            "engine": engine,
             "totp_url": totp_url,
         },
     )
@@ -176,3 +184,49 @@ def test_a_run_whose_totp_url_never_has_a_code_fails_on_aws_listing_what_it_answ
         assert site.attempts == []
     assert len(receiver.received) >= 2
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
+
+
+def test_a_computer_use_run_on_aws_types_the_code_its_totp_url_answers_through_the_placeholder(
+    stack: AwsStack,
+    model: FakeAnthropicServer,
+    browser_loop: asyncio.AbstractEventLoop,
+    runtime: BrowserRuntime,
+) -> None:
+    code = "318054"
+    receiver = WebhookReceiver(body_script=lambda n: _code_body(code if n > 1 else ""))
+    with running(receiver), two_factor_site(expected=code) as site:
+        # GIVEN an anthropic-cua model that clicks the code box, types the placeholder its
+        # prompt names for the code, and submits
+        script = cs.Script(
+            [
+                cs.Click("code"),
+                cs.Type("{{secret:verification_code}}"),
+                cs.Click("verify"),
+                cs.Done("Verified."),
+            ],
+            sc.measure(browser_loop, runtime, site.url("/2fa")),
+        )
+        model.set_policy(computer_policy(script, others=agent_policy(agent)))
+        try:
+            # WHEN the run reaches the 2FA page on the AWS runtime, its totp_url having the code
+            # from the second ask on
+            run_id, run = _run(stack, site, receiver.url, engine="anthropic-cua")
+        finally:
+            model.set_policy(agent_policy(agent))
+        # THEN the code is typed where the model typed the placeholder, and accepted
+        assert run["status"] == "completed", run["failure_reason"]
+        assert site.attempts == [code]
+    assert stack.lambdas.errors == []
+    assert len(receiver.received) == 2
+    assert all(asked.json() == {"task_id": run_id} for asked in receiver.received)
+    # AND the code is nowhere the run left a trace
+    log = aws_runtime.runtime().event_log
+    events = log.read(run_id)
+    texts = {
+        **_stored_text(),
+        "events": json.dumps([e.model_dump(mode="json") for e in events]),
+        "model requests": "\n".join(model.requests_text()),
+        "answers": "\n".join([json.dumps(run), *_answers(stack, run_id)]),
+    }
+    assert "{{secret:verification_code}}" in texts["model requests"]
+    assert [where for where, text in texts.items() if code in text] == []
