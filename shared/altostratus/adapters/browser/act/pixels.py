@@ -69,9 +69,26 @@ HIT_TEST = with_bundle("""(x, y) => {
           bundle: __bundleOf(__operated(el))};
 }""")
 
-MASK_FOCUSED = """() => {
+# Typing a secret: every element a keystroke goes to is masked, from before its first character
+# to after the last, also when the page moves the focus on while typing (a box per digit).
+MASK_WHILE_TYPING = """() => {
+  const mask = el => { if (el && el.style && el.type !== 'password')
+    el.style.setProperty('-webkit-text-security', 'disc'); };
+  const hide = event => mask(event.composedPath()[0]);
+  document.addEventListener('keydown', hide, true);
+  document.addEventListener('input', hide, true);
+  window.__altoMaskTyping = hide;
+  mask(document.activeElement);
+}"""
+STOP_MASKING = """() => {
+  const hide = window.__altoMaskTyping;
+  if (hide) {
+    document.removeEventListener('keydown', hide, true);
+    document.removeEventListener('input', hide, true);
+    delete window.__altoMaskTyping;
+  }
   const el = document.activeElement;
-  if (el && el.type !== 'password') el.style.setProperty('-webkit-text-security', 'disc');
+  if (el && el.style && el.type !== 'password') el.style.setProperty('-webkit-text-security', 'disc');
 }"""
 
 
@@ -154,12 +171,15 @@ async def _run(ctx: ActContext, action: Any) -> ActionOutcome:
             await mouse.move(action.x, action.y)
             await mouse.wheel(action.dx, action.dy)
         elif isinstance(action, PixelType):
-            for start in range(0, len(action.text), TYPE_CHUNK):
-                await keyboard.type(action.text[start : start + TYPE_CHUNK], delay=TYPE_DELAY_MS)
-            if action.mask:
-                main = ctx.tab.targets.main
+            main = ctx.tab.targets.main if action.mask else None
+            if main is not None:
+                await ctx.worlds.evaluate(main, main.frame_id, MASK_WHILE_TYPING)
+            try:
+                for start in range(0, len(action.text), TYPE_CHUNK):
+                    await keyboard.type(action.text[start : start + TYPE_CHUNK], delay=TYPE_DELAY_MS)
+            finally:
                 if main is not None:
-                    await ctx.worlds.evaluate(main, main.frame_id, MASK_FOCUSED)
+                    await ctx.worlds.evaluate(main, main.frame_id, STOP_MASKING)
         elif isinstance(action, PixelKeys):
             chord = "+".join(action.keys)
             for _ in range(action.repeat):
