@@ -17,13 +17,15 @@ import pytest
 from skyvern import Skyvern
 from skyvern.schemas.run_enums import RunEngine
 
-from altostratus.adapters.browser import BrowserRuntime
+from altostratus.adapters.browser import BrowserRuntime, SessionConfig
 from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import with_extraction
 from altostratus.devtools.fake_anthropic.policies import extract_with
 from altostratus.devtools.fake_anthropic.server import FakeAnthropicServer
 from altostratus.devtools.fake_openai.server import FakeOpenAIServer
 from altostratus.domain.view import RunView
+from altostratus.engine.cua.task import data_url
+from altostratus.ports.computer import PixelClick, PixelType
 from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.settings import Settings
 from tests.cua import scenario as sc
@@ -483,3 +485,102 @@ def test_a_computer_use_run_types_a_pushed_2fa_code_the_model_never_sees(
         assert [e.data.text for e in typed] == ["{{secret:verification_code}}"]
     finally:
         deployment.close()
+
+
+# How many bytes of RGBA differ between two screenshots inside each box (drawn on canvases in
+# the browser: the test has no image library).
+COMPARE = """async (a, b, boxes) => {
+  const load = src => new Promise((done, fail) => {
+    const img = new Image(); img.onload = () => done(img); img.onerror = fail; img.src = src; });
+  const draw = img => { const c = document.createElement('canvas'); c.width = img.width;
+    c.height = img.height; const g = c.getContext('2d'); g.drawImage(img, 0, 0); return g; };
+  const [ga, gb] = (await Promise.all([load(a), load(b)])).map(draw);
+  return boxes.map(([x, y, w, h]) => {
+    const da = ga.getImageData(x, y, w, h).data, db = gb.getImageData(x, y, w, h).data;
+    let diff = 0; for (let i = 0; i < da.length; i++) if (da[i] !== db[i]) diff++; return diff; });
+}"""
+
+
+def test_a_code_typed_across_auto_advancing_digit_boxes_is_hidden_in_every_box_the_model_sees(
+    tmp_path: Path,
+    browser_loop: asyncio.AbstractEventLoop,
+    runtime: BrowserRuntime,
+    code_page: tuple[TwoFactorSite, cs.Layout],
+) -> None:
+    tfa, _ = code_page
+    code = "582947"
+    tfa.expected, tfa.attempts[:] = code, []
+    page = tfa.url("/2fa?boxes=6&advance=1")
+    layout = sc.measure(browser_loop, runtime, page)
+    # GIVEN a page with a box per digit whose focus moves on as each digit is typed, and a
+    # model that clicks the first box and types the code's placeholder once
+    script = _PushWhenTyping(
+        cs.Script(
+            [
+                cs.Click("d0"),
+                cs.Type("{{secret:verification_code}}"),
+                cs.Click("verify"),
+                cs.Done("Verified."),
+            ],
+            layout,
+        )
+    )
+    deployment = Deployment(tmp_path, script, totp_poll_seconds=0.2, totp_timeout_seconds=30)
+    try:
+        service, key = deployment.start()
+
+        async def go() -> Any:
+            client = Skyvern(base_url=service.base_url, api_key=key)
+            created = await client.run_task(
+                prompt="Sign in; the site emails a verification code.",
+                url=page,
+                engine=RunEngine.anthropic_cua,
+                totp_identifier="john.doe@example.com",
+                max_steps=8,
+            )
+            assert await asyncio.to_thread(script.typing.wait, 60)
+            await client.send_totp_code(
+                totp_identifier="john.doe@example.com", content=code, task_id=created.run_id
+            )
+            for _ in range(1200):
+                run = await client.get_run(created.run_id)
+                if run.status in TERMINAL:
+                    return run
+                await asyncio.sleep(0.05)
+            raise AssertionError("the run did not end")
+
+        run = asyncio.run(go())
+        # WHEN the code is typed, every digit landing in its own box
+        assert run.status == "completed", run.failure_reason
+        assert tfa.attempts == [code]
+        shots = [
+            cs.newest_png(e.body["messages"])
+            for e in deployment.anthropic.successful()
+            if "computer" in json.dumps(e.body.get("tools", []))
+        ]
+        before, after = shots[1], shots[2]
+        assert before is not None and after is not None
+    finally:
+        deployment.close()
+
+    # THEN the screenshot the model got after typing shows, in every box the focus left, the
+    # same as a masked code of other digits typed the same way: no digit of the code shows
+    async def compare() -> tuple[list[int], list[int]]:
+        session = await runtime.new_session(SessionConfig())
+        try:
+            await session.goto(page)
+            x, y = layout.center("d0")
+            await session.act_pixels(PixelClick(x=x, y=y))
+            await session.act_pixels(PixelType(text="000000", mask=True))
+            masked = data_url(await session.screenshot())
+            # The last box keeps the focus, and its caret blinks: the five before it tell.
+            boxes = [[round(v) for v in layout.boxes[f"d{n}"]] for n in range(5)]
+            same: list[int] = await session.evaluate(COMPARE, masked, data_url(after), boxes)
+            empty: list[int] = await session.evaluate(COMPARE, masked, data_url(before), boxes)
+            return same, empty
+        finally:
+            await session.close()
+
+    same, empty = browser_loop.run_until_complete(compare())
+    assert all(n > 0 for n in empty), empty  # the boxes show what was typed into them
+    assert same == [0] * 5

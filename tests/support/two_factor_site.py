@@ -1,6 +1,7 @@
 """A site whose sign-in ends on a 2FA page, and whose server checks the code it expects.
 
-`/2fa` asks for the code in one box, `/2fa?boxes=6` in one box per digit; the form is POSTed
+`/2fa` asks for the code in one box, `/2fa?boxes=6` in one box per digit (`&advance=1`: typing
+a digit moves the focus to the next box, as many sites do); the form is POSTed
 to `/2fa/verify`, which answers "Verified" only for the expected code. Every code submitted is
 kept in `attempts`, in order. `/login` asks for a username and password, POSTed to
 `/login/submit`, which goes on to the 2FA page only for the expected pair (every pair tried is
@@ -21,7 +22,14 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{ti
 <body><main><h1>{title}</h1>{body}</main></body></html>"""
 
 
-def _form(boxes: int) -> str:
+# Each digit typed moves the focus on, so a code typed into the first box fills them all.
+_ADVANCE = """<script>
+document.querySelectorAll('input[maxlength="1"]').forEach((box, n, all) =>
+  box.addEventListener('input', () => { if (box.value && all[n + 1]) all[n + 1].focus(); }));
+</script>"""
+
+
+def _form(boxes: int, advance: bool = False) -> str:
     if boxes <= 1:
         inputs = (
             '<label>Verification code <input name="code" inputmode="numeric"'
@@ -36,7 +44,7 @@ def _form(boxes: int) -> str:
     return (
         "<p>We sent a verification code to your email. Enter it to continue.</p>"
         f'<form action="/2fa/verify" method="post">{inputs}'
-        '<button type="submit" data-cua="verify">Verify</button></form>'
+        '<button type="submit" data-cua="verify">Verify</button></form>' + (_ADVANCE if advance else "")
     )
 
 
@@ -90,8 +98,9 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
             if parts.path != "/2fa":
                 self._send(404, "Not found", "<p>Not found</p>")
                 return
-            boxes = int(parse_qs(parts.query).get("boxes", ["1"])[0])
-            self._send(200, "Two-step verification", _form(boxes))
+            query = parse_qs(parts.query)
+            boxes = int(query.get("boxes", ["1"])[0])
+            self._send(200, "Two-step verification", _form(boxes, advance=query.get("advance") == ["1"]))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
