@@ -457,10 +457,15 @@ def test_a_computer_use_run_types_a_pushed_2fa_code_the_model_never_sees(
         # THEN the run completes, and the site accepted the code, typed once
         assert run.status == "completed", run.failure_reason
         assert tfa.attempts == [code]
-        # AND the model was told the placeholder, never the code; neither were the events, the
-        # artifacts, the API's answers, the stored files nor the logs
+        # AND the model's first request told it the placeholder; no request had the code, nor
+        # had the events, the artifacts, the API's answers, the stored files or the logs
         models = deployment.openai.requests_text() + "\n".join(deployment.anthropic.requests_text())
-        assert "{{secret:verification_code}}" in models
+        asked = [
+            e.body
+            for e in deployment.anthropic.successful()
+            if "computer" in json.dumps(e.body.get("tools", []))
+        ] + [e.body for e in deployment.openai.successful()]
+        assert "type {{secret:verification_code}}" in json.dumps(asked[0])
         events = service.runtime.event_log.read(run.run_id)
         stored = [
             service.runtime.artifacts.get(a.uri).decode(errors="replace")

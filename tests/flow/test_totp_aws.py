@@ -228,5 +228,5 @@ def test_a_computer_use_run_on_aws_types_the_code_its_totp_url_answers_through_t
         "model requests": "\n".join(model.requests_text()),
         "answers": "\n".join([json.dumps(run), *_answers(stack, run_id)]),
     }
-    assert "{{secret:verification_code}}" in texts["model requests"]
+    assert "type {{secret:verification_code}}" in texts["model requests"]  # the prompt told it
     assert [where for where, text in texts.items() if code in text] == []
