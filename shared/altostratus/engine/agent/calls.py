@@ -313,7 +313,7 @@ class TurnRunner:
             if not ctx.verification_codes:
                 return CallResult(reason, ok=False)
             return CallResult("No verification code arrived.", ok=False, outcome=RunOutcome.failed(reason))
-        ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
+        ctx.keep_code(code)
         return CallResult(
             f"A verification code of {len(code)} characters was obtained (it is not shown to you). "
             f"Call {vc.ENTER_CODE} with the box to type it into, or one box per character."
