@@ -451,7 +451,8 @@ def test_a_computer_use_run_types_a_pushed_2fa_code_the_model_never_sees(
             artifacts = await client.get_run_artifacts(created.run_id)
             return run, timeline, artifacts
 
-        with caplog.at_level(logging.INFO):
+        # The package's own logs down to debug, as ALTO_LOG_LEVEL=debug has them.
+        with caplog.at_level(logging.DEBUG, logger="altostratus"):
             run, timeline, artifacts = asyncio.run(go())
             assert service.runner.wait_idle(timeout=15)
         # THEN the run completes, and the site accepted the code, typed once
