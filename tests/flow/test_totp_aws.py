@@ -11,13 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import httpx
 import pytest
+from skyvern.client import Skyvern as SkyvernClient
 
+from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
 from tests.compat.test_totp_run import agent
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.policies import agent_policy
 from tests.flow.drivers import AwsStack, aws_stack
+from tests.flow.scenarios import FaultyBrowsers
+from tests.support.functions import load_function
 from tests.support.two_factor_site import TwoFactorSite, two_factor_site
 from tests.support.webhook_receiver import WebhookReceiver, running
 
@@ -176,3 +181,110 @@ def test_a_run_whose_totp_url_never_has_a_code_fails_on_aws_listing_what_it_answ
         assert site.attempts == []
     assert len(receiver.received) >= 2
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
+
+
+def _sdk(stack: AwsStack) -> SkyvernClient:
+    """The official SDK, its requests handed to the api function as API Gateway events."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        reply = stack.call_api(request.method, request.url.path, json.loads(request.content or b"null"))
+        return httpx.Response(reply["statusCode"], headers=reply.get("headers") or {}, content=reply["body"])
+
+    http = httpx.Client(transport=httpx.MockTransport(handle))
+    return SkyvernClient(base_url="https://api.example.test", api_key=stack.key, httpx_client=http)
+
+
+def _states_entered(sfn: Any, execution_arn: str, name: str) -> int:
+    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return sum(
+        1
+        for event in history
+        if event["type"].endswith("StateEntered") and event["stateEnteredEventDetails"]["name"] == name
+    )
+
+
+def test_a_code_that_comes_after_the_slice_ends_is_waited_for_between_slices_without_a_browser(
+    stack: AwsStack, model: FakeAnthropicServer
+) -> None:
+    code = "482913"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        # GIVEN slices of three seconds, and a code wait that outlasts several of them (waiting
+        # between slices is AWS's default: nothing sets it here)
+        monkeypatch.setenv("ALTO_SLICE_SECONDS", "3")
+        monkeypatch.setenv("ALTO_STEP_RESERVE_SECONDS", "1")
+        monkeypatch.setenv("ALTO_TOTP_TIMEOUT_SECONDS", "90")
+        aws_runtime.forget_environment()
+        # AND the agent_step function's browser provider, counting the browsers it opens
+        real = aws_runtime.agent_slices()
+        counted = FaultyBrowsers(real.browsers)
+        slices = AgentSlices(
+            agent=real.agent,
+            budget=real.budget,
+            browsers=counted,
+            browser_gone=real.browser_gone,
+            warm_environment=real.warm_environment,
+        )
+        module = load_function("agent_step")
+        monkeypatch.setattr(module, "agent_slices", lambda: slices)
+        stack.lambdas.register("agent_step", module.handler)
+        try:
+            with two_factor_site(expected=code) as site:
+                # WHEN a run with a totp_identifier reaches the 2FA page
+                reply = stack.call_api(
+                    "POST",
+                    "/v1/run/tasks",
+                    {
+                        "prompt": "Sign in; the site emails a verification code.",
+                        "url": site.url("/2fa"),
+                        "engine": "skyvern-1.0",
+                        "totp_identifier": "waiter@example.com",
+                    },
+                )
+                assert reply["statusCode"] == 200, reply["body"]
+                run_id = str(json.loads(reply["body"])["run_id"])
+                sfn = boto3.client("stepfunctions", region_name=REGION)
+                arn = next(
+                    e["executionArn"]
+                    for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
+                    if e["name"] == run_id
+                )
+                # AND its code is still not there after the slice that asked ended, and after a
+                # later slice looked again and found none
+                deadline = time.monotonic() + 60
+                while _states_entered(sfn, arn, "Wait for a code") < 2:
+                    assert time.monotonic() < deadline, "the run never waited for its code between slices"
+                    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+                    time.sleep(0.1)
+                opened_while_waiting = counted.opened
+                slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
+                # AND then the code is pushed with the official SDK
+                _sdk(stack).send_totp_code(
+                    totp_identifier="waiter@example.com", content=f"Your verification code is {code}."
+                )
+                deadline = time.monotonic() + 120
+                while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    assert time.monotonic() < deadline, f"the execution of {run_id} did not end"
+                    time.sleep(0.1)
+                stack.lambdas.drain()
+                run = json.loads(stack.call_api("GET", f"/v1/runs/{run_id}")["body"])
+                # THEN the run typed the code and completed
+                assert run["status"] == "completed", run["failure_reason"]
+                assert site.attempts == [code]
+            assert stack.lambdas.errors == []
+            # AND the slices that looked for the code while it was not there opened no browser:
+            # only the slice that asked had one
+            assert slices_while_waiting >= 2
+            assert opened_while_waiting == 1
+            assert counted.opened > opened_while_waiting
+            # AND the code was stored nowhere in clear (the checkpoints carry it sealed)
+            events = aws_runtime.runtime().event_log.read(run_id)
+            texts = {
+                **_stored_text(),
+                "events": json.dumps([e.model_dump(mode="json") for e in events]),
+                "model requests": "\n".join(model.requests_text()),
+            }
+            assert [where for where, text in texts.items() if code in text] == []
+        finally:
+            slices.close_environment()
+            aws_runtime.forget_environment()
+    aws_runtime.forget_environment()

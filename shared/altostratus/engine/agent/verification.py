@@ -138,20 +138,25 @@ class CodeSources:
     finder: CodeFinder | None = None
     identifier: str | None = None
 
+    def look(self, view: RunView, diary: PullDiary) -> str | None:
+        """One ask of every source: the code, or None (`diary` counts what the totp_url said)."""
+        if self.pull is not None and self.url:
+            answer = self.pull.ask(view, self.url)
+            diary.add(answer)
+            if answer.code:
+                return answer.code
+        if self.finder is not None and self.identifier:
+            return self.finder.take(view, self.identifier)
+        return None
+
     async def wait(self, view: RunView, wait: CodeWait, diary: PullDiary) -> str | None:
         """The code, once one arrives; None after `timeout_s` (`diary` then tells what the
-        run's `totp_url` answered)."""
+        run's `totp_url` answered). The sources are asked at least once."""
         deadline = time.monotonic() + wait.timeout_s
         while True:
-            if self.pull is not None and self.url:
-                answer = await asyncio.to_thread(self.pull.ask, view, self.url)
-                diary.add(answer)
-                if answer.code:
-                    return answer.code
-            if self.finder is not None and self.identifier:
-                code = await asyncio.to_thread(self.finder.take, view, self.identifier)
-                if code is not None:
-                    return code
+            code = await asyncio.to_thread(self.look, view, diary)
+            if code is not None:
+                return code
             if time.monotonic() + wait.poll_s > deadline:
                 return None
             await asyncio.sleep(wait.poll_s)
