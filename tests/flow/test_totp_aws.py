@@ -16,6 +16,7 @@ import httpx
 import pytest
 from skyvern.client import Skyvern as SkyvernClient
 
+from altostratus.engine.agent.code_wait import WAITING_TEXT
 from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
 from tests.compat.test_totp_run import agent
@@ -300,6 +301,9 @@ def test_a_code_that_comes_after_the_slice_ends_is_waited_for_between_slices_wit
         assert slices_while_waiting >= 2
         assert opened_while_waiting == 1
         assert counted.opened > opened_while_waiting
+        # AND the model saw one call that obtained the code, not the wait between slices
+        assert "was obtained" in "\n".join(model.requests_text())
+        assert WAITING_TEXT not in "\n".join(model.requests_text())
         # AND the code was stored nowhere in clear (the checkpoints carry it sealed)
         events = aws_runtime.runtime().event_log.read(run_id)
         texts = {

@@ -107,10 +107,13 @@ def arrived(deps: AgentDeps, state: AgentState, code: str) -> None:
     wait = state.code_wait
     assert wait is not None and deps.secret_box is not None
     state.sealed_code = deps.secret_box.seal(code, context=_context(state.run_id))
-    answered = CallResult(obtained_text(code)).tool_result(wait.call_id)
+    obtained = obtained_text(code)
+    answered = CallResult(obtained).tool_result(wait.call_id)
     state.pending_results = [
         answered if block.get("tool_use_id") == wait.call_id else block for block in state.pending_results
     ]
+    # The verifier reads the history: there too the call obtained the code.
+    state.history = [line.replace(WAITING_TEXT, obtained) for line in state.history]
     state.code_wait = None
 
 
