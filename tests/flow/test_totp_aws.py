@@ -12,9 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-import httpx
 import pytest
-from skyvern.client import Skyvern as SkyvernClient
 
 from altostratus.engine.agent.code_wait import WAITING_TEXT
 from altostratus.orchestration.slices import AgentSlices
@@ -185,17 +183,6 @@ def test_a_run_whose_totp_url_never_has_a_code_fails_on_aws_listing_what_it_answ
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
 
 
-def _sdk(stack: AwsStack) -> SkyvernClient:
-    """The official SDK, its requests handed to the api function as API Gateway events."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        reply = stack.call_api(request.method, request.url.path, json.loads(request.content or b"null"))
-        return httpx.Response(reply["statusCode"], headers=reply.get("headers") or {}, content=reply["body"])
-
-    http = httpx.Client(transport=httpx.MockTransport(handle))
-    return SkyvernClient(base_url="https://api.example.test", api_key=stack.key, httpx_client=http)
-
-
 def _states_entered(sfn: Any, execution_arn: str, name: str) -> int:
     history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     return sum(
@@ -288,7 +275,7 @@ def test_a_code_that_comes_after_the_slice_ends_is_waited_for_between_slices_wit
         opened_while_waiting = counted.opened
         slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
         # AND then the code is pushed with the official SDK
-        _sdk(stack).send_totp_code(
+        stack.sdk().send_totp_code(
             totp_identifier="waiter@example.com", content=f"Your verification code is {code}."
         )
         run = _ended(stack, run_id)
