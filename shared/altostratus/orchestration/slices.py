@@ -212,6 +212,17 @@ class AgentSlices:
     ) -> tuple[bool, RunOutcome | None, int]:
         """Whether the run goes on, its outcome if it ended, and the seconds to wait for a code
         before the next slice (0: none)."""
+        try:
+            return await self._recorded_slice(view, state, restore, budget)
+        finally:
+            # The slice's recording is stored by now, redacted with the codes the run obtained
+            # in it; nothing else needs them (the next slice obtains its own, or unseals the one
+            # its checkpoint holds).
+            self.agent.obtained.forget(view.run_id)
+
+    async def _recorded_slice(
+        self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
+    ) -> tuple[bool, RunOutcome | None, int]:
         deps = self.agent
         request = executor_request(view, deps.secret_box, deps.artifacts)
         saved_at = [-1]  # steps taken at the last checkpoint

@@ -67,7 +67,7 @@ def _context(run_id: str) -> str:
 def keep_code(ctx: RunContext, state: AgentState, code: str) -> None:
     """The code becomes a run secret, and is sealed into the state for the slices after this one
     (not kept at all where the deployment has no key: it is never stored in clear)."""
-    ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
+    ctx.keep_code(code)
     box = ctx.deps.secret_box
     state.sealed_code = box.seal(code, context=_context(state.run_id)) if box is not None else None
 
@@ -76,8 +76,8 @@ def restore_code(ctx: RunContext, state: AgentState) -> None:
     """A code an earlier slice obtained, back among the run's secrets."""
     box = ctx.deps.secret_box
     if state.sealed_code and box is not None:
-        code = box.unseal(state.sealed_code, context=_context(state.run_id))
-        ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
+        # Kept as if obtained in this slice: hidden in its trace as well.
+        ctx.keep_code(box.unseal(state.sealed_code, context=_context(state.run_id)))
 
 
 def pause_budget(ctx: RunContext) -> float | None:
