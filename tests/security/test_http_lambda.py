@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,3 +196,56 @@ def test_a_malformed_body_is_a_4xx_on_lambda_too(deployed: Deployed) -> None:
         body="[" * 2000 + "]" * 2000,
     )
     assert deep["statusCode"] == 400
+
+
+def test_request_bodies_stay_out_of_the_logs_when_everything_logs_at_debug(
+    deployed: Deployed, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN the function's root logger at DEBUG (Lambda's log level control, or a debugging user)
+    caplog.set_level(logging.DEBUG)
+    code, password, card = "482913", "Hunter2-correct-horse", "4111111111111111"
+    headers = {"x-api-key": deployed.key, "content-type": "application/json"}
+    # WHEN a code is pushed and a password and a card are saved
+    pushed = deployed.call(
+        "POST",
+        "/v1/credentials/totp",
+        headers=headers,
+        body=json.dumps({"totp_identifier": "ada@example.com", "content": code}),
+    )
+    saved = deployed.call(
+        "POST",
+        "/v1/credentials",
+        headers=headers,
+        body=json.dumps(
+            {
+                "name": "portal",
+                "credential_type": "password",
+                "credential": {"username": "ada", "password": password},
+            }
+        ),
+    )
+    card_saved = deployed.call(
+        "POST",
+        "/v1/credentials",
+        headers=headers,
+        body=json.dumps(
+            {
+                "name": "card",
+                "credential_type": "credit_card",
+                "credential": {
+                    "card_number": card,
+                    "card_cvv": "012",
+                    "card_exp_month": "12",
+                    "card_exp_year": "2030",
+                    "card_brand": "visa",
+                    "card_holder_name": "Ada Lovelace",
+                },
+            }
+        ),
+    )
+    assert [pushed["statusCode"], saved["statusCode"], card_saved["statusCode"]] == [200, 201, 201]
+    # THEN debug records were written, and none holds a value from the bodies
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    logged = "\n".join(f"{r.name} {r.getMessage()} {vars(r)}" for r in caplog.records)
+    for value in (code, password, card):
+        assert value not in logged

@@ -31,6 +31,12 @@ from altostratus.api.errors import INTERNAL_ERROR
 from altostratus.api.response_headers import secure
 
 logger = logging.getLogger("altostratus.api")
+
+# Powertools' resolver and idempotency utility log each call's parsed body and payload at
+# DEBUG. A body can hold a password, a card number or a one-time code, so these loggers stay at
+# INFO whatever the root logger's level (Lambda's log level setting, a user debugging).
+for _name in ("aws_lambda_powertools.event_handler", "aws_lambda_powertools.utilities.idempotency"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 # One line per request answered, for operators: never a header, a query string or a body.
 request_log = logging.getLogger("altostratus.requests")
 
