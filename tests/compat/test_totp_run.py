@@ -26,6 +26,7 @@ from altostratus.devtools.fake_anthropic.server import (
     MessagesRequest,
 )
 from altostratus.domain import otp
+from altostratus.domain.credentials import login_goal
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
@@ -397,3 +398,207 @@ def test_a_saved_credential_is_never_shown_and_logs_in_through_placeholders(
     with pytest.raises(ApiError) as gone:
         client.get_credential(cred_id)
     assert gone.value.status_code == 404 and gone.value.body == {"detail": "Credential not found"}
+
+
+# -- a login published as a workflow, replayed as code ------------------------------------------
+
+
+def _published_login(client: SkyvernClient, site: TwoFactorSite, cred_id: str, **options: Any) -> str:
+    """A completed skyvern-2.0 run with the login goal and publish_workflow: its workflow's wpid.
+    (The login endpoint runs skyvern-1.0, which does not publish: the same goal, as a task.)"""
+    submitted = client.run_task(
+        prompt=login_goal(cred_id),
+        url=site.url("/login"),
+        engine="skyvern-2.0",
+        publish_workflow=True,
+        **options,
+    )
+    run = _wait(client, submitted.run_id, TERMINAL)
+    assert run.status == "completed", run.failure_reason
+    wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+    assert client.get_workflow(wpid).run_with == "code"
+    return str(wpid)
+
+
+def _shown_anywhere(
+    served: tuple[RunningServer, str], client: SkyvernClient, run_ids: list[str]
+) -> dict[str, str]:
+    """Everything a person could read about these runs: events, artifacts, the API's answers,
+    the server's logs and every file it wrote."""
+    answers = [
+        text
+        for run_id in run_ids
+        for text in (
+            client.get_run(run_id).json(),
+            json.dumps([e.dict() for e in client.get_run_timeline(run_id)], default=str),
+            json.dumps([a.dict() for a in client.get_run_artifacts(run_id)], default=str),
+        )
+    ]
+    runtime = build_local(Settings(data_dir=served[0].data_dir))
+    try:
+        events = [json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(r)]) for r in run_ids]
+        stored = [
+            runtime.artifacts.get(a.uri).decode(errors="replace")
+            for r in run_ids
+            for a in runtime.event_log.list_artifacts(r)
+        ]
+    finally:
+        runtime.close()
+    return {
+        "events": "\n".join(events),
+        "artifacts": "\n".join(stored),
+        "answers": "\n".join(answers),
+        "logs": "".join(served[0].output),
+        "files": "\n".join(
+            p.read_bytes().decode("latin-1") for p in served[0].data_dir.rglob("*") if p.is_file()
+        ),
+    }
+
+
+def test_a_published_login_replays_as_code_typing_the_password_and_a_fresh_authenticator_code(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    username, password, secret = "ada.replay", "Replay-Secret-Password-7", pyotp.random_base32()
+    cred_id = client.create_credential(
+        name="Replayed login",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(
+            username=username, password=password, totp=secret, totp_type="authenticator"
+        ),
+    ).credential_id
+    accept = pyotp.TOTP(secret).verify
+    with two_factor_site(username=username, password=password) as site:
+        site.accept = lambda code: accept(code, valid_window=1)
+        # GIVEN a login, with the password and an authenticator code, published as a workflow
+        wpid = _published_login(client, site, cred_id)
+        assert site.logins == [(username, password)] and len(site.attempts) == 1
+        # WHEN the workflow runs as code, with no fallback to the agent
+        calls = len(model.exchanges)
+        started = client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False)
+        replayed = _wait(client, started.run_id, TERMINAL)
+        # THEN it signs in again with the saved password and a code made at replay time, which
+        # the site checks, without a single model request
+        assert replayed.status == "completed", replayed.failure_reason
+        assert replayed.script_run is not None and replayed.script_run.ai_fallback_triggered is False
+        assert len(model.exchanges) == calls
+        assert site.logins == [(username, password)] * 2
+        assert len(site.attempts) == 2 and accept(site.attempts[1], valid_window=1)
+        codes = list(site.attempts)
+    actions = [
+        a
+        for entry in client.get_run_timeline(started.run_id)
+        if entry.block
+        for a in entry.block.actions or []
+    ]
+    assert actions and {a.created_by for a in actions} == {"script"}
+    # AND no secret is anywhere a person could read it: the password, the seed, either code
+    shown = _shown_anywhere(served, client, [started.run_id])
+    assert "{{secret:" + cred_id + ".password}}" in shown["events"]
+    for where, text in shown.items():
+        assert [v for v in (password, secret, *codes) if v in text] == [], where
+
+
+def test_a_published_login_with_pushed_codes_replays_waiting_for_a_new_pushed_code(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    identifier = "replay.pushed@example.com"
+    username, password = "grace.replay", "Pushed-Replay-Password-3"
+    cred_id = client.create_credential(
+        name="Replayed login with emailed codes",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    first_code, replay_code = "531864", "907215"
+    with two_factor_site(expected=first_code, username=username, password=password) as site:
+        # GIVEN a login whose code was pushed for its totp_identifier, published as a workflow
+        submitted = client.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=identifier, content=f"Your code is {first_code}.")
+        run = _wait(client, submitted.run_id, TERMINAL)
+        assert run.status == "completed", run.failure_reason
+        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        assert site.attempts == [first_code]
+        # WHEN the workflow runs as code for the same identifier, and only once it runs is the
+        # new code pushed, scoped to that workflow run
+        site.expected = replay_code
+        calls = len(model.exchanges)
+        started = client.run_workflow(
+            agent_id=wpid, run_with="code", ai_fallback=False, totp_identifier=identifier
+        )
+        _wait(client, started.run_id, {"running", *TERMINAL})
+        deadline = time.monotonic() + 60
+        while site.logins != [(username, password)] * 2:
+            assert time.monotonic() < deadline and client.get_run(started.run_id).status == "running"
+            time.sleep(0.1)
+        client.send_totp_code(
+            totp_identifier=identifier,
+            content=f"Your verification code is {replay_code}.",
+            workflow_run_id=started.run_id,
+        )
+        replayed = _wait(client, started.run_id, TERMINAL)
+        # THEN the replay waited for it and typed it, with no model request
+        assert replayed.status == "completed", replayed.failure_reason
+        assert site.attempts == [first_code, replay_code]
+        assert len(model.exchanges) == calls
+    # AND neither code nor the password is anywhere a person could read it
+    shown = _shown_anywhere(served, client, [submitted.run_id, started.run_id])
+    for where, text in shown.items():
+        assert [v for v in (password, first_code, replay_code) if v in text] == [], where
+
+
+def test_a_replayed_login_that_cannot_get_a_code_fails_saying_why(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    identifier = "replay.nocode@example.com"
+    username, password = "alan.replay", "No-Code-Replay-Password-5"
+    cred_id = client.create_credential(
+        name="Replayed login without a code",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    with two_factor_site(expected="246813", username=username, password=password) as site:
+        submitted = client.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=identifier, content="246813")
+        run = _wait(client, submitted.run_id, TERMINAL)
+        assert run.status == "completed", run.failure_reason
+        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        # WHEN it replays as code with no way to get a code (no identifier given this time)
+        calls = len(model.exchanges)
+        strict = _wait(
+            client, client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False).run_id, TERMINAL
+        )
+        # THEN it signs in, then fails at the code's step, saying why, with no model request
+        assert strict.status == "failed"
+        reason = strict.failure_reason or ""
+        assert reason.startswith("The script's step ") and "no way to obtain verification codes" in reason
+        assert site.logins == [(username, password)] * 2 and site.attempts == ["246813"]
+        assert len(model.exchanges) == calls
+        # WHEN the identifier is given but no code comes, THEN it fails when the wait ends
+        waited = _wait(
+            client,
+            client.run_workflow(
+                agent_id=wpid, run_with="code", ai_fallback=False, totp_identifier=identifier
+            ).run_id,
+            TERMINAL,
+        )
+        assert waited.status == "failed"
+        assert f"No verification code was pushed for the run's totp_identifier within {TIMEOUT_S}" in (
+            waited.failure_reason or ""
+        )
+        assert site.attempts == ["246813"] and len(model.exchanges) == calls
