@@ -526,13 +526,13 @@ def test_a_published_login_with_pushed_codes_replays_waiting_for_a_new_pushed_co
         assert run.status == "completed", run.failure_reason
         wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
         assert site.attempts == [first_code]
-        # WHEN the workflow runs as code for the same identifier, and only once it runs is the
-        # new code pushed, scoped to that workflow run
+        # AND the workflow keeps the identifier its codes are pushed for
+        assert client.get_workflow(wpid).totp_identifier == identifier
+        # WHEN the workflow runs as code (for that identifier), and only once it has signed in
+        # is the new code pushed, scoped to that workflow run
         site.expected = replay_code
         calls = len(model.exchanges)
-        started = client.run_workflow(
-            agent_id=wpid, run_with="code", ai_fallback=False, totp_identifier=identifier
-        )
+        started = client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False)
         _wait(client, started.run_id, {"running", *TERMINAL})
         deadline = time.monotonic() + 60
         while site.logins != [(username, password)] * 2:
@@ -578,27 +578,27 @@ def test_a_replayed_login_that_cannot_get_a_code_fails_saying_why(
         run = _wait(client, submitted.run_id, TERMINAL)
         assert run.status == "completed", run.failure_reason
         wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
-        # WHEN it replays as code with no way to get a code (no identifier given this time)
         calls = len(model.exchanges)
-        strict = _wait(
+        # WHEN it replays as code and no code is pushed
+        waited = _wait(
             client, client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False).run_id, TERMINAL
         )
-        # THEN it signs in, then fails at the code's step, saying why, with no model request
-        assert strict.status == "failed"
-        reason = strict.failure_reason or ""
-        assert reason.startswith("The script's step ") and "no way to obtain verification codes" in reason
+        # THEN it signs in, then fails at the code's step when the wait ends, saying why, with
+        # no model request
+        assert waited.status == "failed"
+        reason = waited.failure_reason or ""
+        assert reason.startswith("The script's step 4 (Type a fresh verification code")
+        assert f"No verification code was pushed for the run's totp_identifier within {TIMEOUT_S}" in reason
         assert site.logins == [(username, password)] * 2 and site.attempts == ["246813"]
         assert len(model.exchanges) == calls
-        # WHEN the identifier is given but no code comes, THEN it fails when the wait ends
-        waited = _wait(
-            client,
-            client.run_workflow(
-                agent_id=wpid, run_with="code", ai_fallback=False, totp_identifier=identifier
-            ).run_id,
-            TERMINAL,
+        # WHEN the credential is deleted, THEN the replay stops at its first step, naming it
+        client.delete_credential(cred_id)
+        gone = _wait(
+            client, client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False).run_id, TERMINAL
         )
-        assert waited.status == "failed"
-        assert f"No verification code was pushed for the run's totp_identifier within {TIMEOUT_S}" in (
-            waited.failure_reason or ""
+        assert gone.status == "failed"
+        assert gone.failure_reason == (
+            'The script\'s step 1 (Fill textbox "Username"): the run has no secret '
+            f"'{cred_id}.username' (a deleted credential, or one of another organization)"
         )
-        assert site.attempts == ["246813"] and len(model.exchanges) == calls
+        assert site.logins == [(username, password)] * 2 and len(model.exchanges) == calls
