@@ -29,7 +29,7 @@ from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.runner import run_slice
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.replay.executor import replay_plan
-from altostratus.engine.replay.secrets import run_secrets
+from altostratus.engine.replay.secrets import RunSecrets
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.orchestration.sessions import ended_reason
@@ -244,7 +244,7 @@ class AgentSlices:
         order = view.next_step_order
         rec.append(ev.StepStarted(step_id=step_id, order=order, url=plan.start_url, goal=goal), "started")
         # The plan names its secrets; the run's credentials, codes and request give their values.
-        secrets = run_secrets(RunContext.build(deps, view, browser), view)
+        secrets = RunSecrets(RunContext.build(deps, view, browser), view)
         result = await replay_plan(
             plan,
             _parameters(view),

@@ -45,7 +45,3 @@ class RunSecrets:
                 f"the run has no secret {name!r} (a deleted credential, or one of another organization)"
             )
         return value
-
-
-def run_secrets(ctx: RunContext, view: RunView) -> RunSecrets:
-    return RunSecrets(ctx=ctx, view=view)
