@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pyotp
 import pytest
+from skyvern.client import NonEmptyPasswordCredential
 
 from altostratus.domain.credentials import login_goal
 from altostratus.domain.view import fold
@@ -124,41 +125,21 @@ def test_a_published_login_replays_as_code_with_its_secrets_on_the_aws_runtime(
         site.accept = lambda code: accept(code, valid_window=1)
         stack.lambdas.register("agent_step", load_function("agent_step").handler)
         # GIVEN a saved password with an authenticator secret, and a login with it published
-        created = stack.call_api(
-            "POST",
-            "/v1/credentials",
-            {
-                "name": "AWS login",
-                "credential_type": "password",
-                "credential": {
-                    "username": username,
-                    "password": password,
-                    "totp": secret,
-                    "totp_type": "authenticator",
-                },
-            },
-        )
-        assert created["statusCode"] == 201, created["body"]
-        cred_id = json.loads(created["body"])["credential_id"]
-        submitted = _body(
-            stack.call_api(
-                "POST",
-                "/v1/run/tasks",
-                {"prompt": login_goal(cred_id), "url": site.url("/login"), "publish_workflow": True},
-            )
-        )
-        run = _ended(stack, submitted["run_id"])
+        sdk = stack.sdk()
+        cred_id = sdk.create_credential(
+            name="AWS login",
+            credential_type="password",
+            credential=NonEmptyPasswordCredential(
+                username=username, password=password, totp=secret, totp_type="authenticator"
+            ),
+        ).credential_id
+        submitted = sdk.run_task(prompt=login_goal(cred_id), url=site.url("/login"), publish_workflow=True)
+        run = _ended(stack, submitted.run_id)
         assert run["status"] == "completed", run["failure_reason"]
         # WHEN its workflow runs as code, without the agent to fall back on
         calls = len(model.exchanges)
-        started = _body(
-            stack.call_api(
-                "POST",
-                "/v1/run/agents",
-                {"agent_id": run["workflow_permanent_id"], "run_with": "code", "ai_fallback": False},
-            )
-        )
-        replayed = _ended(stack, started["run_id"])
+        started = sdk.run_workflow(agent_id=run["workflow_permanent_id"], run_with="code", ai_fallback=False)
+        replayed = _ended(stack, started.run_id)
         # THEN the agent_step function typed the password and a code made at replay time, with
         # no model request
         assert replayed["status"] == "completed", replayed["failure_reason"]
@@ -167,15 +148,16 @@ def test_a_published_login_replays_as_code_with_its_secrets_on_the_aws_runtime(
         assert len(site.attempts) == 2 and accept(site.attempts[1], valid_window=1)
         # AND no secret is in its events, its artifacts, the bucket or the API's answers
         runtime = aws_runtime.runtime()
-        events = runtime.event_log.read(started["run_id"])
+        events = runtime.event_log.read(started.run_id)
         shown = [
             json.dumps([e.model_dump(mode="json") for e in events]),
             *(
                 runtime.artifacts.get(a.uri).decode("latin-1")
-                for a in runtime.event_log.list_artifacts(started["run_id"])
+                for a in runtime.event_log.list_artifacts(started.run_id)
             ),
             json.dumps(replayed),
-            json.dumps(_body(stack.call_api("GET", f"/v1/runs/{started['run_id']}/timeline"))),
+            json.dumps([e.dict() for e in sdk.get_run_timeline(started.run_id)], default=str),
+            json.dumps([a.dict() for a in sdk.get_run_artifacts(started.run_id)], default=str),
         ]
         s3 = boto3.client("s3", region_name="us-east-1")
         bucket = runtime.settings.artifacts_bucket
