@@ -6,8 +6,8 @@ the agent would have used, and checks the effect the recording saw (the address 
 value the field reads back, a checkbox's state, a download). The first step that cannot find
 its element or get its secret, acts without the recorded effect, or times out stops the
 replay: the result names it and says why, so the caller can fail the run or hand the page to
-the agent with "steps 1..k are done". The output is read from the recorded elements and validated against the
-run's schema.
+the agent with "steps 1..k are done". The output is read from the recorded elements and
+validated against the run's schema.
 
 Secrets are typed by name: the resolver gives a step's value (a credential's field, a fresh
 one-time code) when the step comes, before its timeout starts, since a code may take minutes

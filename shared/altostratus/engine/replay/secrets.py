@@ -37,7 +37,6 @@ class RunSecrets:
             code, reason = await obtain_code(self.ctx, self.view)
             if code is None:
                 raise SecretUnavailableError(reason)
-            self.ctx.secrets = self.ctx.secrets.with_value(CODE_SECRET, code)
             return code
         value = self.ctx.secrets.value(name)
         if value is None:
