@@ -602,3 +602,53 @@ def test_a_replayed_login_that_cannot_get_a_code_fails_saying_why(
             f"'{cred_id}.username' (a deleted credential, or one of another organization)"
         )
         assert site.logins == [(username, password)] * 2 and len(model.exchanges) == calls
+
+
+def test_a_replayed_login_whose_code_does_not_come_hands_over_to_the_agent(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    identifier = "replay.handover@example.com"
+    username, password = "mary.replay", "Handover-Replay-Password-4"
+    cred_id = client.create_credential(
+        name="Replayed login handed over",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    first_code, agent_code = "370519", "825043"
+    with two_factor_site(expected=first_code, username=username, password=password) as site:
+        submitted = client.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=identifier, content=first_code)
+        run = _wait(client, submitted.run_id, TERMINAL)
+        assert run.status == "completed", run.failure_reason
+        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        # WHEN it replays as code (ai_fallback, the default) and no code comes while it waits
+        site.expected = agent_code
+        calls = len(model.exchanges)
+        started = client.run_workflow(agent_id=wpid, run_with="code")
+        deadline = time.monotonic() + 60
+        while not (
+            (now := client.get_run(started.run_id)).script_run and now.script_run.ai_fallback_triggered
+        ):
+            assert time.monotonic() < deadline and now.status not in TERMINAL, now.failure_reason
+            time.sleep(0.1)
+        # THEN the agent takes over on the 2FA page, the password typed by the replay, and
+        # types the code pushed while it asks
+        assert site.logins == [(username, password)] * 2 and site.attempts == [first_code]
+        client.send_totp_code(totp_identifier=identifier, content=agent_code, workflow_run_id=started.run_id)
+        healed = _wait(client, started.run_id, TERMINAL)
+        assert healed.status == "completed", healed.failure_reason
+        assert site.attempts == [first_code, agent_code]
+        assert len(model.exchanges) > calls
+    # AND the timeline says why the replay stopped, and no secret is anywhere
+    shown = _shown_anywhere(served, client, [started.run_id])
+    assert "No verification code was pushed for the run's totp_identifier" in shown["answers"]
+    for where, text in shown.items():
+        assert [v for v in (password, first_code, agent_code) if v in text] == [], where
