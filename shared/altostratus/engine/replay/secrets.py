@@ -37,6 +37,8 @@ class RunSecrets:
             code, reason = await obtain_code(self.ctx, self.view)
             if code is None:
                 raise SecretUnavailableError(reason)
+            # Kept like the agent's: the slice's trace, redacted once the slice ends, hides it.
+            self.ctx.keep_code(code)
             return code
         value = self.ctx.secrets.value(name)
         if value is None:
