@@ -625,6 +625,58 @@ def test_no_secret_a_run_used_is_anywhere_a_person_or_the_model_can_read(
     assert leaks == []
 
 
+@pytest.fixture(scope="module")
+def served_waiting(
+    tmp_path_factory: pytest.TempPathFactory, model: FakeAnthropicServer
+) -> Iterator[tuple[RunningServer, str]]:
+    """An embedded server whose slices last three seconds and whose runs wait for their codes
+    between slices (off by default there)."""
+    data_dir: Path = tmp_path_factory.mktemp("alto-totp-waiting")
+    key = alto("keys", "create", "--org", "totp", data_dir=data_dir).strip()
+    env = {
+        **os.environ,
+        "ANTHROPIC_API_KEY": model.api_key,
+        "ALTO_ANTHROPIC_BASE_URL": model.base_url,
+        "ALTO_TOTP_POLL_SECONDS": "0.2",
+        "ALTO_TOTP_TIMEOUT_SECONDS": "90",
+        "ALTO_TOTP_WAIT_BETWEEN_SLICES": "true",
+        "ALTO_SLICE_SECONDS": "3",
+        "ALTO_STEP_RESERVE_SECONDS": "1",
+    }
+    with alto_serve(data_dir, env=env) as server:
+        yield server, key
+
+
+def test_a_code_wait_longer_than_a_slice_ends_the_slice_and_the_code_is_typed_by_a_later_one(
+    served_waiting: tuple[RunningServer, str],
+) -> None:
+    client = _client(served_waiting)
+    code = "915307"
+    with two_factor_site(expected=code) as site:
+        # GIVEN a run whose code has not come
+        run_id = _start(client, site, "/2fa")
+        # WHEN its first step, which asked for the code, has ended without it (a slice waiting
+        # inline would still be in that step), and slices have gone by since
+        deadline = time.monotonic() + 60
+        while not (steps := [e for e in client.get_run_timeline(run_id) if e.type == "block"]) or (
+            steps[0].block.status != "completed"
+        ):
+            assert time.monotonic() < deadline, steps
+            assert client.get_run(run_id).status == "running"
+            time.sleep(0.1)
+        time.sleep(6.5)  # longer than two slices
+        assert site.attempts == []
+        # AND the code is pushed with the SDK
+        client.send_totp_code(totp_identifier=IDENTIFIER, content=f"Your verification code is {code}.")
+        run = _wait(client, run_id, TERMINAL)
+        # THEN a later slice typed it, and the run completed
+        assert run.status == "completed", run.failure_reason
+        assert site.attempts == [code]
+    # AND the code is in none of the server's files (its checkpoints carry it sealed)
+    files = [p.read_bytes().decode("latin-1") for p in served_waiting[0].data_dir.rglob("*") if p.is_file()]
+    assert [text for text in files if code in text] == []
+
+
 # -- a login published as a workflow, replayed as code ------------------------------------------
 
 

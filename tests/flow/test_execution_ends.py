@@ -32,16 +32,22 @@ REGION = "us-east-1"
 COMPLETED = {"status": "completed", "output": {"ok": True}}
 
 
-@dataclass
-class Steps:
-    """agent_step as the test scripts it: `behaviour(event)` answers each slice."""
-
-    behaviour: Callable[[dict[str, Any]], Any] = lambda event: {
+def _completed(event: dict[str, Any]) -> dict[str, Any]:
+    """What agent_step answers for a run that completed in its first slice."""
+    return {
         "run_id": event["run_id"],
         "continue": False,
         "slice": 1,
         "outcome": COMPLETED,
+        "code_wait_seconds": 0,  # it waits for no one-time code
     }
+
+
+@dataclass
+class Steps:
+    """agent_step as the test scripts it: `behaviour(event)` answers each slice."""
+
+    behaviour: Callable[[dict[str, Any]], Any] = lambda event: _completed(event)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def handler(self, event: dict[str, Any], context: Any) -> Any:
@@ -231,7 +237,7 @@ def test_a_failure_the_state_machine_recorded_is_not_recorded_twice(stack: Stack
 def test_an_execution_past_the_machines_time_limit_times_the_run_out(stack: Stack) -> None:
     def slow(event: dict[str, Any]) -> Any:
         time.sleep(5)
-        return {"run_id": event["run_id"], "continue": False, "slice": 1, "outcome": COMPLETED}
+        return _completed(event)
 
     stack.steps.behaviour = slow
     run_id = stack.submit()
@@ -246,7 +252,7 @@ def test_an_execution_stopped_by_an_operator_fails_the_run(stack: Stack) -> None
 
     def held(event: dict[str, Any]) -> Any:
         gate.wait(10)
-        return {"run_id": event["run_id"], "continue": False, "slice": 1, "outcome": COMPLETED}
+        return _completed(event)
 
     stack.steps.behaviour = held
     run_id = stack.submit()
@@ -287,7 +293,7 @@ def test_the_sweeper_leaves_young_runs_and_runs_whose_execution_is_running(stack
 
     def held(event: dict[str, Any]) -> Any:
         gate.wait(10)
-        return {"run_id": event["run_id"], "continue": False, "slice": 1, "outcome": COMPLETED}
+        return _completed(event)
 
     stack.steps.behaviour = held
     first = stack.submit()

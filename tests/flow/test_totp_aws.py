@@ -8,16 +8,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import pytest
 
+from altostratus.engine.agent.code_wait import WAITING_TEXT
+from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
 from tests.compat.test_totp_run import agent
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.policies import agent_policy
 from tests.flow.drivers import AwsStack, aws_stack
+from tests.flow.scenarios import FaultyBrowsers
+from tests.support.functions import load_function
 from tests.support.two_factor_site import TwoFactorSite, two_factor_site
 from tests.support.webhook_receiver import WebhookReceiver, running
 
@@ -175,4 +180,148 @@ def test_a_run_whose_totp_url_never_has_a_code_fails_on_aws_listing_what_it_answ
         assert receiver.url not in reason
         assert site.attempts == []
     assert len(receiver.received) >= 2
+    assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
+
+
+def _states_entered(sfn: Any, execution_arn: str, name: str) -> int:
+    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return sum(
+        1
+        for event in history
+        if event["type"].endswith("StateEntered") and event["stateEnteredEventDetails"]["name"] == name
+    )
+
+
+@contextmanager
+def _short_slices(stack: AwsStack, *, code_timeout_s: int) -> Iterator[FaultyBrowsers]:
+    """Slices of three seconds, and a code wait of `code_timeout_s` that outlasts several of
+    them (waiting between slices is AWS's default: nothing sets it here); yields the
+    agent_step function's browser provider, which counts the browsers it opens."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("ALTO_SLICE_SECONDS", "3")
+        monkeypatch.setenv("ALTO_STEP_RESERVE_SECONDS", "1")
+        monkeypatch.setenv("ALTO_TOTP_TIMEOUT_SECONDS", str(code_timeout_s))
+        aws_runtime.forget_environment()
+        real = aws_runtime.agent_slices()
+        counted = FaultyBrowsers(real.browsers)
+        slices = AgentSlices(
+            agent=real.agent,
+            budget=real.budget,
+            browsers=counted,
+            browser_gone=real.browser_gone,
+            warm_environment=real.warm_environment,
+        )
+        module = load_function("agent_step")
+        monkeypatch.setattr(module, "agent_slices", lambda: slices)
+        stack.lambdas.register("agent_step", module.handler)
+        try:
+            yield counted
+        finally:
+            slices.close_environment()
+            aws_runtime.forget_environment()
+    aws_runtime.forget_environment()
+
+
+def _execution(run_id: str) -> str:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    return next(
+        e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
+        if e["name"] == run_id
+    )
+
+
+def _ended(stack: AwsStack, run_id: str) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = _execution(run_id)
+    deadline = time.monotonic() + 120
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"the execution of {run_id} did not end"
+        time.sleep(0.1)
+    stack.lambdas.drain()
+    got = stack.call_api("GET", f"/v1/runs/{run_id}")
+    assert got["statusCode"] == 200, got["body"]
+    return dict(json.loads(got["body"]))
+
+
+def test_a_code_that_comes_after_the_slice_ends_is_waited_for_between_slices_without_a_browser(
+    stack: AwsStack, model: FakeAnthropicServer
+) -> None:
+    code = "482913"
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    # GIVEN slices of three seconds and a code wait of up to 90
+    with _short_slices(stack, code_timeout_s=90) as counted, two_factor_site(expected=code) as site:
+        # WHEN a run with a totp_identifier reaches the 2FA page
+        reply = stack.call_api(
+            "POST",
+            "/v1/run/tasks",
+            {
+                "prompt": "Sign in; the site emails a verification code.",
+                "url": site.url("/2fa"),
+                "engine": "skyvern-1.0",
+                "totp_identifier": "waiter@example.com",
+            },
+        )
+        assert reply["statusCode"] == 200, reply["body"]
+        run_id = str(json.loads(reply["body"])["run_id"])
+        arn = _execution(run_id)
+        # AND its code is still not there after the slice that asked ended, nor when a later
+        # slice looked again
+        deadline = time.monotonic() + 60
+        while _states_entered(sfn, arn, "Wait for a code") < 2:
+            assert time.monotonic() < deadline, "the run never waited for its code between slices"
+            assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+            time.sleep(0.1)
+        opened_while_waiting = counted.opened
+        slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
+        # AND then the code is pushed with the official SDK
+        stack.sdk().send_totp_code(
+            totp_identifier="waiter@example.com", content=f"Your verification code is {code}."
+        )
+        run = _ended(stack, run_id)
+        # THEN the run typed the code and completed
+        assert run["status"] == "completed", run["failure_reason"]
+        assert site.attempts == [code]
+        assert stack.lambdas.errors == []
+        # AND the slices that looked for the code while it was not there opened no browser:
+        # only the slice that asked had one
+        assert slices_while_waiting >= 2
+        assert opened_while_waiting == 1
+        assert counted.opened > opened_while_waiting
+        # AND the model saw one call that obtained the code, not the wait between slices
+        assert "was obtained" in "\n".join(model.requests_text())
+        assert WAITING_TEXT not in "\n".join(model.requests_text())
+        # AND the code was stored nowhere in clear (the checkpoints carry it sealed)
+        events = aws_runtime.runtime().event_log.read(run_id)
+        texts = {
+            **_stored_text(),
+            "events": json.dumps([e.model_dump(mode="json") for e in events]),
+            "model requests": "\n".join(model.requests_text()),
+        }
+        assert [where for where, text in texts.items() if code in text] == []
+
+
+def test_a_code_wait_spanning_slices_still_ends_at_the_timeout_listing_every_answer(
+    stack: AwsStack,
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    # GIVEN slices of three seconds, a code wait of up to 8, and a totp_url that never has a code
+    receiver = WebhookReceiver(body_script=lambda n: _code_body(""))
+    with (
+        _short_slices(stack, code_timeout_s=8) as counted,
+        running(receiver),
+        two_factor_site(expected="777777") as site,
+    ):
+        # WHEN a run with that totp_url reaches the 2FA page
+        run_id, run = _run(stack, site, receiver.url)
+        # THEN it waited between slices, and failed when the wait's time was up
+        assert _states_entered(sfn, _execution(run_id), "Wait for a code") >= 2
+        assert run["status"] == "failed"
+        reason = run["failure_reason"] or ""
+        # AND the reason counts every answer, from every slice
+        assert "No verification code came from the run's totp_url within 8 seconds" in reason
+        assert f"200 without a code ({len(receiver.received)} times)" in reason
+        assert site.attempts == []
+        # AND a browser was opened only to ask, and to end the run: not for each look between
+        assert counted.opened == 2
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)

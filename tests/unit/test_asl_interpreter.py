@@ -44,12 +44,13 @@ class Script:
             step = self.steps.pop(0)
             if isinstance(step, BaseException):
                 raise step
-            more, outcome = step
+            more, outcome, *code_wait = step
             return {
                 "run_id": payload["run_id"],
                 "continue": more,
                 "slice": payload["slice"] + 1,
                 "outcome": outcome,
+                "code_wait_seconds": code_wait[0] if code_wait else 0,
             }
         if function == "run_finish":
             return {"run_id": payload["run_id"], "status": (payload["outcome"] or {}).get("status")}
@@ -70,10 +71,13 @@ def test_slices_loop_until_the_run_ends_then_finish_gets_the_outcome() -> None:
         "Admitted?",
         "More steps?",
         "Run agent steps",
+        "Waiting for a code?",
         "More steps?",
         "Run agent steps",
+        "Waiting for a code?",
         "More steps?",
         "Run agent steps",
+        "Waiting for a code?",
         "More steps?",
         "Finish run",
     ]
@@ -131,6 +135,47 @@ def test_a_run_over_its_organizations_cap_waits_and_asks_again_until_admitted() 
     assert [f for f, _ in script.calls] == ["run_start"] * 3 + ["agent_step", "run_finish"]
     assert all(p == {"run_id": "tsk_1"} for f, p in script.calls if f == "run_start")
     assert result["status"] == "completed"
+
+
+def test_a_slice_waiting_for_a_code_is_followed_by_a_wait_then_the_next_slice() -> None:
+    # A slice that ran out waiting for a code, one that looked and found none, then the run ends.
+    script = Script([(True, None, 5), (True, None, 3), (False, {"status": "completed"})])
+    interpreter, result = script.run()
+    assert interpreter.trace[3:11] == [
+        "Run agent steps",
+        "Waiting for a code?",
+        "Wait for a code",
+        "Run agent steps",
+        "Waiting for a code?",
+        "Wait for a code",
+        "Run agent steps",
+        "Waiting for a code?",
+    ]
+    assert interpreter.trace[11:] == ["More steps?", "Finish run"]
+    assert script.sleeps == [5, 3]  # the seconds each slice asked for
+    assert [p["slice"] for f, p in script.calls if f == "agent_step"] == [0, 1, 2]
+    assert result["status"] == "completed"
+
+
+def test_numeric_greater_than_compares_numbers_only() -> None:
+    definition = {
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThan": 0, "Next": "Above"}],
+                "Default": "Not above",
+            },
+            "Above": {"Type": "Succeed"},
+            "Not above": {"Type": "Succeed"},
+        },
+    }
+    validate(definition)
+    for value, chosen in ((1, "Above"), (0.5, "Above"), (0, "Not above"), (-2, "Not above"),
+                          (True, "Not above"), ("7", "Not above")):  # fmt: skip
+        interpreter = Interpreter(definition, invoke=lambda f, p: None)
+        interpreter.run({"n": value})
+        assert interpreter.trace == ["C", chosen], value
 
 
 def test_wait_states_sleep_fixed_or_given_seconds_and_refuse_bad_ones() -> None:

@@ -128,3 +128,32 @@ def test_catches_name_the_errors_states_all_does_not_match() -> None:
         if state["Type"] == "Task" and name != "Record failure":
             caught = {e for c in state["Catch"] for e in c["ErrorEquals"]}
             assert {"States.ALL", "States.DataLimitExceeded"} <= caught, name
+
+
+def test_every_field_the_slice_tasks_select_is_in_every_result_they_return() -> None:
+    # Step Functions fails an execution whose ResultSelector or Choice reads a missing field, so
+    # the agent_step result carries code_wait_seconds even when the run waits for nothing.
+    from altostratus.domain.lifecycle import RunOutcome
+    from altostratus.orchestration.task_io import task_result
+
+    states = _definition()["States"]
+    selected = {
+        path.removeprefix("$.Payload.") for path in states["Run agent steps"]["ResultSelector"].values()
+    }
+    for result in (
+        task_result("tsk_1", more=True, slice_no=1),
+        task_result("tsk_1", more=False, slice_no=2, outcome=RunOutcome.completed({"a": 1})),
+        task_result("tsk_1", more=True, slice_no=3, code_wait_seconds=10),
+    ):
+        assert selected <= set(result), selected - set(result)
+    waiting = states["Waiting for a code?"]
+    assert states["Run agent steps"]["Next"] == "Waiting for a code?"
+    assert waiting["Choices"] == [
+        {"Variable": "$.code_wait_seconds", "NumericGreaterThan": 0, "Next": "Wait for a code"}
+    ]
+    assert waiting["Default"] == "More steps?"
+    assert states["Wait for a code"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.code_wait_seconds",
+        "Next": "Run agent steps",
+    }

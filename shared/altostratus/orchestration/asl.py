@@ -38,6 +38,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "StringEquals": lambda a, b: isinstance(a, str) and a == b,
     "NumericEquals": lambda a, b: isinstance(a, int | float) and not isinstance(a, bool) and a == b,
     "NumericLessThan": lambda a, b: isinstance(a, int | float) and a < b,
+    "NumericGreaterThan": lambda a, b: isinstance(a, int | float) and not isinstance(a, bool) and a > b,
     "NumericGreaterThanEquals": lambda a, b: isinstance(a, int | float) and a >= b,
 }
 _TOP_FIELDS = {"Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"}

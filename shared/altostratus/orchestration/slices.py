@@ -23,6 +23,7 @@ from altostratus.domain.enums import StepStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.sessions import timeout_reason
 from altostratus.domain.view import RunView
+from altostratus.engine.agent.code_wait import Looked, look_between_slices
 from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.recorder import Recorder
@@ -98,8 +99,12 @@ class AgentSlices:
                 return task_result(run_id, more=True, slice_no=slice_no)  # extended meanwhile
             budget = min(budget, left)
         agent_state, browser_state = self._load_checkpoint(view)
+        if agent_state is not None and agent_state.code_wait is not None and not view.cancel_requested:
+            waiting = self._look_for_code(view, agent_state, browser_state)
+            if waiting is not None:
+                return task_result(run_id, more=True, slice_no=slice_no + 1, code_wait_seconds=waiting)
         try:
-            more, outcome = self._run(self._slice(view, agent_state, browser_state, budget))
+            more, outcome, code_wait_s = self._run(self._slice(view, agent_state, browser_state, budget))
         except self.browser_gone as exc:
             if (ended := self._session_ended(view)) is not None:
                 # The session closed under the run (its timeout, a close): that is why.
@@ -107,7 +112,32 @@ class AgentSlices:
             raise TransientStepError(f"the browser stopped unexpectedly ({type(exc).__name__})") from exc
         except StoreUnavailableError as exc:
             raise TransientStepError("the run store was unavailable") from exc
-        return task_result(run_id, more=more, slice_no=slice_no + 1, outcome=outcome)
+        return task_result(
+            run_id, more=more, slice_no=slice_no + 1, outcome=outcome, code_wait_seconds=code_wait_s
+        )
+
+    def _look_for_code(
+        self, view: RunView, state: AgentState, browser_state: dict[str, Any] | None
+    ) -> int | None:
+        """A run paused for a one-time code asks its sources before any browser is opened: the
+        seconds to wait before the next look while there is still no code, else None (the code
+        came, sealed into a new checkpoint so a retried slice has it too; or the wait is over and
+        the slice with a browser ends the run)."""
+        deps = self.agent
+        try:
+            request = executor_request(view, deps.secret_box, deps.artifacts)
+            looked = look_between_slices(deps, view, state, request.totp_identifier, request.totp_url)
+        except StoreUnavailableError as exc:
+            raise TransientStepError("the run store was unavailable") from exc
+        if looked is Looked.ARRIVED:
+            self._save_checkpoint(view, state, browser_state)
+        if looked is not Looked.WAITING:
+            return None
+        assert state.code_wait is not None
+        if state.code_wait.pulls:
+            # What the totp_url answered is kept for the failure reason, should no code come.
+            self._save_checkpoint(view, state, browser_state)
+        return state.code_wait.next_look_in(deps.clock.now())
 
     def _session_ended(self, view: RunView) -> str | None:
         session_id = view.browser_session_id
@@ -181,17 +211,20 @@ class AgentSlices:
 
     async def _slice(
         self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
-    ) -> tuple[bool, RunOutcome | None]:
+    ) -> tuple[bool, RunOutcome | None, int]:
+        """Whether the run goes on, its outcome if it ended, and the seconds to wait for a code
+        before the next slice (0: none)."""
         try:
             return await self._recorded_slice(view, state, restore, budget)
         finally:
             # The slice's recording is stored by now, redacted with the codes the run obtained
-            # in it; nothing else needs them (the next slice obtains its own).
+            # in it; nothing else needs them (the next slice obtains its own, or unseals the one
+            # its checkpoint holds).
             self.agent.obtained.forget(view.run_id)
 
     async def _recorded_slice(
         self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
-    ) -> tuple[bool, RunOutcome | None]:
+    ) -> tuple[bool, RunOutcome | None, int]:
         deps = self.agent
         request = executor_request(view, deps.secret_box, deps.artifacts)
         saved_at = [-1]  # steps taken at the last checkpoint
@@ -207,7 +240,7 @@ class AgentSlices:
                 # the agent go on, from the page the replay left, in this same slice.
                 ended = await self._replay(view, browser.agent)
                 if ended is not None:
-                    return False, ended
+                    return False, ended, 0
                 view = require_view(deps.event_log, view.run_id)
                 state = AgentState(
                     run_id=view.run_id,
@@ -225,7 +258,7 @@ class AgentSlices:
             )
             if result.continue_ and saved_at[0] != result.state.steps_taken:
                 self._save_checkpoint(view, result.state, await browser.export_state())
-        return result.continue_, result.outcome
+        return result.continue_, result.outcome, result.code_wait_seconds
 
     async def _replay(self, view: RunView, browser: AgentBrowser) -> RunOutcome | None:
         """Replay the run's script as one step: the run's outcome, or None when the agent is
@@ -286,7 +319,9 @@ class AgentSlices:
             view.run_id, [ev.Draft(data=fell_back, event_id=f"{view.run_id}:fell_back")]
         )
 
-    def _save_checkpoint(self, view: RunView, state: AgentState, browser_state: dict[str, Any]) -> None:
+    def _save_checkpoint(
+        self, view: RunView, state: AgentState, browser_state: dict[str, Any] | None
+    ) -> None:
         deps = self.agent
         # Cookies, storage and tab URLs carry logins (and a start URL's credentials): the
         # checkpoint is sealed like the run's secret request parts.

@@ -27,6 +27,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         max_run_seconds=settings.max_run_seconds,
         totp_poll_s=settings.totp_poll_seconds,
         totp_timeout_s=settings.totp_timeout_seconds,
+        totp_wait_between_slices=settings.waits_for_codes_between_slices,
         openai_cua_model=settings.openai_cua_model,
         anthropic_cua_model=settings.anthropic_cua_model or settings.main_model or DEFAULT_MAIN_MODEL,
         ui_tars_model=settings.ui_tars_model,

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # How often a run waiting for a one-time code looks for it, and for how long at most.
     totp_poll_seconds: float = Field(default=10.0, gt=0)
     totp_timeout_seconds: float = Field(default=900.0, gt=0)
+    # Whether a slice that runs out while its run waits for a code ends with a checkpoint, the
+    # next one starting after a state-machine Wait (no Lambda, no browser held meanwhile),
+    # rather than waiting on inline past its time. Unset: on for AWS, off embedded.
+    totp_wait_between_slices: bool | None = None
     # Runs of one organization executing at once; the others stay queued and start, oldest
     # first, as those end (0: no cap).
     max_running_per_org: int = Field(default=5, ge=0)
@@ -180,6 +184,12 @@ class Settings(BaseSettings):
         """How long a run's slot outlives its last renewal (every slice renews it): a whole
         slice, its last step, and room for the state machine's retries in between."""
         return self.slice_seconds + self.step_reserve_seconds + 240.0
+
+    @property
+    def waits_for_codes_between_slices(self) -> bool:
+        if self.totp_wait_between_slices is not None:
+            return self.totp_wait_between_slices
+        return self.runtime == "aws"
 
     @property
     def database_path(self) -> Path:

@@ -12,8 +12,8 @@ from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.domain.view import RunView
 from altostratus.engine.agent import checklist as cl
+from altostratus.engine.agent import code_wait, vault
 from altostratus.engine.agent import tools as t
-from altostratus.engine.agent import vault
 from altostratus.engine.agent import verification as vc
 from altostratus.engine.agent.completion import complete
 from altostratus.engine.agent.context import RunContext, StepTotals
@@ -54,36 +54,26 @@ def _element_of(params: dict[str, Any]) -> str | None:
 
 def code_sources(ctx: RunContext) -> vc.CodeSources | None:
     """Where this run's one-time codes come from; None when it has no way to get one."""
-    deps = ctx.deps
-    pull = finder = None
-    if ctx.totp_url and deps.code_endpoint is not None and deps.keys is not None:
-        pull = vc.CodePull(deps.code_endpoint, deps.keys, deps.ids, deps.clock)
-    if ctx.totp_identifier and deps.otp_codes is not None and deps.secret_box is not None:
-        finder = vc.CodeFinder(deps.otp_codes, deps.secret_box, deps.clock)
-    if pull is None and finder is None:
-        return None
-    return vc.CodeSources(pull=pull, url=ctx.totp_url, finder=finder, identifier=ctx.totp_identifier)
+    return code_wait.sources_for(ctx.deps, ctx.totp_identifier, ctx.totp_url)
 
 
-async def wait_for_code(ctx: RunContext, sources: vc.CodeSources, view: RunView) -> tuple[str | None, str]:
-    """The run's code, or None and the failure reason (which lists what its totp_url said)."""
+async def wait_for_code(
+    ctx: RunContext,
+    sources: vc.CodeSources,
+    view: RunView,
+    *,
+    timeout_s: float | None = None,
+    diary: vc.PullDiary | None = None,
+) -> tuple[str | None, str]:
+    """The run's code, or None and the failure reason (which lists what its totp_url said);
+    waits `timeout_s`, the whole code timeout by default."""
     settings = ctx.deps.settings
-    diary = vc.PullDiary({})
-    wait = vc.CodeWait(poll_s=settings.totp_poll_s, timeout_s=settings.totp_timeout_s)
-    code = await sources.wait(view, wait, diary)
+    diary = diary if diary is not None else vc.PullDiary({})
+    timeout = settings.totp_timeout_s if timeout_s is None else timeout_s
+    code = await sources.wait(view, vc.CodeWait(poll_s=settings.totp_poll_s, timeout_s=timeout), diary)
     if code is not None:
         return code, ""
-    within = f"within {settings.totp_timeout_s:g} seconds"
-    reasons = []
-    if sources.pull is not None:
-        said = diary.describe() or "nothing"
-        reasons.append(f"No verification code came from the run's totp_url {within}; it answered: {said}.")
-    if sources.finder is not None:
-        reasons.append(
-            f"No verification code was pushed for the run's totp_identifier {within} (codes scoped to "
-            "other runs, expired or already used are not typed)."
-        )
-    return None, " ".join(reasons)
+    return None, code_wait.no_code_reason(settings.totp_timeout_s, sources, diary)
 
 
 async def obtain_code(ctx: RunContext, view: RunView | None) -> tuple[str | None, str]:
@@ -168,6 +158,8 @@ class TurnRunner:
                     )
                 if result.outcome is not None:
                     outcome = result.outcome
+                if self.state.code_wait is not None and skip_reason is None:
+                    skip_reason = "the verification code has not come yet"
             self._executed(order, call, params, result)
             results.append(result.tool_result(call.id))
         self.state.pending_results = results
@@ -239,7 +231,7 @@ class TurnRunner:
         if name == t.DONE:
             return await complete(self, params)
         if name == vc.REQUEST_CODE:
-            return await self._request_code()
+            return await self._request_code(call.id)
         if name == vc.ENTER_CODE:
             return await self._enter_code(params)
         return CallResult(f"The tool {name} is not available.", ok=False)
@@ -313,18 +305,28 @@ class TurnRunner:
         )
         return CallResult(f"Matches for {params['text']!r}:\n" + fence(body, self.ctx.tag))
 
-    async def _request_code(self) -> CallResult:
+    async def _request_code(self, call_id: str) -> CallResult:
         ctx = self.ctx
-        code, reason = await obtain_code(ctx, self.rec.last_view or ctx.last_view)
+        view = self.rec.last_view or ctx.last_view
+        sources = None if ctx.authenticator else code_sources(ctx)
+        budget = code_wait.pause_budget(ctx)
+        if sources is not None and view is not None and budget is not None:
+            # The slice waits while it has time; if the code is not there by its end, the run
+            # pauses and a later slice looks again, with no browser held meanwhile.
+            started, diary = ctx.deps.clock.now(), vc.PullDiary({})
+            timeout = min(budget, ctx.deps.settings.totp_timeout_s)
+            code, reason = await wait_for_code(ctx, sources, view, timeout_s=timeout, diary=diary)
+            if code is None and timeout < ctx.deps.settings.totp_timeout_s:
+                code_wait.pause(ctx, self.state, call_id, started=started, diary=diary)
+                return CallResult(code_wait.WAITING_TEXT)
+        else:
+            code, reason = await obtain_code(ctx, view)
         if code is None:
             if not ctx.verification_codes:
                 return CallResult(reason, ok=False)
             return CallResult("No verification code arrived.", ok=False, outcome=RunOutcome.failed(reason))
-        ctx.keep_code(code)
-        return CallResult(
-            f"A verification code of {len(code)} characters was obtained (it is not shown to you). "
-            f"Call {vc.ENTER_CODE} with the box to type it into, or one box per character."
-        )
+        code_wait.keep_code(ctx, self.state, code)
+        return CallResult(code_wait.obtained_text(code))
 
     async def _enter_code(self, params: dict[str, Any]) -> CallResult:
         code = self.ctx.secrets.value(vc.CODE_SECRET)

@@ -58,6 +58,8 @@ class RunContext:
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
     screen: bytes | None = None
+    # When the slice ends (on `deps.monotonic`): a code wait pauses the run then, if it may.
+    deadline: float | None = None
 
     def keep_code(self, code: str) -> None:
         """Keep a one-time code obtained for the run: typed through its placeholder, and hidden

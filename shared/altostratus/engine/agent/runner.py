@@ -12,6 +12,7 @@ from altostratus.domain import lifecycle
 from altostratus.domain.enums import ArtifactType, RunStatus
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.view import RunView
+from altostratus.engine.agent import code_wait
 from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.error_codes import classify
@@ -35,6 +36,8 @@ class SliceResult:
     continue_: bool
     outcome: RunOutcome | None
     state: AgentState
+    # > 0: the run waits for a one-time code; the next slice should start this many seconds on.
+    code_wait_seconds: int = 0
 
 
 def new_state(deps: AgentDeps, run_id: str) -> AgentState:
@@ -143,6 +146,8 @@ async def _steps(
 ) -> SliceResult:
     run_id = view.run_id
     ctx = RunContext.build(deps, view, browser)
+    ctx.deadline = deadline
+    code_wait.restore_code(ctx, state)
     state.need_full_snapshot = True
     try:
         if not state.navigated and ctx.start_url:
@@ -176,6 +181,13 @@ async def _steps(
             if left is not None and left <= 0:
                 outcome = RunOutcome.run_time_limit(deps.settings.max_run_seconds or 0)
                 break
+            if state.code_wait is not None:
+                ended = await code_wait.resume_in_slice(ctx, state, view)
+                if ended is not None:
+                    outcome = RunOutcome.failed(ended)
+                    break
+                if state.code_wait is not None:
+                    return _paused(deps, state)
             if deadline - deps.monotonic() < deps.settings.step_time_reserve_s:
                 return SliceResult(continue_=True, outcome=None, state=state)
             if ctx.engine.is_cua:
@@ -190,11 +202,19 @@ async def _steps(
                 break
             if on_step is not None:
                 await on_step(state)
+            if state.code_wait is not None:
+                return _paused(deps, state)  # the step's checkpoint holds the wait
         assert outcome is not None
         outcome = await _finalize(ctx, state, browser, outcome)
     except RunEndedElsewhereError:
         return SliceResult(continue_=False, outcome=None, state=state)
     return SliceResult(continue_=False, outcome=outcome, state=state)
+
+
+def _paused(deps: AgentDeps, state: AgentState) -> SliceResult:
+    assert state.code_wait is not None
+    wait_s = state.code_wait.next_look_in(deps.clock.now())
+    return SliceResult(continue_=True, outcome=None, state=state, code_wait_seconds=wait_s)
 
 
 async def _finalize_safely(

@@ -61,6 +61,10 @@ class EngineSettings:
     # A run asking for a one-time code looks for one this often, for at most this long.
     totp_poll_s: float = 10.0
     totp_timeout_s: float = 900.0
+    # A slice that runs out while waiting for a code pauses the run: it ends with a checkpoint and
+    # a later slice looks again (the state machine waits in between). False: the slice waits
+    # inline for the whole timeout.
+    totp_wait_between_slices: bool = False
     # -- computer-use engines --
     openai_cua_model: str = "computer-use-preview"
     anthropic_cua_model: str = DEFAULT_MAIN_MODEL

@@ -7,6 +7,8 @@ another process, continues as if nothing happened. `dumps`/`loads` are the check
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,6 +18,29 @@ from altostratus.engine.agent.conversation import Conversation
 from altostratus.engine.agent.stall import StallMemory
 
 STATE_VERSION = 1
+
+
+class PausedCodeWait(BaseModel):
+    """A one-time code the run is still waiting for when its slice ran out: the slice ended
+    with a checkpoint, and the next one, after a wait outside any slice, looks again.
+
+    `call_id` is the `request_verification_code` call the code answers: its tool result is
+    rewritten when the code comes, so the model sees the wait as one long call."""
+
+    call_id: str
+    # When the wait gives up (its start plus the run's code timeout), on the deployment's clock.
+    gives_up_at: datetime
+    # What the run's totp_url answered so far, counted by kind of answer (for the failure reason).
+    pulls: dict[str, int] = Field(default_factory=dict)
+    # How long the state machine waits before the next look (whole seconds, as Wait states take).
+    code_wait_seconds: int = 1
+
+    def seconds_left(self, now: datetime) -> float:
+        return (self.gives_up_at - now).total_seconds()
+
+    def next_look_in(self, now: datetime) -> int:
+        """Seconds until the next look: the polling interval, or less when the wait ends sooner."""
+        return max(1, min(self.code_wait_seconds, math.ceil(self.seconds_left(now))))
 
 
 class AgentState(BaseModel):
@@ -46,6 +71,11 @@ class AgentState(BaseModel):
     # Computer-use engines: the provider's conversation state (previous_response_id, the
     # message history, the bounded UI-TARS history), as plain JSON.
     cua: dict[str, Any] = Field(default_factory=dict)
+    # The one-time code the run obtained and may still have to type, sealed under the
+    # deployment's key: a slice that ends before typing it hands it to the next one.
+    sealed_code: str | None = None
+    # Set while the run waits for a code between slices.
+    code_wait: PausedCodeWait | None = None
 
     def dumps(self) -> bytes:
         return self.model_dump_json().encode()

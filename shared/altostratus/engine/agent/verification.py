@@ -141,24 +141,37 @@ class CodeSources:
     finder: CodeFinder | None = None
     identifier: str | None = None
 
+    def look(self, view: RunView, diary: PullDiary) -> str | None:
+        """One ask of every source: the code, or None (`diary` counts what the totp_url said)."""
+        code, source = self._look(view, diary)
+        if source is not None:
+            self._waited(view, source, 1, diary)
+        return code
+
+    def _look(self, view: RunView, diary: PullDiary) -> tuple[str | None, str | None]:
+        """The code and the source it came from ("totp_url", "pushed"), or (None, None)."""
+        if self.pull is not None and self.url:
+            answer = self.pull.ask(view, self.url)
+            diary.add(answer)
+            if answer.code:
+                return answer.code, "totp_url"
+        if self.finder is not None and self.identifier:
+            code = self.finder.take(view, self.identifier)
+            if code is not None:
+                return code, "pushed"
+        return None, None
+
     async def wait(self, view: RunView, wait: CodeWait, diary: PullDiary) -> str | None:
         """The code, once one arrives; None after `timeout_s` (`diary` then tells what the
-        run's `totp_url` answered)."""
+        run's `totp_url` answered). The sources are asked at least once."""
         deadline = time.monotonic() + wait.timeout_s
         asks = 0
         while True:
             asks += 1
-            if self.pull is not None and self.url:
-                answer = await asyncio.to_thread(self.pull.ask, view, self.url)
-                diary.add(answer)
-                if answer.code:
-                    self._waited(view, "totp_url", asks, diary)
-                    return answer.code
-            if self.finder is not None and self.identifier:
-                code = await asyncio.to_thread(self.finder.take, view, self.identifier)
-                if code is not None:
-                    self._waited(view, "pushed", asks, diary)
-                    return code
+            code, source = await asyncio.to_thread(self._look, view, diary)
+            if code is not None:
+                self._waited(view, source, asks, diary)
+                return code
             if time.monotonic() + wait.poll_s > deadline:
                 self._waited(view, None, asks, diary)
                 return None

@@ -18,6 +18,7 @@ from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.engine.agent import verification as vc
 from altostratus.engine.agent.calls import obtain_code
+from altostratus.engine.agent.code_wait import keep_code
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
 from altostratus.engine.agent.extraction import ExtractionFailedError, extract
@@ -278,7 +279,7 @@ async def _act(
                     if code is None:
                         outcome = outcome or RunOutcome.failed(reason)
                     else:
-                        ctx.keep_code(code)
+                        keep_code(ctx, state, code)
                 try:
                     action = PixelType(text=ctx.secrets.resolve(action.text), mask=True)
                 except UnknownSecretError as exc:
