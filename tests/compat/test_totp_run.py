@@ -34,6 +34,7 @@ from altostratus.devtools.fake_anthropic.server import (
     MessagesRequest,
 )
 from altostratus.domain import otp
+from altostratus.domain.credentials import login_goal
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL
 from altostratus.engine.agent import verification as vc
 from altostratus.runtimes.local import build_local
@@ -674,3 +675,274 @@ def test_a_code_wait_longer_than_a_slice_ends_the_slice_and_the_code_is_typed_by
     # AND the code is in none of the server's files (its checkpoints carry it sealed)
     files = [p.read_bytes().decode("latin-1") for p in served_waiting[0].data_dir.rglob("*") if p.is_file()]
     assert [text for text in files if code in text] == []
+
+
+# -- a login published as a workflow, replayed as code ------------------------------------------
+
+
+def _published_login(client: SkyvernClient, site: TwoFactorSite, cred_id: str, **options: Any) -> str:
+    """A completed skyvern-2.0 run with the login goal and publish_workflow: its workflow's wpid.
+    (The login endpoint runs skyvern-1.0, which does not publish: the same goal, as a task.)"""
+    submitted = client.run_task(
+        prompt=login_goal(cred_id),
+        url=site.url("/login"),
+        engine="skyvern-2.0",
+        publish_workflow=True,
+        **options,
+    )
+    run = _wait(client, submitted.run_id, TERMINAL)
+    assert run.status == "completed", run.failure_reason
+    wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+    assert client.get_workflow(wpid).run_with == "code"
+    return str(wpid)
+
+
+def _shown_anywhere(
+    served: tuple[RunningServer, str], client: SkyvernClient, run_ids: list[str]
+) -> dict[str, list[Searched]]:
+    """Everything a person could read about these runs: their events and artifacts (a trace's
+    members too), the API's answers, the server's logs and every file it wrote."""
+    answers = [
+        Searched(f"{what} {run_id}", text)
+        for run_id in run_ids
+        for what, text in (
+            ("run", client.get_run(run_id).json()),
+            ("timeline", json.dumps([e.dict() for e in client.get_run_timeline(run_id)], default=str)),
+            ("artifacts", json.dumps([a.dict() for a in client.get_run_artifacts(run_id)], default=str)),
+        )
+    ]
+    runtime = build_local(Settings(data_dir=served[0].data_dir))
+    try:
+        events = [
+            Searched(r, json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(r)]))
+            for r in run_ids
+        ]
+        stored = [
+            part
+            for r in run_ids
+            for a in runtime.event_log.list_artifacts(r)
+            for part in _texts(f"{r}/{a.artifact_id} ({a.artifact_type})", runtime.artifacts.get(a.uri))
+        ]
+    finally:
+        runtime.close()
+    data_dir = served[0].data_dir
+    return {
+        "events": events,
+        "artifacts": stored,
+        "answers": answers,
+        "logs": [Searched("serve output", "".join(served[0].lines))],
+        "files": [
+            part
+            for path in data_dir.rglob("*")
+            if path.is_file()
+            for part in _texts(str(path.relative_to(data_dir)), path.read_bytes())
+        ],
+    }
+
+
+def _found(places: dict[str, list[Searched]], *values: str) -> list[tuple[str, str]]:
+    """Where any of `values` shows: (kind of place, the place)."""
+    return [
+        (kind, part.where)
+        for kind, parts in places.items()
+        for part in parts
+        if any(_shown(v, part) for v in values)
+    ]
+
+
+def test_a_published_login_replays_as_code_typing_the_password_and_a_fresh_authenticator_code(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    username, password, secret = "ada.replay", "Replay-Secret-Password-7", pyotp.random_base32()
+    cred_id = client.create_credential(
+        name="Replayed login",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(
+            username=username, password=password, totp=secret, totp_type="authenticator"
+        ),
+    ).credential_id
+    accept = pyotp.TOTP(secret).verify
+    with two_factor_site(username=username, password=password) as site:
+        site.accept = lambda code: accept(code, valid_window=1)
+        # GIVEN a login, with the password and an authenticator code, published as a workflow
+        wpid = _published_login(client, site, cred_id)
+        assert site.logins == [(username, password)] and len(site.attempts) == 1
+        # WHEN the workflow runs as code, with no fallback to the agent
+        calls = len(model.exchanges)
+        started = client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False)
+        replayed = _wait(client, started.run_id, TERMINAL)
+        # THEN it signs in again with the saved password and a code made at replay time, which
+        # the site checks, without a single model request
+        assert replayed.status == "completed", replayed.failure_reason
+        assert replayed.script_run is not None and replayed.script_run.ai_fallback_triggered is False
+        assert len(model.exchanges) == calls
+        assert site.logins == [(username, password)] * 2
+        assert len(site.attempts) == 2 and accept(site.attempts[1], valid_window=1)
+        codes = list(site.attempts)
+    actions = [
+        a
+        for entry in client.get_run_timeline(started.run_id)
+        if entry.block
+        for a in entry.block.actions or []
+    ]
+    assert actions and {a.created_by for a in actions} == {"script"}
+    # AND no secret is anywhere a person could read it: the password, the seed, either code
+    shown = _shown_anywhere(served, client, [started.run_id])
+    assert "{{secret:" + cred_id + ".password}}" in "\n".join(p.text for p in shown["events"])
+    assert any("trace" in p.where for p in shown["artifacts"]), [p.where for p in shown["artifacts"]]
+    assert _found(shown, password, secret, *codes) == []
+
+
+def test_a_published_login_with_pushed_codes_replays_waiting_for_a_new_pushed_code(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    identifier = "replay.pushed@example.com"
+    username, password = "grace.replay", "Pushed-Replay-Password-3"
+    cred_id = client.create_credential(
+        name="Replayed login with emailed codes",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    first_code, replay_code = "531864", "907215"
+    with two_factor_site(expected=first_code, username=username, password=password) as site:
+        # GIVEN a login whose code was pushed for its totp_identifier, published as a workflow
+        submitted = client.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=identifier, content=f"Your code is {first_code}.")
+        run = _wait(client, submitted.run_id, TERMINAL)
+        assert run.status == "completed", run.failure_reason
+        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        assert site.attempts == [first_code]
+        # AND the workflow keeps the identifier its codes are pushed for
+        assert client.get_workflow(wpid).totp_identifier == identifier
+        # WHEN the workflow runs as code (for that identifier), and only once it has signed in
+        # is the new code pushed, scoped to that workflow run
+        site.expected = replay_code
+        calls = len(model.exchanges)
+        started = client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False)
+        _wait(client, started.run_id, {"running", *TERMINAL})
+        deadline = time.monotonic() + 60
+        while site.logins != [(username, password)] * 2:
+            assert time.monotonic() < deadline and client.get_run(started.run_id).status == "running"
+            time.sleep(0.1)
+        client.send_totp_code(
+            totp_identifier=identifier,
+            content=f"Your verification code is {replay_code}.",
+            workflow_run_id=started.run_id,
+        )
+        replayed = _wait(client, started.run_id, TERMINAL)
+        # THEN the replay waited for it and typed it, with no model request
+        assert replayed.status == "completed", replayed.failure_reason
+        assert site.attempts == [first_code, replay_code]
+        assert len(model.exchanges) == calls
+    # AND neither code nor the password is anywhere a person could read it
+    shown = _shown_anywhere(served, client, [submitted.run_id, started.run_id])
+    assert _found(shown, password, first_code, replay_code) == []
+
+
+def test_a_replayed_login_that_cannot_get_a_code_fails_saying_why(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    identifier = "replay.nocode@example.com"
+    username, password = "alan.replay", "No-Code-Replay-Password-5"
+    cred_id = client.create_credential(
+        name="Replayed login without a code",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    with two_factor_site(expected="246813", username=username, password=password) as site:
+        submitted = client.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=identifier, content="246813")
+        run = _wait(client, submitted.run_id, TERMINAL)
+        assert run.status == "completed", run.failure_reason
+        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        calls = len(model.exchanges)
+        # WHEN it replays as code and no code is pushed
+        waited = _wait(
+            client, client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False).run_id, TERMINAL
+        )
+        # THEN it signs in, then fails at the code's step when the wait ends, saying why, with
+        # no model request
+        assert waited.status == "failed"
+        reason = waited.failure_reason or ""
+        assert reason.startswith("The script's step 4 (Type a fresh verification code")
+        assert f"No verification code was pushed for the run's totp_identifier within {TIMEOUT_S}" in reason
+        assert site.logins == [(username, password)] * 2 and site.attempts == ["246813"]
+        assert len(model.exchanges) == calls
+        # WHEN the credential is deleted, THEN the replay stops at its first step, naming it
+        client.delete_credential(cred_id)
+        gone = _wait(
+            client, client.run_workflow(agent_id=wpid, run_with="code", ai_fallback=False).run_id, TERMINAL
+        )
+        assert gone.status == "failed"
+        assert gone.failure_reason == (
+            'The script\'s step 1 (Fill textbox "Username"): the run has no secret '
+            f"'{cred_id}.username' (a deleted credential, or one of another organization)"
+        )
+        assert site.logins == [(username, password)] * 2 and len(model.exchanges) == calls
+
+
+def test_a_replayed_login_whose_code_does_not_come_hands_over_to_the_agent(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    identifier = "replay.handover@example.com"
+    username, password = "mary.replay", "Handover-Replay-Password-4"
+    cred_id = client.create_credential(
+        name="Replayed login handed over",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    first_code, agent_code = "370519", "825043"
+    with two_factor_site(expected=first_code, username=username, password=password) as site:
+        submitted = client.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=identifier, content=first_code)
+        run = _wait(client, submitted.run_id, TERMINAL)
+        assert run.status == "completed", run.failure_reason
+        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        # WHEN it replays as code (ai_fallback, the default) and no code comes while it waits
+        site.expected = agent_code
+        calls = len(model.exchanges)
+        started = client.run_workflow(agent_id=wpid, run_with="code")
+        deadline = time.monotonic() + 60
+        while not (
+            (now := client.get_run(started.run_id)).script_run and now.script_run.ai_fallback_triggered
+        ):
+            assert time.monotonic() < deadline and now.status not in TERMINAL, now.failure_reason
+            time.sleep(0.1)
+        # THEN the agent takes over on the 2FA page, the password typed by the replay, and
+        # types the code pushed while it asks
+        assert site.logins == [(username, password)] * 2 and site.attempts == [first_code]
+        client.send_totp_code(totp_identifier=identifier, content=agent_code, workflow_run_id=started.run_id)
+        healed = _wait(client, started.run_id, TERMINAL)
+        assert healed.status == "completed", healed.failure_reason
+        assert site.attempts == [first_code, agent_code]
+        assert len(model.exchanges) > calls
+    # AND the timeline says why the replay stopped, and no secret is anywhere
+    shown = _shown_anywhere(served, client, [started.run_id])
+    answers = "\n".join(p.text for p in shown["answers"])
+    assert "No verification code was pushed for the run's totp_identifier" in answers
+    assert _found(shown, password, first_code, agent_code) == []

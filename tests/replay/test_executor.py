@@ -16,7 +16,8 @@ from altostratus.domain.replay.compile import compile_plan
 from altostratus.domain.replay.plan import ExpectedEffect, Extraction, PlanStep, ReplayPlan, SecretRef
 from altostratus.domain.replay.targets import SelectorBundle
 from altostratus.engine.agent.recorder import Recorder
-from altostratus.engine.replay.executor import ReplayResult, replay_plan
+from altostratus.engine.agent.secrets import Secrets
+from altostratus.engine.replay.executor import ReplayResult, SecretUnavailableError, replay_plan
 from altostratus.wire.render import timeline_response
 from tests.agent.harness import Harness
 from tests.replay import golden, scenario
@@ -240,3 +241,84 @@ def test_a_verification_code_step_types_a_fresh_code_into_its_boxes(
         result = _replay(browser_loop, plan, chromium, secrets=codes)
         assert result.completed, result.reason
         assert asked == ["verification_code"] and site.attempts == ["482913"]
+
+
+def _code_plan(site_url: str) -> ReplayPlan:
+    box = SelectorBundle(role="textbox", label="Verification code", name_attr="code", tag="input")
+    return ReplayPlan(
+        start_url=site_url + "/2fa",
+        steps=(
+            PlanStep(kind="totp-code", description="Type a fresh verification code", target=box),
+            PlanStep(
+                kind="click",
+                description='Click button "Verify"',
+                target=SelectorBundle(role="button", name="Verify", tag="button"),
+                expect=ExpectedEffect(url=site_url + "/2fa/verify"),
+            ),
+        ),
+    )
+
+
+def test_a_code_that_arrives_after_the_step_timeout_is_still_typed(
+    chromium: SessionBrowser, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    # A pushed code can take minutes to come: the wait for it is not the page failing.
+    async def slow_code(name: str) -> str | None:
+        await asyncio.sleep(0.5)
+        return "615243"
+
+    with two_factor_site(expected="615243") as site:
+        result = _replay(
+            browser_loop, _code_plan(site.base_url), chromium, secrets=slow_code, step_timeout_s=0.1
+        )
+        assert result.completed, result.reason
+        assert site.attempts == ["615243"]
+
+
+def test_a_secret_the_resolver_cannot_give_stops_its_step_with_the_resolvers_reason(
+    chromium: SessionBrowser, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    async def no_code(name: str) -> str | None:
+        raise SecretUnavailableError("No verification code was pushed for the run's totp_identifier.")
+
+    with two_factor_site(expected="615243") as site:
+        result = _replay(browser_loop, _code_plan(site.base_url), chromium, secrets=no_code)
+        assert (result.completed, result.failed_step, result.steps_done) == (False, 1, 0)
+        assert result.reason == (
+            "step 1 (Type a fresh verification code): No verification code was pushed for the run's "
+            "totp_identifier."
+        )
+        assert site.attempts == []
+
+
+def test_values_the_run_hides_are_never_recorded_wherever_the_page_shows_them(
+    plan: ReplayPlan, harness: Harness, chromium: SessionBrowser, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    # The run's own secrets (a sealed header's value, say) can come back in what the page
+    # shows: here the name typed is one, read back by the field and sent in the next address.
+    hidden = "Hidden Hopper-Token"
+    run_id = harness.create_run("wr_replay_hidden", prompt=scenario.PROMPT)
+    step_id = "stp_replay_hidden"
+    log = harness.event_log
+    log.append(run_id, [ev.Draft(data=ev.RunStarted(executor="test"))])
+    log.append(run_id, [ev.Draft(data=ev.StepStarted(step_id=step_id, order=1))])
+    rec = Recorder(
+        event_log=log,
+        artifacts=harness.artifacts,
+        ids=harness.deps.ids,
+        run_id=run_id,
+        org_id=harness.view(run_id).org_id,
+        step_id=step_id,
+    )
+    result = _replay(
+        browser_loop,
+        plan,
+        chromium,
+        {"full_name": hidden},
+        recorder=rec,
+        redaction=Secrets({}, hidden=[hidden]),
+    )
+    assert result.completed, result.reason
+    recorded = harness.everything_recorded(run_id)
+    assert [f for f in (hidden, "Hidden+Hopper-Token", "Hidden%20Hopper-Token") if f in recorded] == []
+    assert "***" in recorded

@@ -100,6 +100,9 @@ class WorkflowSpec(_Payload):
     parameters: tuple[WorkflowParameter, ...] = ()
     max_steps: int | None = None
     engine: str = "skyvern-2.0"
+    # Who the run's one-time codes are pushed for, unless a run names its own (the source run's
+    # totp_url is not kept: it may carry credentials).
+    totp_identifier: str | None = None
 
 
 class WorkflowCreated(_Payload):

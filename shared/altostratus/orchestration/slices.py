@@ -24,11 +24,13 @@ from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.sessions import timeout_reason
 from altostratus.domain.view import RunView
 from altostratus.engine.agent.code_wait import Looked, look_between_slices
+from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.runner import run_slice
 from altostratus.engine.agent.state import AgentState
 from altostratus.engine.replay.executor import replay_plan
+from altostratus.engine.replay.secrets import RunSecrets
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.orchestration.sessions import ended_reason
@@ -284,7 +286,16 @@ class AgentSlices:
         goal = f"Replay of script {view.script_id} ({len(plan.steps)} steps)"
         order = view.next_step_order
         rec.append(ev.StepStarted(step_id=step_id, order=order, url=plan.start_url, goal=goal), "started")
-        result = await replay_plan(plan, _parameters(view), browser, recorder=rec)
+        # The plan names its secrets; the run's credentials, codes and request give their values.
+        secrets = RunSecrets(RunContext.build(deps, view, browser), view)
+        result = await replay_plan(
+            plan,
+            _parameters(view),
+            browser,
+            recorder=rec,
+            secrets=secrets.resolve,
+            redaction=secrets.redaction,
+        )
         elapsed = round((deps.monotonic() - started) * 1000)
         if result.completed:
             rec.stage(ev.OutputProduced(output=result.output, step_id=step_id), "output")

@@ -58,6 +58,7 @@ def workflow_spec(view: RunView, plan: ReplayPlan | None) -> w.WorkflowSpec:
         error_code_mapping=request.get("error_code_mapping"),
         parameters=parameters,
         max_steps=view.max_steps,
+        totp_identifier=request.get("totp_identifier"),
     )
 
 

@@ -121,6 +121,7 @@ class WorkflowResponse(_Wire):
     workflow_definition: dict[str, Any]
     proxy_location: Any = None
     webhook_callback_url: str | None = None
+    totp_identifier: str | None = None
     status: str
     run_with: str | None
     ai_fallback: bool | None
@@ -215,6 +216,7 @@ def workflow_response(view: w.WorkflowView) -> WorkflowResponse:
         "data_schema": spec.data_extraction_schema,
         "error_code_mapping": spec.error_code_mapping,
         "max_steps_per_run": spec.max_steps,
+        "totp_identifier": spec.totp_identifier,
         "parameters": [],
     }
     return WorkflowResponse(
@@ -228,6 +230,7 @@ def workflow_response(view: w.WorkflowView) -> WorkflowResponse:
         is_template=False,
         description=None,
         workflow_definition={"version": 1, "parameters": parameters, "blocks": [block]},
+        totp_identifier=spec.totp_identifier,
         status=view.status,
         run_with=view.run_with,
         ai_fallback=view.ai_fallback,

@@ -147,7 +147,7 @@ def workflows_router(services: ApiServices) -> Router:
             "proxy_location": body.proxy_location,
             "webhook_url": body.webhook_url,
             "totp_url": body.totp_url,
-            "totp_identifier": body.totp_identifier,
+            "totp_identifier": body.totp_identifier or spec.totp_identifier,
             "browser_session_id": body.browser_session_id,
             "max_screenshot_scrolls": body.max_screenshot_scrolls,
             "extra_http_headers": body.extra_http_headers,

@@ -208,6 +208,8 @@ class CodeFinder:
             run_id=view.run_id,
             started_at=view.started_at or view.created_at,
             workflow_id=view.workflow_id,
+            # A workflow run takes the codes pushed for its workflow_run_id (not a task_id).
+            workflow_run_id=view.run_id if view.run_type is RunType.WORKFLOW_RUN else None,
         )
         normalized = otp.normalize_identifier(identifier)
         for stored in self._codes.recent(view.org_id, normalized, since=now - otp.CODE_LIFESPAN):

@@ -4,10 +4,15 @@ Each step finds its element through the recorded selector bundle (`AgentBrowser.
 first entry matching exactly one visible, enabled element), acts with the same browser action
 the agent would have used, and checks the effect the recording saw (the address it led to, the
 value the field reads back, a checkbox's state, a download). The first step that cannot find
-its element, acts without the recorded effect, or times out stops the replay: the result names
-it and says why, so the caller can fail the run or hand the page to the agent with "steps
-1..k are done". The output is read from the recorded elements and validated against the
-run's schema.
+its element or get its secret, acts without the recorded effect, or times out stops the
+replay: the result names it and says why, so the caller can fail the run or hand the page to
+the agent with "steps 1..k are done". The output is read from the recorded elements and
+validated against the run's schema.
+
+Secrets are typed by name: the resolver gives a step's value (a credential's field, a fresh
+one-time code) when the step comes, before its timeout starts, since a code may take minutes
+to arrive. Every value the run knows (`redaction`) and every secret typed is hidden from what
+is recorded.
 
 Every executed step is recorded like an agent's action, marked `created_by="script"`, through
 the engine's recorder (the caller starts and finishes the step around the replay).
@@ -36,6 +41,7 @@ from altostratus.ports.browser import AgentBrowser, Effect
 
 # Asked of the secret resolver for a `totp-code` step: a fresh one-time code for the run.
 VERIFICATION_CODE = "verification_code"
+# A secret's value by name; None (or SecretUnavailableError, with the reason) when there is none.
 SecretResolver = Callable[[str], Awaitable[str | None]]
 _POLL_S = 0.25
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
@@ -67,6 +73,14 @@ class ReplayResult(BaseModel):
     reason: str | None = None
 
 
+class SecretUnavailableError(Exception):
+    """Raised by a secret resolver that cannot give the value, saying why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class StepFailedError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -84,12 +98,14 @@ async def replay_plan(
     *,
     recorder: Recorder | None = None,
     secrets: SecretResolver = _no_secrets,
+    redaction: Secrets | None = None,
     start_at: int = 1,
     open_start_url: bool = True,
     step_timeout_s: float = 10.0,
 ) -> ReplayResult:
     """Run `plan` from step `start_at` (1-based) on `browser`, with `parameters` overriding the
-    plan's defaults (unknown names are refused before anything runs)."""
+    plan's defaults (unknown names are refused before anything runs). `redaction`: the run's
+    known secret values, hidden from everything recorded."""
     unknown = sorted(set(parameters) - {p.name for p in plan.parameters if p.type == "string"})
     if unknown:
         return ReplayResult(
@@ -98,7 +114,7 @@ async def replay_plan(
             failed_step=0,
             reason=f"unknown parameter(s): {', '.join(unknown)}",
         )
-    run = _Replay(plan, parameters, browser, recorder, secrets, step_timeout_s)
+    run = _Replay(plan, parameters, browser, recorder, secrets, redaction or Secrets({}), step_timeout_s)
     done = max(0, start_at - 1)
     if open_start_url and plan.start_url and start_at <= 1:
         effect = await browser.open(plan.start_url)
@@ -108,7 +124,9 @@ async def replay_plan(
     for index in range(done + 1, len(plan.steps) + 1):
         step = plan.steps[index - 1]
         try:
-            await asyncio.wait_for(run.step(index, step), timeout=step_timeout_s * 3)
+            # A step's value first, untimed: waiting for a one-time code is not the page failing.
+            value = await run.value(index, step)
+            await asyncio.wait_for(run.step(index, step, value), timeout=step_timeout_s * 3)
         except StepFailedError as failed:
             return ReplayResult(
                 completed=False, steps_done=index - 1, failed_step=index, reason=failed.reason
@@ -137,6 +155,7 @@ class _Replay:
         browser: AgentBrowser,
         recorder: Recorder | None,
         secrets: SecretResolver,
+        redaction: Secrets,
         timeout_s: float,
     ) -> None:
         self.plan = plan
@@ -145,12 +164,16 @@ class _Replay:
         self.rec = recorder
         self.resolve_secret = secrets
         self.timeout_s = timeout_s
-        # Values of the secrets typed so far, hidden from what is recorded.
-        self.hidden: dict[str, str] = {}
+        # The run's known values and the secrets typed so far, hidden from what is recorded.
+        self.redaction = redaction
 
     # -- values --
 
-    async def value(self, index: int, step: PlanStep, value: Value | None) -> str | None:
+    async def value(self, index: int, step: PlanStep) -> str | None:
+        """What the step types: its value, or for a `totp-code` step a fresh code."""
+        if step.kind == "totp-code":
+            return await self.secret(index, step, VERIFICATION_CODE)
+        value: Value | None = step.value
         if value is None or isinstance(value, str):
             return value
         if isinstance(value, ParameterRef):
@@ -164,14 +187,17 @@ class _Replay:
         return await self.secret(index, step, value.secret)
 
     async def secret(self, index: int, step: PlanStep, name: str) -> str:
-        found = await self.resolve_secret(name)
+        try:
+            found = await self.resolve_secret(name)
+        except SecretUnavailableError as missing:
+            raise StepFailedError(f"step {index} ({step.description}): {missing.reason}") from None
         if not found:
             raise StepFailedError(f"step {index} ({step.description}): the secret {name!r} is not available")
-        self.hidden[name] = found
+        self.redaction = self.redaction.with_value(name, found)
         return found
 
     def redact(self, data: Any) -> Any:
-        return Secrets(self.hidden).redact_any(data) if self.hidden else data
+        return self.redaction.redact_any(data)
 
     # -- steps --
 
@@ -186,13 +212,12 @@ class _Replay:
                 raise StepFailedError(f"step {index} ({step.description}): {found.reason or 'not found'}")
             await asyncio.sleep(_POLL_S)
 
-    async def step(self, index: int, step: PlanStep) -> None:
+    async def step(self, index: int, step: PlanStep, value: str | None) -> None:
         kind = step.kind
-        value = await self.value(index, step, step.value)
         params: dict[str, Any]
         shown: dict[str, Any]
         if kind == "totp-code":
-            await self.totp(index, step)
+            await self.totp(index, step, value or "")
             return
         element = await self.locate(index, step, step.target) if step.target is not None else None
         on = {"element": element} if element is not None else {}
@@ -231,8 +256,7 @@ class _Replay:
         if problem is not None:
             raise StepFailedError(f"step {index} ({step.description}): {problem}")
 
-    async def totp(self, index: int, step: PlanStep) -> None:
-        code = await self.secret(index, step, VERIFICATION_CODE)
+    async def totp(self, index: int, step: PlanStep, code: str) -> None:
         boxes = [step.target, *step.more_targets]
         parts = [code] if len(boxes) == 1 else list(code)
         if len(parts) != len(boxes):
@@ -325,7 +349,7 @@ class _Replay:
 
     def shown_observed(self, effect: Effect) -> ObservedEffect | None:
         observed = effect.observed
-        if observed is None or not self.hidden:
+        if observed is None:
             return observed
         return ObservedEffect.model_validate(self.redact(observed.model_dump(mode="json")))
 
