@@ -379,3 +379,81 @@ def test_a_computer_use_run_on_aws_types_the_code_its_totp_url_answers_through_t
     }
     assert "type {{secret:verification_code}}" in texts["model requests"]  # the prompt told it
     assert [where for where, text in texts.items() if code in text] == []
+
+
+def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_later_slice(
+    stack: AwsStack,
+    model: FakeAnthropicServer,
+    browser_loop: asyncio.AbstractEventLoop,
+    runtime: BrowserRuntime,
+) -> None:
+    code = "605172"
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    # GIVEN slices of three seconds, a code wait of up to 90, and an anthropic-cua model that
+    # clicks the code box, types the code's placeholder, and submits
+    with _short_slices(stack, code_timeout_s=90) as counted, two_factor_site(expected=code) as site:
+        script = cs.Script(
+            [
+                cs.Click("code"),
+                cs.Type("{{secret:verification_code}}"),
+                cs.Click("verify"),
+                cs.Done("Verified."),
+            ],
+            sc.measure(browser_loop, runtime, site.url("/2fa")),
+        )
+        model.set_policy(computer_policy(script, others=agent_policy(agent)))
+        try:
+            # WHEN the run, with a totp_identifier, types the placeholder before any code came
+            reply = stack.call_api(
+                "POST",
+                "/v1/run/tasks",
+                {
+                    "prompt": "Sign in; the site emails a verification code.",
+                    "url": site.url("/2fa"),
+                    "engine": "anthropic-cua",
+                    "totp_identifier": "cua-waiter@example.com",
+                },
+            )
+            assert reply["statusCode"] == 200, reply["body"]
+            run_id = str(json.loads(reply["body"])["run_id"])
+            arn = _execution(run_id)
+            # AND the code is still not there when the state machine waits for it between
+            # slices, nor when a later slice looked again
+            deadline = time.monotonic() + 60
+            while _states_entered(sfn, arn, "Wait for a code") < 2:
+                assert time.monotonic() < deadline, "the run never waited for its code between slices"
+                assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+                time.sleep(0.1)
+            opened_while_waiting = counted.opened
+            slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
+            # AND then the code is pushed with the official SDK
+            stack.sdk().send_totp_code(
+                totp_identifier="cua-waiter@example.com", content=f"Your verification code is {code}."
+            )
+            run = _ended(stack, run_id)
+        finally:
+            model.set_policy(agent_policy(agent))
+        # THEN the pending type action typed the code, once, where the model's click had put
+        # the focus, and the run completed
+        assert run["status"] == "completed", run["failure_reason"]
+        assert site.attempts == [code]
+        assert stack.lambdas.errors == []
+        # AND the slices that looked for the code while it was not there opened no browser
+        assert slices_while_waiting >= 2
+        assert opened_while_waiting == 1
+        assert counted.opened > opened_while_waiting
+    # AND the model got its type call's result as if the code had been waited for inline, and
+    # no word of the wait
+    requests = "\n".join(model.requests_text())
+    assert "type {{secret:verification_code}}" in requests
+    assert WAITING_TEXT not in requests
+    assert "Waiting for the verification code" not in requests
+    # AND the code is nowhere the run left a trace
+    events = aws_runtime.runtime().event_log.read(run_id)
+    texts = {
+        **_stored_text(),
+        "events": json.dumps([e.model_dump(mode="json") for e in events]),
+        "model requests": requests,
+        "answers": "\n".join([json.dumps(run), *_answers(stack, run_id)]),
+    }
+    assert [where for where, text in texts.items() if code in text] == []

@@ -92,6 +92,26 @@ async def obtain_code(ctx: RunContext, view: RunView | None) -> tuple[str | None
     return await wait_for_code(ctx, sources, view)
 
 
+async def obtain_or_pause(
+    ctx: RunContext, state: AgentState, call_id: str, view: RunView | None
+) -> tuple[str | None, str]:
+    """`obtain_code`, except that where codes are waited for between slices the slice waits only
+    while it has time: when the code is not there by its end, the run is paused for `call_id`
+    (`state.code_wait` set, and (None, "") returned) and a later slice looks again, with no
+    browser held meanwhile."""
+    sources = None if ctx.authenticator else code_sources(ctx)
+    budget = code_wait.pause_budget(ctx)
+    if sources is None or view is None or budget is None:
+        return await obtain_code(ctx, view)
+    started, diary = ctx.deps.clock.now(), vc.PullDiary({})
+    timeout = min(budget, ctx.deps.settings.totp_timeout_s)
+    code, reason = await wait_for_code(ctx, sources, view, timeout_s=timeout, diary=diary)
+    if code is None and timeout < ctx.deps.settings.totp_timeout_s:
+        code_wait.pause(ctx, state, call_id, started=started, diary=diary)
+        return None, ""
+    return code, reason
+
+
 class TurnRunner:
     """Executes the tool calls of one assistant turn."""
 
@@ -307,20 +327,9 @@ class TurnRunner:
 
     async def _request_code(self, call_id: str) -> CallResult:
         ctx = self.ctx
-        view = self.rec.last_view or ctx.last_view
-        sources = None if ctx.authenticator else code_sources(ctx)
-        budget = code_wait.pause_budget(ctx)
-        if sources is not None and view is not None and budget is not None:
-            # The slice waits while it has time; if the code is not there by its end, the run
-            # pauses and a later slice looks again, with no browser held meanwhile.
-            started, diary = ctx.deps.clock.now(), vc.PullDiary({})
-            timeout = min(budget, ctx.deps.settings.totp_timeout_s)
-            code, reason = await wait_for_code(ctx, sources, view, timeout_s=timeout, diary=diary)
-            if code is None and timeout < ctx.deps.settings.totp_timeout_s:
-                code_wait.pause(ctx, self.state, call_id, started=started, diary=diary)
-                return CallResult(code_wait.WAITING_TEXT)
-        else:
-            code, reason = await obtain_code(ctx, view)
+        code, reason = await obtain_or_pause(ctx, self.state, call_id, self.rec.last_view or ctx.last_view)
+        if self.state.code_wait is not None:
+            return CallResult(code_wait.WAITING_TEXT)
         if code is None:
             if not ctx.verification_codes:
                 return CallResult(reason, ok=False)

@@ -43,6 +43,22 @@ class PausedCodeWait(BaseModel):
         return max(1, min(self.code_wait_seconds, math.ceil(self.seconds_left(now))))
 
 
+class PausedTurn(BaseModel):
+    """A computer-use model turn cut short by a code wait: its decision (the engine's own JSON),
+    the position of the action that waits for the code, and what the actions before it did. The
+    slice that has the code runs the rest of the turn before asking the model again, so the
+    model's calls are answered as if the code had been waited for inline."""
+
+    decision: dict[str, Any]
+    resume_at: int
+    results: list[dict[str, Any]] = Field(default_factory=list)
+    # The executed actions' (name, shown params), for the stall memory once the turn is done.
+    executed: list[tuple[str, Any]] = Field(default_factory=list)
+    # The click that gave the focus the typing goes to (`AgentState.focus_click`): the slice
+    # that resumes has the page loaded again from its URL, without that focus.
+    refocus: dict[str, Any] | None = None
+
+
 class AgentState(BaseModel):
     version: int = STATE_VERSION
     run_id: str
@@ -76,6 +92,11 @@ class AgentState(BaseModel):
     sealed_code: str | None = None
     # Set while the run waits for a code between slices.
     code_wait: PausedCodeWait | None = None
+    # Computer-use engines: the model turn whose typing of the code waits with the run.
+    paused_turn: PausedTurn | None = None
+    # Computer-use engines: the last click, while the focus it gave is still where typing goes
+    # (no key, drag or page change since), as the pixel action's JSON.
+    focus_click: dict[str, Any] | None = None
 
     def dumps(self) -> bytes:
         return self.model_dump_json().encode()

@@ -17,7 +17,7 @@ from altostratus.domain.enums import ActionStatus, ArtifactType, Engine, RunStat
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.replay.targets import ObservedEffect, SelectorBundle
 from altostratus.engine.agent import verification as vc
-from altostratus.engine.agent.calls import obtain_code
+from altostratus.engine.agent.calls import obtain_or_pause
 from altostratus.engine.agent.code_wait import keep_code
 from altostratus.engine.agent.context import RunContext, StepTotals
 from altostratus.engine.agent.error_codes import user_error
@@ -28,12 +28,20 @@ from altostratus.engine.agent.results import record_exchanges
 from altostratus.engine.agent.secrets import PLACEHOLDER, UnknownSecretError, placeholder
 from altostratus.engine.agent.sources import output_sources, shown_observed, shown_target
 from altostratus.engine.agent.stall import NUDGE_TEXT, Escalation, action_signature, stop_reason
-from altostratus.engine.agent.state import AgentState
+from altostratus.engine.agent.state import AgentState, PausedTurn
 from altostratus.engine.agent.step import finish_step
 from altostratus.engine.cua.model import ActionResult, CuaModel, Decision, Feedback, Planned
 from altostratus.engine.cua.png import png_size
 from altostratus.engine.cua.task import PROCEED_TEXT, CuaTask
-from altostratus.ports.computer import ComputerBrowser, PixelAction, PixelType
+from altostratus.ports.computer import (
+    ComputerBrowser,
+    PixelAction,
+    PixelClick,
+    PixelMove,
+    PixelScroll,
+    PixelType,
+    PixelWait,
+)
 from altostratus.ports.llm import LLMError, LLMUsage
 
 FINAL_EXTRACTION = "Extract the information the user's goal asks for, as the schema describes."
@@ -135,6 +143,8 @@ async def _decide_and_act(
     url: str,
     title: str,
 ) -> RunOutcome | None:
+    if state.paused_turn is not None:
+        return await _resume_turn(ctx, state, browser, rec, totals)
     settings = ctx.deps.settings
     task = cua_task(ctx, browser)
     png, ctx.screen = ctx.screen, None
@@ -173,7 +183,36 @@ async def _decide_and_act(
         # The model's calls stay unanswered: the run ends here.
         return refused
     outcome = await _act(ctx, state, browser, rec, decision, reasoning)
-    if outcome is not None:
+    if outcome is not None or state.paused_turn is not None:
+        return outcome
+    return await _signal(ctx, state, browser, rec, totals, decision)
+
+
+async def _resume_turn(
+    ctx: RunContext, state: AgentState, browser: ComputerBrowser, rec: Recorder, totals: StepTotals
+) -> RunOutcome | None:
+    """The rest of the model turn a code wait paused, from the action that types the code, with
+    no new model call: the next one gets every call's result as if the code had come inline."""
+    paused = state.paused_turn
+    assert paused is not None
+    state.paused_turn = None
+    decision = Decision.model_validate(paused.decision)
+    if paused.refocus is not None:
+        # The page was loaded again from its URL: the model's click gives the focus back first.
+        await browser.pixels(PixelClick.model_validate(paused.refocus))
+    reasoning = ctx.secrets.redact(decision.reasoning or "")[:4000] or None
+    outcome = await _act(
+        ctx,
+        state,
+        browser,
+        rec,
+        decision,
+        reasoning,
+        resume_at=paused.resume_at,
+        results=[ActionResult.model_validate(r) for r in paused.results],
+        executed=list(paused.executed),
+    )
+    if outcome is not None or state.paused_turn is not None:
         return outcome
     return await _signal(ctx, state, browser, rec, totals, decision)
 
@@ -226,12 +265,18 @@ async def _act(
     rec: Recorder,
     decision: Decision,
     reasoning: str | None,
+    *,
+    resume_at: int = 0,
+    results: list[ActionResult] | None = None,
+    executed: list[tuple[str, Any]] | None = None,
 ) -> RunOutcome | None:
-    results: list[ActionResult] = []
+    """Runs the decision's actions from `resume_at` on (a turn a code wait paused: `results`
+    and `executed` hold what the actions before it did)."""
+    results = list(results or [])
+    executed = list(executed or [])
     outcome: RunOutcome | None = None
     skip: str | None = None
-    executed: list[tuple[str, Any]] = []
-    for order, planned in enumerate(decision.actions, start=1):
+    for order, planned in enumerate(decision.actions[resume_at:], start=1):
         shown = _shown(ctx, planned)
         text = _typed_text(planned, shown)
         rec.stage(
@@ -283,7 +328,27 @@ async def _act(
             action: PixelAction | None = planned.action
             if isinstance(action, PixelType) and PLACEHOLDER.search(action.text):
                 if placeholder(vc.CODE_SECRET) in action.text and ctx.secrets.value(vc.CODE_SECRET) is None:
-                    code, reason = await obtain_code(ctx, view or ctx.last_view)
+                    code, reason = await obtain_or_pause(ctx, state, planned.call_id, view or ctx.last_view)
+                    if state.code_wait is not None:
+                        # The run waits for the code between slices: this action and the rest
+                        # of the turn run in the slice that has it, their results unsent so far.
+                        state.paused_turn = PausedTurn(
+                            decision=decision.model_dump(mode="json", exclude={"exchanges", "usage"}),
+                            resume_at=resume_at + order - 1,
+                            results=[r.model_dump(mode="json") for r in results],
+                            executed=executed,
+                            refocus=state.focus_click,
+                        )
+                        rec.stage(
+                            ev.ActionExecuted(
+                                step_id=rec.step_id,
+                                action_order=order,
+                                status=ActionStatus.SKIPPED,
+                                summary="Waiting for the verification code: typed once it has come.",
+                            ),
+                            f"action:{order}:executed",
+                        )
+                        return None
                     if code is None:
                         outcome = outcome or RunOutcome.failed(reason)
                     else:
@@ -302,6 +367,7 @@ async def _act(
             if action is not None:
                 done = await browser.pixels(action)
                 effect = done.effect
+                _remember_focus(state, action, page_changed=effect.page_changed or not effect.ok)
                 # The element the point landed on (typing: the focused one), found again by a replay.
                 target = shown_target(ctx.secrets, done.target)
                 observed = shown_observed(ctx.secrets, effect.observed)
@@ -349,6 +415,17 @@ async def _act(
             rec.download(download)
         return _stall(ctx, state, executed, png)
     return None
+
+
+def _remember_focus(state: AgentState, action: PixelAction, *, page_changed: bool) -> None:
+    """Keeps the click that gave the focus typing goes to, for a turn resumed after a code
+    wait; forgotten once the focus may have moved (keys, drags, a page change)."""
+    if page_changed:
+        state.focus_click = None
+    elif isinstance(action, PixelClick):
+        state.focus_click = action.model_dump(mode="json") if action.count == 1 else None
+    elif not isinstance(action, PixelType | PixelMove | PixelScroll | PixelWait):
+        state.focus_click = None
 
 
 def _grid(shown: dict[str, Any]) -> dict[str, Any]:
