@@ -389,6 +389,7 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
 ) -> None:
     code = "605172"
     sfn = boto3.client("stepfunctions", region_name=REGION)
+    asked_before = len(model.successful())
     # GIVEN slices of three seconds, a code wait of up to 90, and an anthropic-cua model that
     # clicks the code box, types the code's placeholder, and submits
     with _short_slices(stack, code_timeout_s=90) as counted, two_factor_site(expected=code) as site:
@@ -448,6 +449,23 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
     assert "type {{secret:verification_code}}" in requests
     assert WAITING_TEXT not in requests
     assert "Waiting for the verification code" not in requests
+    last = model.successful()[-1].body["messages"]
+    typed = [
+        block["id"]
+        for message in last
+        if message["role"] == "assistant"
+        for block in message["content"]
+        if block.get("type") == "tool_use" and "{{secret:verification_code}}" in json.dumps(block["input"])
+    ]
+    answered = {
+        block["tool_use_id"]: block
+        for message in last
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    }
+    assert len(typed) == 1 and not answered[typed[0]].get("is_error")
+    assert len(model.successful()) - asked_before == 4  # one request per turn: none repeated
     # AND the code is nowhere the run left a trace
     events = aws_runtime.runtime().event_log.read(run_id)
     texts = {
