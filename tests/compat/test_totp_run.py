@@ -1,18 +1,26 @@
 """2FA end to end: a run with a `totp_identifier` reaches a 2FA page whose server checks the
 code, the test pushes the code with the official SDK, and the agent types it without the model
-ever seeing it; codes the run may not use are never typed."""
+ever seeing it; codes the run may not use are never typed. The server keeps every slice's
+trace and logs down to debug, and one test searches everything it leaves (model requests,
+events, artifacts and trace members, API answers, logs, every file) for each secret its runs
+used: codes pushed, emailed, pulled and made, a password, its authenticator secret, a card."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import time
+import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+import httpx
 import pyotp
 import pytest
 from skyvern.client import NonEmptyCreditCardCredential, NonEmptyPasswordCredential
@@ -27,6 +35,7 @@ from altostratus.devtools.fake_anthropic.server import (
 )
 from altostratus.domain import otp
 from altostratus.domain.models import DEFAULT_CHEAP_MODEL
+from altostratus.engine.agent import verification as vc
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
 from tests.agent.scenarios import click, type_text
@@ -44,12 +53,23 @@ TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
 
 
 _USERNAME = re.compile(r"\{\{secret:(cred_[A-Za-z0-9_]+)\.username\}\}")
+_CARD = re.compile(r"\{\{secret:(cred_[A-Za-z0-9_]+)\.card_number\}\}")
 
 
 def agent(page: Page) -> Reply:
     told = page.request.all_user_text()
     if page.sees("Verified"):
         return done("Signed in with the emailed code.")
+    if page.sees("Payment accepted"):
+        return done("Paid for the order.")
+    if page.sees("Card number") and (card := _CARD.search(json.dumps(page.request.body))):
+        # A checkout run: the goal names the saved card's placeholders, typed as written.
+        cred = card.group(1)
+        return act(
+            type_text(page.element("Card number"), "{{secret:" + cred + ".card_number}}"),
+            type_text(page.element("CVV"), "{{secret:" + cred + ".card_cvv}}"),
+            click(page.element("Pay", role="button")),
+        )
     if page.sees("Password") and (named := _USERNAME.search(json.dumps(page.request.body))):
         # A login run: the goal names the saved credential's placeholders, typed as written.
         cred = named.group(1)
@@ -111,6 +131,11 @@ def served(
         "ALTO_TOTP_TIMEOUT_SECONDS": str(TIMEOUT_S),
         # The totp_url receivers listen on this machine.
         "ALTO_ALLOWED_TARGETS": "127.0.0.1",
+        # Every slice's Playwright trace is kept, and every log line down to debug, so the
+        # secrets checks read the most a run can leave behind.
+        "ALTO_TRACE": "true",
+        "ALTO_LOG_LEVEL": "debug",
+        "ALTO_LOG_FORMAT": "json",
     }
     with alto_serve(data_dir, env=env) as server:
         yield server, key
@@ -384,7 +409,7 @@ def test_a_saved_credential_is_never_shown_and_logs_in_through_placeholders(
         "events": events,
         "artifacts": "\n".join(stored),
         "answers": "\n".join(answers),
-        "logs": "".join(served[0].output),
+        "logs": "".join(served[0].lines),
         "files": "\n".join(
             p.read_bytes().decode("latin-1") for p in served[0].data_dir.rglob("*") if p.is_file()
         ),
@@ -397,3 +422,203 @@ def test_a_saved_credential_is_never_shown_and_logs_in_through_placeholders(
     with pytest.raises(ApiError) as gone:
         client.get_credential(cred_id)
     assert gone.value.status_code == 404 and gone.value.body == {"detail": "Credential not found"}
+
+
+# Compressed or encoded bytes (a zip as stored, images, video): no text shows in them as
+# written, and a short value turns up in megabytes of them by chance (a 4-digit one about once
+# in 4 GB of bytes per position), so only values of `_DENSE_MIN` characters or more are looked for.
+_DENSE = (b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff")
+_DENSE_MIN = 6
+
+
+@dataclass(frozen=True)
+class Searched:
+    where: str
+    text: str
+    dense: bool = False
+
+
+def _texts(name: str, data: bytes) -> Iterator[Searched]:
+    """`data` to search (bytes read one to one), and each member of a zip (a trace)."""
+    dense = data.startswith(_DENSE) or data[4:8] == b"ftyp"  # ftyp: an MP4
+    yield Searched(name, data.decode("latin-1"), dense)
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.namelist():
+                yield from _texts(f"{name}!{member}", archive.read(member))
+
+
+def _shown(value: str, searched: Searched) -> bool:
+    """Whether the text holds `value` as written or URL-encoded (as a form posts it), as a
+    token of its own: not inside a longer number, a decimal or a hash (a timestamp or a
+    checksum that happens to hold a code's digits)."""
+    if searched.dense and len(value) < _DENSE_MIN:
+        return False
+    forms = {value, quote(value, safe=""), quote_plus(value)}
+    return any(
+        re.search(rf"(?<![0-9A-Za-z+/])(?<![0-9]\.){re.escape(form)}(?![0-9A-Za-z]|\.[0-9])", searched.text)
+        for form in forms
+    )
+
+
+def test_no_secret_a_run_used_is_anywhere_a_person_or_the_model_can_read(
+    served: tuple[RunningServer, str], model: FakeAnthropicServer
+) -> None:
+    client = _client(served)
+    server = served[0]
+    password, seed = "Correct-Horse-7731", pyotp.random_base32()
+    # A CVV with a leading zero: no JSON number (a size, a coordinate) is ever written so.
+    card_number, cvv = "4929131926384807", "0583"
+    pushed, emailed, pulled = "58302917", "71946385", "60428153"
+    answers: list[Searched] = []
+    runs: dict[str, str] = {}
+    # GIVEN a password with an authenticator secret, and a card, saved
+    login_cred = client.create_credential(
+        name="Grep login",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(
+            username="grep.user", password=password, totp=seed, totp_type="authenticator"
+        ),
+    )
+    card_cred = client.create_credential(
+        name="Grep card",
+        credential_type="credit_card",
+        credential=NonEmptyCreditCardCredential(
+            card_number=card_number,
+            card_cvv=cvv,
+            card_exp_month="11",
+            card_exp_year="2031",
+            card_brand="visa",
+            card_holder_name="Grep User",
+        ),
+    )
+    answers += [Searched("credential", login_cred.json()), Searched("card", card_cred.json())]
+    # WHEN a login signs in with the password and a code made from the authenticator secret
+    accept = pyotp.TOTP(seed).verify
+    with two_factor_site(username="grep.user", password=password) as site:
+        site.accept = lambda code: accept(code, valid_window=1)
+        login = client.login(
+            credential_type="skyvern", credential_id=login_cred.credential_id, url=site.url("/login")
+        )
+        runs["login"] = str(login.run_id)
+        assert _wait(client, runs["login"], TERMINAL).status == "completed"
+        assert site.logins == [("grep.user", password)] and len(site.attempts) == 1
+        made = site.attempts[0]
+    # AND a run types a bare code pushed with the SDK
+    with two_factor_site(expected=pushed) as site:
+        runs["pushed"] = _start(client, site, "/2fa")
+        client.send_totp_code(totp_identifier=IDENTIFIER, content=pushed, task_id=runs["pushed"])
+        assert _wait(client, runs["pushed"], TERMINAL).status == "completed"
+        assert site.attempts == [pushed]
+    # AND a run types the code of a pushed email body
+    with two_factor_site(expected=emailed) as site:
+        runs["emailed"] = _start(client, site, "/2fa")
+        client.send_totp_code(
+            totp_identifier=IDENTIFIER,
+            content=f"Hello,\n\nYour verification code is {emailed}. It expires in 10 minutes.\n",
+            source="email",
+            task_id=runs["emailed"],
+        )
+        assert _wait(client, runs["emailed"], TERMINAL).status == "completed"
+        assert site.attempts == [emailed]
+    # AND a run types the code its totp_url answers
+    receiver = WebhookReceiver(body_script=lambda n: _code_body(pulled))
+    with running(receiver), two_factor_site(expected=pulled) as site:
+        runs["pulled"] = _start(client, site, "/2fa", totp_url=receiver.url)
+        assert _wait(client, runs["pulled"], TERMINAL).status == "completed"
+        assert site.attempts == [pulled]
+    # AND a checkout types the saved card's number and CVV through their placeholders
+    card = card_cred.credential_id
+    with two_factor_site(card_number=card_number, card_cvv=cvv) as site:
+        checkout = client.run_task(
+            prompt=(
+                "Pay for the order with the saved card: card number {{secret:" + card + ".card_number}}, "
+                "CVV {{secret:" + card + ".card_cvv}}."
+            ),
+            url=site.url("/checkout"),
+            engine="skyvern-1.0",
+        )
+        runs["checkout"] = str(checkout.run_id)
+        assert _wait(client, runs["checkout"], TERMINAL).status == "completed"
+        assert site.payments == [(card_number, cvv)]
+    secrets = {
+        "password": password,
+        "authenticator secret": seed,
+        "authenticator code": made,
+        "pushed code": pushed,
+        "emailed code": emailed,
+        "pulled code": pulled,
+        "card number": card_number,
+        "CVV": cvv,
+    }
+    # THEN none of them is in what the API answers about the runs, the artifacts it serves included
+    answers.append(Searched("credentials", json.dumps([c.dict() for c in client.get_credentials()])))
+    for run_id in runs.values():
+        artifacts = client.get_run_artifacts(run_id)
+        answers += [
+            Searched(f"run {run_id}", client.get_run(run_id).json()),
+            Searched(
+                f"timeline {run_id}",
+                json.dumps([e.dict() for e in client.get_run_timeline(run_id)], default=str),
+            ),
+            Searched(f"artifacts {run_id}", json.dumps([a.dict() for a in artifacts], default=str)),
+        ]
+        for artifact in artifacts:
+            assert artifact.signed_url, artifact
+            got = httpx.get(artifact.signed_url, timeout=30)
+            assert got.status_code == 200, artifact
+            answers += _texts(f"{run_id}/{artifact.artifact_id} ({artifact.artifact_type})", got.content)
+    # (nor in the events and artifacts as stored, read without the API)
+    runtime = build_local(Settings(data_dir=server.data_dir))
+    try:
+        events = [
+            Searched(r, json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(r)]))
+            for r in runs.values()
+        ]
+        stored = {
+            f"{r}/{a.artifact_id} ({a.artifact_type})": runtime.artifacts.get(a.uri)
+            for r in runs.values()
+            for a in runtime.event_log.list_artifacts(r)
+        }
+    finally:
+        runtime.close()
+    traces = [name for name in stored if "trace" in name]
+    assert len(traces) >= len(runs), sorted(stored)
+    logged = "".join(server.lines)
+    places: dict[str, list[Searched]] = {
+        "model requests": [Searched(str(n), text) for n, text in enumerate(model.requests_text())],
+        "events": events,
+        "artifacts": [part for name, data in stored.items() for part in _texts(name, data)],
+        "answers": answers,
+        "logs": [Searched("serve output", logged)],
+        "files": [
+            part
+            for path in server.data_dir.rglob("*")
+            if path.is_file()
+            for part in _texts(str(path.relative_to(server.data_dir)), path.read_bytes())
+        ],
+    }
+    # (the searches read real content: the placeholders, every run in debug lines, the traces)
+    assert "{{secret:" + card + ".card_number}}" in "\n".join(p.text for p in places["model requests"])
+    records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    debug = {
+        kind: [r["message"] for r in records if r.get("level") == "DEBUG" and r.get("run_id") == run_id]
+        for kind, run_id in runs.items()
+    }
+    assert [kind for kind, lines in debug.items() if not any(" plans " in line for line in lines)] == []
+    assert f"run {runs['login']} opened credential {login_cred.credential_id} (password)" in debug["login"]
+    assert f"run {runs['login']}: a code made from its saved authenticator secret" in debug["login"]
+    assert any(line.startswith(f"run {runs['pushed']} took pushed code ") for line in debug["pushed"])
+    assert any(line.startswith(f"run {runs['emailed']} took pushed code ") for line in debug["emailed"])
+    assert f"run {runs['pulled']}: a code from its totp_url after 1 look" in debug["pulled"]
+    assert f"run {runs['checkout']} opened credential {card} (credit_card)" in debug["checkout"]
+    trace_text = "\n".join(p.text for p in places["artifacts"] if "(trace)!" in p.where)
+    assert "{{secret:" + vc.CODE_SECRET + "}}" in trace_text
+    leaks = [
+        (where, searched.where, secret)
+        for where, parts in places.items()
+        for searched in parts
+        for secret, value in secrets.items()
+        if _shown(value, searched)
+    ]
+    assert leaks == []

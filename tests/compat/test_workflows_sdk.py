@@ -5,7 +5,9 @@ Real Chromium on the fixture site's order form; the fake Messages server plays t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from skyvern.client import Skyvern as SkyvernClient
 from skyvern.client.core.api_error import ApiError
 from skyvern.client.errors import BadRequestError
 
+from altostratus.adapters.browser import BrowserRuntime
 from altostratus.domain.replay.plan import ReplayPlan
 from tests.fakes.anthropic_server import FakeAnthropicServer, Reply, ToolUse
 from tests.fakes.policies import Page, accept_when, act, agent_policy, done, extract_with
@@ -252,7 +255,32 @@ def test_a_published_run_with_a_long_prompt_keeps_it_whole_in_its_plan(workflows
     assert plan.goal == prompt
 
 
-def test_a_changed_form_heals_into_a_new_revision_or_fails_naming_the_step(workflows: Workflows) -> None:
+async def _code_run_as_the_viewer_shows_it(runtime: BrowserRuntime, app_url: str, key: str) -> dict[str, Any]:
+    """Sign in at a run's app_url and read what its page says about the code run."""
+    context = await runtime.browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(app_url)
+        await page.wait_for_url(re.compile(r"/signin\?next="))
+        await page.get_by_label("API key").fill(key)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.locator("dt", has_text="Runs as").wait_for()
+        shown: dict[str, Any] = await page.evaluate(
+            """() => ({
+                runs_as: [...document.querySelectorAll("dt")]
+                    .find((dt) => dt.textContent === "Runs as").nextElementSibling.textContent,
+                actions: document.querySelectorAll("li.action").length,
+                replayed: document.querySelectorAll("li.action .created-by-script").length,
+            })"""
+        )
+        return shown
+    finally:
+        await context.close()
+
+
+def test_a_changed_form_heals_into_a_new_revision_or_fails_naming_the_step(
+    workflows: Workflows, runtime: BrowserRuntime, browser_loop: asyncio.AbstractEventLoop
+) -> None:
     sdk = workflows.client()
     _, wpid = _published(workflows)
     script_id = sdk.get_workflow(wpid).model_extra["script_id"]  # type: ignore[index]
@@ -275,6 +303,14 @@ def test_a_changed_form_heals_into_a_new_revision_or_fails_naming_the_step(workf
     assert healed.output == expected_output("Ada Lovelace", "ada@example.com", "Team")
     assert healed.script_run is not None and healed.script_run.ai_fallback_triggered is True
     assert len(workflows.model.exchanges) > calls
+    # AND its page in the viewer says where the replay stopped and which actions were replayed
+    shown = browser_loop.run_until_complete(
+        _code_run_as_the_viewer_shows_it(runtime, healed.app_url, workflows.key)
+    )
+    assert shown["runs_as"].startswith(f"code: script {script_id}, revision ")
+    assert "the agent took over after step 2" in shown["runs_as"], shown
+    assert "Next" in shown["runs_as"], shown  # the reason: the recorded button is gone
+    assert 0 < shown["replayed"] < shown["actions"], shown
     # AND the healed run is the script's new revision
     assert sdk.get_script(script_id).version == 2
     # AND the next code run replays it with no model call

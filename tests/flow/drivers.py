@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from skyvern.client import Skyvern as SkyvernClient
 
 from altostratus.api.gateway_event import http_api_event
 from altostratus.domain import events as ev
@@ -29,7 +30,7 @@ from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.flow.scenarios import FlowScenario
 from tests.support.aws import moto_aws
 from tests.support.fixture_site import FixtureSite
-from tests.support.functions import FakeLambdaContext, load_function
+from tests.support.functions import FakeLambdaContext, function_client, load_function
 from tests.support.inproc_lambda import InProcessLambdas
 
 TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
@@ -145,6 +146,14 @@ class AwsStack:
         )
         out: dict[str, Any] = self.api.handler(event, FakeLambdaContext("api"))
         return out
+
+    def sdk(self) -> SkyvernClient:
+        """The official SDK, its requests reaching the api function as API Gateway events."""
+        return SkyvernClient(
+            base_url="https://api.example.test",
+            api_key=self.key,
+            httpx_client=function_client(self.api.handler),
+        )
 
     def published(self) -> list[str]:
         sqs = boto3.client("sqs", region_name="us-east-1")

@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from skyvern.client.errors import BadRequestError
 
 from altostratus.adapters.dynamodb_session_log import DynamoDBSessionLog
 from altostratus.adapters.scheduler_session_timer import at_expression, schedule_name
@@ -26,7 +28,7 @@ from tests.fakes.policies import Page, act, agent_policy, done, terminate
 from tests.flow.drivers import AwsStack, aws_stack
 from tests.support.clock import FakeClock
 from tests.support.fixture_site import FixtureSite
-from tests.support.functions import load_function
+from tests.support.functions import function_client, load_function
 
 pytestmark = pytest.mark.browser
 
@@ -123,44 +125,45 @@ def _fire(session_id: str) -> dict[str, Any]:
 def test_two_runs_in_a_checkpoint_session_queue_and_the_second_keeps_the_login(
     stack: AwsStack, site: FixtureSite
 ) -> None:
-    # GIVEN a session: started, no browser to connect to, its timeout scheduled
-    created = _call(stack, "POST", "/v1/browser_sessions", {"timeout": 30})
-    session_id = created["browser_session_id"]
-    assert created["status"] == "running" and created["timeout"] == 30 and created["started_at"]
-    assert created["browser_address"] is None and created["runnable_id"] is None
+    sdk = stack.sdk()
+    # GIVEN a session made with the SDK: started, no browser to connect to, its timeout scheduled
+    created = sdk.create_browser_session(timeout=30)
+    session_id = created.browser_session_id
+    assert created.status == "running" and created.timeout == 30 and created.started_at
+    assert created.browser_address is None and created.runnable_id is None
+    # Its app_url is the viewer's page of the session, served by the api function.
+    assert created.app_url == f"https://api.example.test/browser-session/{session_id}"
+    viewer = function_client(stack.api.handler)
+    asked = viewer.get(created.app_url, follow_redirects=False)
+    assert asked.status_code in {302, 303}, asked.text  # signed out: the viewer asks for a key
+    assert asked.headers["location"].endswith(f"/signin?next=/browser-session/{session_id}")
+    signin = viewer.get(urljoin(created.app_url, asked.headers["location"]))
+    assert signin.status_code == 200 and "text/html" in signin.headers["content-type"]
     schedule = _schedule(session_id)
     assert schedule["ScheduleExpression"] == at_expression(_session(session_id).deadline)
     assert schedule["ScheduleExpressionTimezone"] == "UTC" and schedule["ActionAfterCompletion"] == "DELETE"
     assert json.loads(schedule["Target"]["Input"]) == {"session_id": session_id}
     # WHEN run 1 signs in inside it, and run 2 is submitted while run 1 runs
-    login = {
-        "prompt": LOGIN,
-        "url": site.url(f"/{AGENT_PAGES}/session-login.html"),
-        "browser_session_id": session_id,
-    }
-    first = _call(stack, "POST", "/v1/run/tasks", login)["run_id"]
-    held = _wait(
-        lambda: _call(stack, "GET", f"/v1/browser_sessions/{session_id}")["runnable_id"],
-        "run 1 to lease the session",
-    )
+    first = sdk.run_task(
+        prompt=LOGIN, url=site.url(f"/{AGENT_PAGES}/session-login.html"), browser_session_id=session_id
+    ).run_id
+    held = _wait(lambda: sdk.get_browser_session(session_id).runnable_id, "run 1 to lease the session")
     assert held == first
-    second = _call(stack, "POST", "/v1/run/tasks", {"prompt": CHECK, "browser_session_id": session_id})[
-        "run_id"
-    ]
+    second = sdk.run_task(prompt=CHECK, browser_session_id=session_id).run_id
     # THEN run 2 waits, queued, while run 1 holds the session
-    assert _call(stack, "GET", f"/v1/runs/{second}")["status"] == "queued"
-    one = _wait(lambda: (r := _call(stack, "GET", f"/v1/runs/{first}"))["status"] in FINAL and r, "run 1")
-    two = _wait(lambda: (r := _call(stack, "GET", f"/v1/runs/{second}"))["status"] in FINAL and r, "run 2")
-    assert one["status"] == "completed", one["failure_reason"]
+    assert sdk.get_run(second).status == "queued"
+    one = _wait(lambda: (r := sdk.get_run(first)).status in FINAL and r, "run 1")
+    two = _wait(lambda: (r := sdk.get_run(second)).status in FINAL and r, "run 2")
+    assert one.status == "completed", one.failure_reason
     # AND run 2 ran after run 1, in a new browser that had run 1's login (the cookie)
-    assert two["status"] == "completed", two["failure_reason"]
-    assert two["output"] == {"who": "alice"}
-    assert two["started_at"] >= one["finished_at"]
+    assert two.status == "completed", two.failure_reason
+    assert two.output == {"who": "alice"}
+    assert two.started_at is not None and one.finished_at is not None
+    assert two.started_at >= one.finished_at
     idle = _wait(
-        lambda: (v := _call(stack, "GET", f"/v1/browser_sessions/{session_id}"))["runnable_id"] is None and v,
-        "the lease to end",
+        lambda: (v := sdk.get_browser_session(session_id)).runnable_id is None and v, "the lease to end"
     )
-    assert idle["status"] == "running" and idle["browser_address"] is None
+    assert idle.status == "running" and idle.browser_address is None
     # AND what run 2 left is in the bucket, sealed: no cookie in clear
     state_uri = _session(session_id).state_uri
     assert state_uri is not None and state_uri.startswith("s3://alto-artifacts/runs/")
@@ -168,27 +171,33 @@ def test_two_runs_in_a_checkpoint_session_queue_and_the_second_keeps_the_login(
     stored = boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)["Body"].read()
     assert set(json.loads(stored)) == {"sealed"} and b"alice" not in stored and b"member" not in stored
     # WHEN it is extended
-    extended = _call(stack, "POST", f"/v1/browser_sessions/{session_id}/extend", {"additional_minutes": 15})
+    extended = sdk.extend_browser_session(session_id, additional_minutes=15)
     # THEN the deadline and the schedule move
-    assert extended["timeout"] == 45
+    assert extended.timeout == 45
     view = _session(session_id)
     assert view.deadline == view.started_at + timedelta(minutes=45)  # type: ignore[operator]
     assert _schedule(session_id)["ScheduleExpression"] == at_expression(view.deadline)
     # AND the schedule firing early (at a deadline the session no longer has) closes nothing
     assert _fire(session_id)["result"] == "rearmed"
-    assert _call(stack, "GET", f"/v1/browser_sessions/{session_id}")["status"] == "running"
+    assert sdk.get_browser_session(session_id).status == "running"
     # WHEN it is closed
-    closed_reply = _call(stack, "POST", f"/v1/browser_sessions/{session_id}/close")
-    assert closed_reply == {"message": "Browser session closed"}
-    closed = _call(stack, "GET", f"/v1/browser_sessions/{session_id}")
+    sdk.close_browser_session(session_id)
+    closed = sdk.get_browser_session(session_id)
     # THEN status and timestamps say so, its schedule is gone, it leaves the listing
-    assert closed["status"] == "completed" and closed["completed_at"] >= closed["started_at"]
+    assert closed.status == "completed"
+    assert closed.completed_at is not None and closed.started_at is not None
+    assert closed.completed_at >= closed.started_at
     with pytest.raises(ClientError) as gone:
         _schedule(session_id)
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    assert session_id not in [v["browser_session_id"] for v in _call(stack, "GET", "/v1/browser_sessions")]
-    refused = _call(stack, "POST", "/v1/run/tasks", {"prompt": CHECK, "browser_session_id": session_id}, 400)
-    assert refused == {"detail": s.closed_message(session_id)}
+    assert session_id not in [v.browser_session_id for v in sdk.get_browser_sessions()]
+    with pytest.raises(BadRequestError) as refused:
+        sdk.run_task(prompt=CHECK, browser_session_id=session_id)
+    assert refused.value.body == {"detail": s.closed_message(session_id)}
+    # AND the raw close answer is Skyvern's message
+    assert _call(stack, "POST", f"/v1/browser_sessions/{session_id}/close") == {
+        "message": "Browser session closed"
+    }
 
 
 def test_the_sessions_schedule_closes_it_at_its_timeout_and_the_run_in_it_fails_with_the_reason(

@@ -27,7 +27,7 @@ from altostratus.domain.view import RunView
 from altostratus.ports.secret_box import executor_request
 from altostratus.runtimes import aws as aws_runtime
 from tests.support.aws import MotoAws, moto_aws
-from tests.support.functions import FakeLambdaContext, load_event, load_function
+from tests.support.functions import FakeLambdaContext, function_client, load_event, load_function
 from tests.support.inproc_lambda import InProcessLambdas
 from tests.support.template import ROOT, load_template, resource
 from tests.support.webhook_receiver import WebhookReceiver, running, statuses
@@ -205,7 +205,9 @@ def test_a_receiver_that_is_down_exhausts_the_attempts_then_the_dlq_and_a_replay
     port = int(url.split(":")[2].split("/")[0])
     with running(WebhookReceiver(response_body=b"got it"), port=port) as back:
         client = SkyvernClient(
-            base_url="https://api.example.test", api_key=stack.key, httpx_client=_api_function_client(stack)
+            base_url="https://api.example.test",
+            api_key=stack.key,
+            httpx_client=function_client(stack.api.handler),
         )
         report = client.retry_run_webhook(run_id)
         got = list(back.received)
@@ -256,12 +258,3 @@ def test_the_sample_events_drive_the_functions(stack: Stack) -> None:
         message = load_event("webhook_sqs_run_completed", tsk_v2_385015255283946657=run_id)
         assert stack.webhook.handler(message, FakeLambdaContext("webhook")) == {"batchItemFailures": []}
         assert [r.json()["run_id"] for r in receiver.received if r.status == 200][-1] == run_id
-
-
-def _api_function_client(stack: Stack) -> httpx.Client:
-    """An httpx client whose requests go to the api function as API Gateway events."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        return stack.call_api(request.method, request.url.path, json.loads(request.content or b"null"))
-
-    return httpx.Client(transport=httpx.MockTransport(handle))

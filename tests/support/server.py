@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,7 +27,10 @@ class RunningServer:
     base_url: str
     data_dir: Path
     process: subprocess.Popen[str]
+    # The whole output, once the server has stopped.
     output: list[str]
+    # The output lines so far, while it runs.
+    lines: list[str] = field(default_factory=list)
 
 
 def alto(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> str:
@@ -58,10 +61,10 @@ def alto_serve(
         text=True,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
-    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, process, [])
+    lines: list[str] = []
+    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, process, [], lines)
     # Read the output as it comes: a server logging every request would otherwise fill the
     # pipe and block on its next line.
-    lines: list[str] = []
     reader = threading.Thread(target=_drain, args=(process, lines), daemon=True, name="alto-serve-output")
     reader.start()
     try:

@@ -4,7 +4,9 @@
 to `/2fa/verify`, which answers "Verified" only for the expected code. Every code submitted is
 kept in `attempts`, in order. `/login` asks for a username and password, POSTed to
 `/login/submit`, which goes on to the 2FA page only for the expected pair (every pair tried is
-kept in `logins`).
+kept in `logins`). `/checkout` asks for a card number and its CVV (plain text boxes, as
+card forms have them), POSTed to `/checkout/pay`, which answers "Payment accepted" only for
+the expected card (every pair tried is kept in `payments`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ _LOGIN_FORM = (
     '<button type="submit">Sign in</button></form>'
 )
 
+_CHECKOUT_FORM = (
+    "<p>Order total: $42.00</p>"
+    '<form action="/checkout/pay" method="post">'
+    '<label>Card number <input name="card_number" inputmode="numeric" autocomplete="cc-number"></label>'
+    '<label>CVV <input name="cvv" inputmode="numeric" autocomplete="cc-csc"></label>'
+    '<button type="submit">Pay</button></form>'
+)
+
 
 @dataclass
 class TwoFactorSite:
@@ -52,6 +62,9 @@ class TwoFactorSite:
     username: str = "john"
     password: str = "secret"
     logins: list[tuple[str, str]] = field(default_factory=list)
+    card_number: str = "4111111111111111"
+    card_cvv: str = "737"
+    payments: list[tuple[str, str]] = field(default_factory=list)
     # Decides whether a code is right (an authenticator's codes change); None: `expected` only.
     accept: Callable[[str], bool] | None = None
     _server: ThreadingHTTPServer | None = None
@@ -84,6 +97,9 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
             if parts.path == "/login":
                 self._send(200, "Sign in", _LOGIN_FORM)
                 return
+            if parts.path == "/checkout":
+                self._send(200, "Checkout", _CHECKOUT_FORM)
+                return
             if parts.path != "/2fa":
                 self._send(404, "Not found", "<p>Not found</p>")
                 return
@@ -101,6 +117,14 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._send(200, "Sign in", "<p>Wrong password.</p>" + _LOGIN_FORM)
                 return
+            if urlsplit(self.path).path == "/checkout/pay":
+                paid = (form.get("card_number", [""])[0], form.get("cvv", [""])[0])
+                site.payments.append(paid)
+                if paid == (site.card_number, site.card_cvv):
+                    self._send(200, "Order placed", "<p>Payment accepted. Thank you for your order.</p>")
+                else:
+                    self._send(200, "Checkout", "<p>Card declined.</p>" + _CHECKOUT_FORM)
+                return
             if "code" in form:
                 code = form["code"][0]
             else:
@@ -116,9 +140,16 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def two_factor_site(
-    expected: str = "000000", *, username: str = "john", password: str = "secret"
+    expected: str = "000000",
+    *,
+    username: str = "john",
+    password: str = "secret",
+    card_number: str = "4111111111111111",
+    card_cvv: str = "737",
 ) -> Iterator[TwoFactorSite]:
-    site = TwoFactorSite(expected=expected, username=username, password=password)
+    site = TwoFactorSite(
+        expected=expected, username=username, password=password, card_number=card_number, card_cvv=card_cvv
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     server.daemon_threads = True
     site._server = server

@@ -10,8 +10,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import refused, unavailable
 from altostratus.ports.credentials import StoredCredential
-from altostratus.ports.errors import IntegrityError, SequenceConflictError, StoreUnavailableError
+from altostratus.ports.errors import IntegrityError, SequenceConflictError
 
 DynamoDBClient = Any  # boto3 ships no type hints
 
@@ -51,14 +52,6 @@ def _credential(org_id: str, item: dict[str, Any]) -> StoredCredential:
     )
 
 
-def _unavailable(exc: Exception) -> StoreUnavailableError:
-    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}")
-
-
-def _refused(exc: ClientError) -> bool:
-    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
-
-
 class DynamoDBCredentialStore:
     def __init__(self, client: DynamoDBClient, *, state_table: str) -> None:
         self._ddb = client
@@ -71,11 +64,11 @@ class DynamoDBCredentialStore:
                 TableName=self._table, Item=_item(stored), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise IntegrityError(f"the credential {credential.credential_id} exists already") from exc
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
 
     def get(self, org_id: str, credential_id: str) -> StoredCredential | None:
         try:
@@ -83,7 +76,7 @@ class DynamoDBCredentialStore:
                 TableName=self._table, Key=_key(org_id, credential_id), ConsistentRead=True
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return _credential(org_id, found) if found else None
 
     def list(self, org_id: str, *, offset: int = 0, limit: int = 10) -> list[StoredCredential]:
@@ -102,7 +95,7 @@ class DynamoDBCredentialStore:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         # An organization keeps few credentials: sorted here, newest first, as SQLite sorts them.
         found = sorted(
             (_credential(org_id, i) for i in items),
@@ -121,13 +114,13 @@ class DynamoDBCredentialStore:
                 ExpressionAttributeValues={":v": {"N": str(expected_version)}},
             )
         except ClientError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise SequenceConflictError(
                     f"the credential {credential.credential_id} changed meanwhile"
                 ) from exc
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return stored
 
     def delete(self, org_id: str, credential_id: str) -> bool:
@@ -138,9 +131,9 @@ class DynamoDBCredentialStore:
                 ConditionExpression="attribute_exists(pk)",
             )
         except ClientError as exc:
-            if _refused(exc):
+            if refused(exc):
                 return False
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return True

@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import call, canceled, error_code, unavailable
 from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus
@@ -38,7 +39,6 @@ from altostratus.ports.errors import (
     IntegrityError,
     RecordTooLargeError,
     SequenceConflictError,
-    StoreUnavailableError,
 )
 from altostratus.ports.event_log import (
     ClaimRecord,
@@ -251,11 +251,10 @@ class DynamoDBEventLog(EventLog):
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ValidationException" and "size" in str(exc).lower():
+            if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
                 raise RecordTooLargeError(largest, MAX_ITEM_BYTES) from exc
-            if code != "TransactionCanceledException":
-                raise _unavailable(exc) from exc
+            if not canceled(exc):
+                raise unavailable(exc) from exc
             reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
             failed = {kinds[i] for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
             if "dedupe" in failed:
@@ -274,9 +273,9 @@ class DynamoDBEventLog(EventLog):
             # TransactionConflict: another transaction touched the same items; same as a conflict.
             if "TransactionConflict" in reasons:
                 raise SequenceConflictError(prepared.run_id) from exc
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
 
     def read(self, run_id: str, *, after_seq: int = 0, limit: int | None = None) -> list[ev.Event]:
         out: list[ev.Event] = []
@@ -290,16 +289,16 @@ class DynamoDBEventLog(EventLog):
         while True:
             if limit is not None:
                 kwargs["Limit"] = limit - len(out)
-            page = self._call(self._ddb.query, **kwargs)
+            page = call(self._ddb.query, **kwargs)
             out += [ev.decode_event(item["body"]["S"]) for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page or (limit is not None and len(out) >= limit):
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_view(self, run_id: str) -> RunView | None:
-        item = self._call(
-            self._ddb.get_item, TableName=self._state, Key=view_key(run_id), ConsistentRead=True
-        ).get("Item")
+        item = call(self._ddb.get_item, TableName=self._state, Key=view_key(run_id), ConsistentRead=True).get(
+            "Item"
+        )
         if not item or self._expired(item):
             return None
         return RunView.model_validate_json(item["body"]["S"])
@@ -335,7 +334,7 @@ class DynamoDBEventLog(EventLog):
 
         def query_from(start: str | None, projection: tuple[str, ...]) -> dict[str, Any]:
             # Attribute names go through placeholders: some (status) are reserved words.
-            call: dict[str, Any] = {
+            request: dict[str, Any] = {
                 "TableName": self._state,
                 "IndexName": BY_ORG_INDEX,
                 "KeyConditionExpression": "org_id = :o",
@@ -345,11 +344,11 @@ class DynamoDBEventLog(EventLog):
                 "ScanIndexForward": False,
             }
             if start is not None:
-                call["KeyConditionExpression"] += " AND created_key < :start"
-                call["ExpressionAttributeValues"][":start"] = {"S": start}
+                request["KeyConditionExpression"] += " AND created_key < :start"
+                request["ExpressionAttributeValues"][":start"] = {"S": start}
             if filters:
-                call["FilterExpression"] = " AND ".join(filters)
-            return call
+                request["FilterExpression"] = " AND ".join(filters)
+            return request
 
         start = after.created_key if after is not None else None
         filtered = bool(filters)
@@ -372,17 +371,17 @@ class DynamoDBEventLog(EventLog):
         """Up to `wanted` matching index items from the start of the query, in its order."""
         if wanted <= 0:
             return []
-        call = dict(kwargs)
+        query = dict(kwargs)
         out: list[dict[str, Any]] = []
         while True:
-            call["Limit"] = _FILTERED_BATCH if filtered else wanted - len(out)
-            page = self._call(self._ddb.query, **call)
+            query["Limit"] = _FILTERED_BATCH if filtered else wanted - len(out)
+            page = call(self._ddb.query, **query)
             out += page.get("Items", [])
             if len(out) >= wanted:
                 return out[:wanted]
             if "LastEvaluatedKey" not in page:
                 return out
-            call["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _summaries(self, items: list[dict[str, Any]]) -> tuple[RunSummary, ...]:
         """The items' summaries; a view written before summaries existed is read whole once."""
@@ -392,7 +391,7 @@ class DynamoDBEventLog(EventLog):
             keys = [{"pk": pk, "sk": {"S": "view"}} for pk in old[start : start + 100]]
             request: dict[str, Any] = {self._state: {"Keys": keys, "ProjectionExpression": "pk, body"}}
             while request:
-                answer = self._call(self._ddb.batch_get_item, RequestItems=request)
+                answer = call(self._ddb.batch_get_item, RequestItems=request)
                 for item in answer.get("Responses", {}).get(self._state, []):
                     bodies[item["pk"]["S"]] = item["body"]["S"]
                 request = answer.get("UnprocessedKeys") or {}
@@ -414,7 +413,7 @@ class DynamoDBEventLog(EventLog):
                 "ExpressionAttributeValues": {":s": {"S": str(shard)}, ":c": {"S": cutoff.isoformat()}},
             }
             while True:
-                page = self._call(self._ddb.query, **kwargs)
+                page = call(self._ddb.query, **kwargs)
                 found += [(i["created_key"]["S"], i["pk"]["S"].removeprefix("run#")) for i in page["Items"]]
                 if "LastEvaluatedKey" not in page:
                     break
@@ -422,15 +421,15 @@ class DynamoDBEventLog(EventLog):
         return [run_id for _, run_id in sorted(found)]
 
     def claim_owner(self, key: str) -> ClaimRecord | None:
-        item = self._call(
-            self._ddb.get_item, TableName=self._state, Key=claim_key(key), ConsistentRead=True
-        ).get("Item")
+        item = call(self._ddb.get_item, TableName=self._state, Key=claim_key(key), ConsistentRead=True).get(
+            "Item"
+        )
         if not item:
             return None
         return ClaimRecord(key=key, run_id=item["run_id"]["S"], fingerprint=item["fingerprint"]["S"])
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord | None:
-        item = self._call(
+        item = call(
             self._ddb.get_item,
             TableName=self._state,
             Key={"pk": {"S": f"artifact#{artifact_id}"}, "sk": {"S": "ref"}},
@@ -447,25 +446,11 @@ class DynamoDBEventLog(EventLog):
         }
         out: list[ArtifactRecord] = []
         while True:
-            page = self._call(self._ddb.query, **kwargs)
+            page = call(self._ddb.query, **kwargs)
             out += [ArtifactRecord.model_validate_json(i["body"]["S"]) for i in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    @staticmethod
-    def _call(fn: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = fn(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
-        return result
-
-
-def _unavailable(exc: Exception) -> StoreUnavailableError:
-    # The driver's message can carry table names and request ids, which is fine for operators'
-    # logs; the API layer never shows it to callers.
-    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}: {exc}")
 
 
 def create_tables(client: DynamoDBClient, *, events_table: str, state_table: str) -> None:

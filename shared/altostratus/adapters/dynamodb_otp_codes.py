@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from altostratus.ports.errors import IntegrityError, StoreUnavailableError
+from altostratus.adapters.dynamodb_errors import refused, unavailable
+from altostratus.ports.errors import IntegrityError
 from altostratus.ports.otp_codes import RETENTION_SECONDS, StoredOtpCode
 
 DynamoDBClient = Any  # boto3 ships no type hints
@@ -68,14 +69,6 @@ def _code(org_id: str, item: dict[str, Any]) -> StoredOtpCode:
     )
 
 
-def _unavailable(exc: Exception) -> StoreUnavailableError:
-    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}")
-
-
-def _refused(exc: ClientError) -> bool:
-    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
-
-
 class DynamoDBOtpCodes:
     def __init__(self, client: DynamoDBClient, *, state_table: str) -> None:
         self._ddb = client
@@ -89,11 +82,11 @@ class DynamoDBOtpCodes:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if _refused(exc):
+            if refused(exc):
                 raise IntegrityError(f"the code {code.totp_code_id} exists already") from exc
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
 
     def recent(
         self, org_id: str, identifier: str, *, since: datetime, limit: int = 50
@@ -111,7 +104,7 @@ class DynamoDBOtpCodes:
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return [_code(org_id, item) for item in page.get("Items", [])]
 
     def mark_used(
@@ -126,9 +119,9 @@ class DynamoDBOtpCodes:
                 ExpressionAttributeValues={":run": {"S": run_id}},
             )
         except ClientError as exc:
-            if _refused(exc):
+            if refused(exc):
                 return False
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return True

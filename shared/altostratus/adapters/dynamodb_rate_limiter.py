@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import refused
 from altostratus.domain.rate_limit import RateDecision, RateLimit, micros, refused_until
 from altostratus.ports.clock import Clock
 
@@ -100,7 +101,7 @@ class DynamoDBRateLimiter:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not refused(exc):
                 raise
             item = exc.response.get("Item") or {}
             return (int(item["tat"]["N"]) if "tat" in item else None), False

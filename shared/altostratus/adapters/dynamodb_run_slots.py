@@ -12,8 +12,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import call, refused, unavailable
 from altostratus.ports.clock import Clock
-from altostratus.ports.errors import StoreUnavailableError
 from altostratus.ports.run_slots import AHEAD_COUNTED, SlotAnswer, SlotLease
 
 DynamoDBClient = Any  # boto3 ships no type hints
@@ -61,7 +61,7 @@ class DynamoDBRunSlots:
                 if self._take(org_id, slot, run_id, now=now, until=now + lease_s):
                     self._leave_line(org_id, run_id, since)
                     return SlotAnswer(admitted=True)
-        self._call(
+        call(
             self._ddb.put_item,
             TableName=self._table,
             Item={
@@ -82,11 +82,11 @@ class DynamoDBRunSlots:
                 ExpressionAttributeValues={":run": {"S": run_id}, ":now": {"N": repr(now)}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if refused(exc):
                 return False
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return True
 
     def _ahead(self, org_id: str, run_id: str, since: datetime, now: float) -> int:
@@ -108,7 +108,7 @@ class DynamoDBRunSlots:
         count = 0
         while count < AHEAD_COUNTED:
             kwargs["Limit"] = AHEAD_COUNTED
-            page = self._call(self._ddb.query, **kwargs)
+            page = call(self._ddb.query, **kwargs)
             count += len(page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
@@ -116,7 +116,7 @@ class DynamoDBRunSlots:
         return min(count, AHEAD_COUNTED)
 
     def _leave_line(self, org_id: str, run_id: str, since: datetime) -> None:
-        self._call(
+        call(
             self._ddb.delete_item,
             TableName=self._table,
             Key={"pk": _pk(org_id), "sk": _line_sk(since, run_id)},
@@ -134,10 +134,10 @@ class DynamoDBRunSlots:
                     ExpressionAttributeValues={":run": {"S": run_id}},
                 )
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise _unavailable(exc) from exc
+                if not refused(exc):
+                    raise unavailable(exc) from exc
             except BotoCoreError as exc:
-                raise _unavailable(exc) from exc
+                raise unavailable(exc) from exc
         self._leave_line(org_id, run_id, since)
 
     def holders(self, org_id: str) -> list[SlotLease]:
@@ -170,20 +170,8 @@ class DynamoDBRunSlots:
         }
         items: list[dict[str, Any]] = []
         while True:
-            page = self._call(self._ddb.query, **kwargs)
+            page = call(self._ddb.query, **kwargs)
             items += page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    @staticmethod
-    def _call(fn: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = fn(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
-        return result
-
-
-def _unavailable(exc: Exception) -> StoreUnavailableError:
-    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}: {exc}")

@@ -23,9 +23,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import call, canceled, unavailable
 from altostratus.domain import sessions as s
 from altostratus.ports.clock import Clock
-from altostratus.ports.errors import SequenceConflictError, StoreUnavailableError
+from altostratus.ports.errors import SequenceConflictError
 from altostratus.ports.session_log import PreparedSessionAppend, SessionLog
 
 DynamoDBClient = Any  # boto3 ships no type hints
@@ -70,7 +71,7 @@ class DynamoDBSessionLog(SessionLog):
         return {"expiration": {"N": str(int((created_at + self._retention).timestamp()))}}
 
     def get(self, session_id: str) -> s.SessionView | None:
-        item = self._call(
+        item = call(
             self._ddb.get_item, TableName=self._table, Key=_view_key(session_id), ConsistentRead=True
         ).get("Item")
         return s.SessionView.model_validate_json(item["body"]["S"]) if item else None
@@ -84,7 +85,7 @@ class DynamoDBSessionLog(SessionLog):
             "ConsistentRead": True,
         }
         while True:
-            page = self._call(self._ddb.query, **kwargs)
+            page = call(self._ddb.query, **kwargs)
             events += [s.SESSION_EVENT_ADAPTER.validate_json(i["body"]["S"]) for i in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return events
@@ -107,7 +108,7 @@ class DynamoDBSessionLog(SessionLog):
             "ScanIndexForward": not newest_first,
         }
         while True:
-            page = self._call(self._ddb.query, **kwargs)
+            page = call(self._ddb.query, **kwargs)
             keys += [i["sk"]["S"] for i in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return keys
@@ -123,7 +124,7 @@ class DynamoDBSessionLog(SessionLog):
                 }
             }
             while pending:
-                answer = self._call(self._ddb.batch_get_item, RequestItems=pending)
+                answer = call(self._ddb.batch_get_item, RequestItems=pending)
                 for item in answer.get("Responses", {}).get(self._table, []):
                     view = s.SessionView.model_validate_json(item["body"]["S"])
                     found[view.session_id] = view
@@ -182,22 +183,10 @@ class DynamoDBSessionLog(SessionLog):
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            if canceled(exc):
                 # A condition failed (someone appended first) or another transaction touched
                 # the same items: either way the caller reads again.
                 raise SequenceConflictError(prepared.session_id) from exc
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
-
-    @staticmethod
-    def _call(fn: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = fn(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
-        return result
-
-
-def _unavailable(exc: Exception) -> StoreUnavailableError:
-    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}: {exc}")
+            raise unavailable(exc) from exc

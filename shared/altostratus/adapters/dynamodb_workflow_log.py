@@ -15,9 +15,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import canceled, unavailable
 from altostratus.domain import workflows as w
 from altostratus.ports.clock import Clock
-from altostratus.ports.errors import SequenceConflictError, StoreUnavailableError
+from altostratus.ports.errors import SequenceConflictError
 from altostratus.ports.workflow_log import PreparedCatalogAppend, WorkflowLog
 
 DynamoDBClient = Any  # boto3 ships no type hints
@@ -38,10 +39,6 @@ def _view(item: dict[str, Any]) -> w.CatalogView:
     return w.ScriptView.model_validate_json(body)
 
 
-def _unavailable(exc: Exception) -> StoreUnavailableError:
-    return StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}")
-
-
 class DynamoDBWorkflowLog(WorkflowLog):
     def __init__(self, client: DynamoDBClient, *, state_table: str, clock: Clock) -> None:
         super().__init__(clock)
@@ -56,7 +53,7 @@ class DynamoDBWorkflowLog(WorkflowLog):
                 ConsistentRead=True,
             )
         except (BotoCoreError, ClientError) as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         item = found.get("Item")
         return _view(item) if item else None
 
@@ -75,7 +72,7 @@ class DynamoDBWorkflowLog(WorkflowLog):
             try:
                 page = self._ddb.query(**query)
             except (BotoCoreError, ClientError) as exc:
-                raise _unavailable(exc) from exc
+                raise unavailable(exc) from exc
             events += [w.CATALOG_EVENT_ADAPTER.validate_json(i["body"]["S"]) for i in page["Items"]]
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -97,7 +94,7 @@ class DynamoDBWorkflowLog(WorkflowLog):
             try:
                 page = self._ddb.query(**query)
             except (BotoCoreError, ClientError) as exc:
-                raise _unavailable(exc) from exc
+                raise unavailable(exc) from exc
             ids += [i["aggregate_id"]["S"] for i in page["Items"]]
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -158,8 +155,8 @@ class DynamoDBWorkflowLog(WorkflowLog):
         try:
             self._ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") == "TransactionCanceledException":
+            if canceled(exc):
                 raise SequenceConflictError(prepared.aggregate_id) from exc
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc

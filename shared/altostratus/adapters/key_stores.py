@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from altostratus.adapters.dynamodb_errors import canceled, refused, unavailable
 from altostratus.adapters.sealing import Sealer
 from altostratus.adapters.sqlite_db import SQLiteDatabase
 from altostratus.domain.ids import IdFactory
@@ -208,9 +209,9 @@ class DynamoDBKeyStore(_KeyStoreBase):
                 ]
             )
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if canceled(exc):
                 raise ValueError(f"an organization named {name!r} already exists") from exc
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         return org
 
     def org_by_name(self, name: str) -> Organization | None:
@@ -231,7 +232,7 @@ class DynamoDBKeyStore(_KeyStoreBase):
         try:
             self._ddb.transact_write_items(TransactItems=self._key_puts(record))
         except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         return record, raw
 
     def authenticate(self, raw_key: str) -> Principal | None:
@@ -267,14 +268,14 @@ class DynamoDBKeyStore(_KeyStoreBase):
         try:
             self._ddb.transact_write_items(TransactItems=self._revocations(record, now, condition))
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
-                raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            if not canceled(exc):
+                raise unavailable(exc) from exc
             current = self.get_key(key_id)  # revoked meanwhile by another caller, earlier
             if current is None or current.revoked_at is None:
                 raise StoreUnavailableError("DynamoDB refused the revocation") from exc
             return current
         except BotoCoreError as exc:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         return record.model_copy(update={"revoked_at": now})
 
     def rotate_key(self, key_id: str, *, grace_seconds: float = 0) -> tuple[ApiKeyRecord, str]:
@@ -291,13 +292,13 @@ class DynamoDBKeyStore(_KeyStoreBase):
                 TransactItems=[*self._key_puts(record), *self._revocations(old, until, condition)]
             )
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if canceled(exc):
                 current = self.get_key(key_id)
                 if current is not None and current.revoked_at is not None:
                     raise KeyRevokedError(key_id) from exc
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         return record, raw
 
     def record_use(self, key_id: str, at: datetime) -> None:
@@ -312,11 +313,11 @@ class DynamoDBKeyStore(_KeyStoreBase):
                 ExpressionAttributeValues={":t": _stamp(at)},
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if refused(exc):
                 return  # a later use is already recorded, or the key is gone
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
 
     def _key_puts(self, record: ApiKeyRecord) -> list[dict[str, Any]]:
         body = {"S": record.model_dump_json()}
@@ -356,7 +357,7 @@ class DynamoDBKeyStore(_KeyStoreBase):
                 TableName=self._table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
+            raise unavailable(exc) from exc
         return item
 
     def _scan(self, condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -375,11 +376,7 @@ class DynamoDBKeyStore(_KeyStoreBase):
                     return items
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailableError(f"DynamoDB request failed: {type(exc).__name__}") from exc
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+            raise unavailable(exc) from exc
 
 
 def _record(item: dict[str, Any]) -> ApiKeyRecord:

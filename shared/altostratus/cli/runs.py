@@ -4,16 +4,14 @@ Each says on stderr which organization the key belongs to (its runs are the ones
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from altostratus.cli.http import ApiCallError, ApiClient
+from altostratus.cli.api_command import print_json, with_api
+from altostratus.cli.http import ApiClient
 from altostratus.cli.run import follow, report
-from altostratus.cli.target import add_target_options, api_target
+from altostratus.cli.target import add_target_options
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,32 +42,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub.set_defaults(handler=handler)
 
 
-def say_organization(client: ApiClient, err: Console) -> None:
-    org = client.organization()
-    if org is not None:
-        err.print(f"Organization: {org['organization_name']} ({org['organization_id']})")
-
-
-def _call(args: argparse.Namespace, fn: Any) -> int:
-    try:
-        with api_target(args, start_if_needed=False) as (base_url, key), ApiClient(base_url, key) as client:
-            say_organization(client, Console(stderr=True, highlight=False))
-            return int(fn(client))
-    except ApiCallError as exc:
-        Console(stderr=True).print(f"[red]{exc}[/]")
-        return 2
-
-
-def _print_json(value: Any) -> int:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-    return 0
-
-
 def _list(args: argparse.Namespace) -> int:
     def show(client: ApiClient) -> int:
         runs = client.list_runs(status=args.status, page_size=args.page_size)
         if args.json:
-            return _print_json(runs)
+            return print_json(runs)
         table = Table("run", "status", "steps", "created", "title")
         for run in runs:
             table.add_row(
@@ -82,11 +59,11 @@ def _list(args: argparse.Namespace) -> int:
         Console().print(table)
         return 0
 
-    return _call(args, show)
+    return with_api(args, show)
 
 
 def _get(args: argparse.Namespace) -> int:
-    return _call(args, lambda client: _print_json(client.get_run(args.run_id)))
+    return with_api(args, lambda client: print_json(client.get_run(args.run_id)))
 
 
 def _timeline(args: argparse.Namespace) -> int:
@@ -108,14 +85,14 @@ def _timeline(args: argparse.Namespace) -> int:
                 )
         return 0
 
-    return _call(args, show)
+    return with_api(args, show)
 
 
 def _artifacts(args: argparse.Namespace) -> int:
     def show(client: ApiClient) -> int:
         items = client.artifacts(args.run_id, args.types)
         if args.json:
-            return _print_json(items)
+            return print_json(items)
         table = Table("artifact", "type", "bytes", "step", "link")
         for item in items:
             table.add_row(
@@ -128,7 +105,7 @@ def _artifacts(args: argparse.Namespace) -> int:
         Console().print(table)
         return 0
 
-    return _call(args, show)
+    return with_api(args, show)
 
 
 def _cancel(args: argparse.Namespace) -> int:
@@ -137,7 +114,7 @@ def _cancel(args: argparse.Namespace) -> int:
         Console(stderr=True).print(f"Asked {args.run_id} to stop.")
         return 0
 
-    return _call(args, cancel)
+    return with_api(args, cancel)
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -153,4 +130,4 @@ def _watch(args: argparse.Namespace) -> int:
             return 130
         return report(final, as_json=args.json, err=err)
 
-    return _call(args, watch)
+    return with_api(args, watch)

@@ -4,16 +4,15 @@ deployed). Each says on stderr which organization the key belongs to."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from altostratus.cli.http import ApiCallError, ApiClient
-from altostratus.cli.runs import say_organization
-from altostratus.cli.target import add_target_options, api_target
+from altostratus.cli.api_command import print_json, with_api
+from altostratus.cli.http import ApiClient
+from altostratus.cli.target import add_target_options
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,21 +41,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub.set_defaults(handler=handler)
 
 
-def _call(args: argparse.Namespace, fn: Any) -> int:
-    try:
-        with api_target(args, start_if_needed=False) as (base_url, key), ApiClient(base_url, key) as client:
-            say_organization(client, Console(stderr=True, highlight=False))
-            return int(fn(client))
-    except ApiCallError as exc:
-        Console(stderr=True).print(f"[red]{exc}[/]")
-        return 2
-
-
-def _print_json(value: Any) -> int:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-    return 0
-
-
 def _when(value: Any) -> str:
     return str(value)[:19] if value else ""
 
@@ -82,29 +66,29 @@ def _create(args: argparse.Namespace) -> int:
         if session.get("warning"):
             Console(stderr=True, highlight=False).print(f"[yellow]{session['warning']}[/]")
         if args.json:
-            return _print_json(session)
+            return print_json(session)
         sys.stdout.write(session["browser_session_id"] + "\n")
         return 0
 
-    return _call(args, create)
+    return with_api(args, create)
 
 
 def _list(args: argparse.Namespace) -> int:
     def show(client: ApiClient) -> int:
         sessions = client.list_sessions()
         if args.json:
-            return _print_json(sessions)
+            return print_json(sessions)
         Console().print(_table(sessions))
         return 0
 
-    return _call(args, show)
+    return with_api(args, show)
 
 
 def _get(args: argparse.Namespace) -> int:
     def show(client: ApiClient) -> int:
         session = client.get_session(args.session_id)
         if args.json:
-            return _print_json(session)
+            return print_json(session)
         console = Console(highlight=False)
         console.print(_table([session]))
         facts = Table("", "", show_header=False, box=None)
@@ -131,7 +115,7 @@ def _get(args: argparse.Namespace) -> int:
             console.print(table)
         return 0
 
-    return _call(args, show)
+    return with_api(args, show)
 
 
 def _close(args: argparse.Namespace) -> int:
@@ -140,4 +124,4 @@ def _close(args: argparse.Namespace) -> int:
         Console(stderr=True).print(f"Closed {args.session_id}.")
         return 0
 
-    return _call(args, close)
+    return with_api(args, close)

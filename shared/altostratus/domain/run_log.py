@@ -1,6 +1,7 @@
 """What an operator's log says about a run's lifecycle: one line per run or step transition
 (created, queued, started, resumed, cancel asked, finished; each step started and finished),
-never the request, the output or anything else the run carries."""
+never the request, the output or anything else the run carries. At debug level, also one line
+per action planned and executed, as its events hold it (secrets only as their placeholders)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,35 @@ def lifecycle_lines(events: Iterable[ev.Event], view: RunView) -> Iterator[tuple
                 "step_id": data.step_id,
                 "failure_reason": reason,
                 "ms": data.duration_ms,
+            }
+        else:
+            continue
+        yield message, fields
+
+
+def action_lines(events: Iterable[ev.Event]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(message, fields) for each action planned or executed in one append, for debug logs: what
+    the model chose (the text it wrote, placeholders and all) and how it went, not the page."""
+    for event in events:
+        data = event.data
+        fields: dict[str, Any] = {"run_id": event.run_id, "org": event.org_id, "event": data.type}
+        if isinstance(data, ev.ActionPlanned):
+            message = f"run {event.run_id} plans {data.tool} (action {data.action_order})"
+            fields |= {
+                "step_id": data.step_id,
+                "action_order": data.action_order,
+                "tool": data.tool,
+                "action_type": data.action_type.value,
+                "element_id": data.element_id,
+                "text": data.text,
+            }
+        elif isinstance(data, ev.ActionExecuted):
+            message = f"run {event.run_id} action {data.action_order} {data.status.value}"
+            fields |= {
+                "step_id": data.step_id,
+                "action_order": data.action_order,
+                "status": data.status.value,
+                "error": data.error,
             }
         else:
             continue

@@ -180,6 +180,16 @@ class AgentSlices:
     async def _slice(
         self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
     ) -> tuple[bool, RunOutcome | None]:
+        try:
+            return await self._recorded_slice(view, state, restore, budget)
+        finally:
+            # The slice's recording is stored by now, redacted with the codes the run obtained
+            # in it; nothing else needs them (the next slice obtains its own).
+            self.agent.obtained.forget(view.run_id)
+
+    async def _recorded_slice(
+        self, view: RunView, state: AgentState | None, restore: dict[str, Any] | None, budget: float
+    ) -> tuple[bool, RunOutcome | None]:
         deps = self.agent
         request = executor_request(view, deps.secret_box, deps.artifacts)
         saved_at = [-1]  # steps taken at the last checkpoint

@@ -38,7 +38,7 @@ from altostratus.domain import events as ev
 from altostratus.domain.artifacts import ArtifactRecord
 from altostratus.domain.enums import RunStatus, RunType
 from altostratus.domain.errors import RunAlreadyFinishedError
-from altostratus.domain.run_log import lifecycle_lines
+from altostratus.domain.run_log import action_lines, lifecycle_lines
 from altostratus.domain.run_summary import RunSummary, search_text
 from altostratus.domain.view import RunView, apply
 from altostratus.ports.clock import Clock
@@ -221,6 +221,9 @@ class EventLog(ABC):
             if run_log.isEnabledFor(logging.INFO):
                 for message, fields in lifecycle_lines(prepared.events, prepared.view):
                     run_log.info(message, extra=fields)
+            if run_log.isEnabledFor(logging.DEBUG):
+                for message, fields in action_lines(prepared.events):
+                    run_log.debug(message, extra=fields)
             return AppendResult(view=prepared.view, events=prepared.events)
         raise SequenceConflictError(f"run {run_id}: gave up after {self.max_attempts} conflicting appends")
 

@@ -81,10 +81,13 @@ class CdpRelay:
             await send({"type": "websocket.close", "code": 1011})
             return
         await send({"type": "websocket.accept"})
-        await _pipe(upstream, receive, send)
+        await pipe_websocket(upstream, receive, send)
 
 
-async def _pipe(upstream: ClientConnection, receive: Receive, send: Send) -> None:
+async def pipe_websocket(upstream: ClientConnection, receive: Receive, send: Send) -> None:
+    """Relay frames both ways between an accepted ASGI websocket and `upstream` until either
+    side closes, then close both."""
+
     async def downstream_to_upstream() -> None:
         while True:
             message = await receive()

@@ -261,7 +261,10 @@ def agent_slices(
                 event_log=deps.event_log,
                 ids=deps.ids,
                 settings=recording_settings(settings),
-                redaction=lambda view, hidden: Secrets(deps.secrets(view), hidden=hidden),
+                # The run's secrets and the codes it obtained in the slice being recorded.
+                redaction=lambda view, hidden: Secrets(
+                    {**deps.secrets(view), **deps.obtained.of(view.run_id)}, hidden=hidden
+                ),
             ),
         ),
         budget=SliceBudget(slice_seconds=settings.slice_seconds),

@@ -239,6 +239,12 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
             ),
             "engine": view.engine.value if view.engine else None,
             "cancel_requested": view.cancel_requested,
+            # Where a code run's replay stopped and the agent took over, and why.
+            "script_fallback": (
+                {"steps_done": view.fallback_steps_done or 0, "reason": view.fallback_reason}
+                if view.ai_fallback_triggered
+                else None
+            ),
             # The artifacts behind run.screenshot_urls, in the same order (newest first).
             "screenshot_ids": [ref.artifact_id for ref in view.screenshots],
             "usage": view.usage.model_dump(mode="json", exclude={"type"}),

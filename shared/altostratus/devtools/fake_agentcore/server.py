@@ -19,7 +19,6 @@ A session past its `sessionTimeoutSeconds` is TERMINATED (its Chromium stopped) 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import html
 import json
@@ -37,12 +36,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import uvicorn
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from altostratus.adapters.browser.config import LaunchConfig
 from altostratus.adapters.browser.live_sessions import LiveChromiumSessions
 from altostratus.devtools.fake_agentcore.sigv4 import Arrived, FakeCredentials, SignatureError, SigV4Verifier
+from altostratus.runtimes.cdp_relay import pipe_websocket
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -411,38 +411,7 @@ class FakeAgentCore:
             return
         session.automation_connections += 1
         await send({"type": "websocket.accept"})
-        await _pipe(upstream, receive, send)
-
-
-async def _pipe(upstream: ClientConnection, receive: Receive, send: Send) -> None:
-    async def down_to_up() -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if message.get("text") is not None:
-                await upstream.send(message["text"])
-            elif message.get("bytes") is not None:
-                await upstream.send(message["bytes"])
-
-    async def up_to_down() -> None:
-        async for message in upstream:
-            key = "text" if isinstance(message, str) else "bytes"
-            await send({"type": "websocket.send", key: message})
-
-    tasks = [asyncio.ensure_future(down_to_up()), asyncio.ensure_future(up_to_down())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await upstream.close()
-        with contextlib.suppress(Exception):
-            await send({"type": "websocket.close", "code": 1000})
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await pipe_websocket(upstream, receive, send)
 
 
 def _iso(at: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from altostratus.domain import events as ev
@@ -29,6 +30,7 @@ from altostratus.ports.browser import AgentBrowser, Observation
 from altostratus.ports.llm import LLMResponse, ToolCall
 
 MAX_FIND_LINES = 25
+log = logging.getLogger(__name__)
 
 
 def _short(params: Any) -> str:
@@ -88,6 +90,11 @@ async def obtain_code(ctx: RunContext, view: RunView | None) -> tuple[str | None
     """The run's one-time code, made from its saved authenticator or waited for (pushed for its
     identifier, answered by its totp_url); or None and the reason."""
     if ctx.authenticator:
+        log.debug(
+            "run %s: a code made from its saved authenticator secret",
+            ctx.run_id,
+            extra={"run_id": ctx.run_id, "code_source": "authenticator"},
+        )
         return vault.authenticator_code(ctx.authenticator, ctx.deps.clock.now()), ""
     sources = code_sources(ctx)
     if sources is None or view is None:
@@ -313,7 +320,7 @@ class TurnRunner:
             if not ctx.verification_codes:
                 return CallResult(reason, ok=False)
             return CallResult("No verification code arrived.", ok=False, outcome=RunOutcome.failed(reason))
-        ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
+        ctx.keep_code(code)
         return CallResult(
             f"A verification code of {len(code)} characters was obtained (it is not shown to you). "
             f"Call {vc.ENTER_CODE} with the box to type it into, or one box per character."

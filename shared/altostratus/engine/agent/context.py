@@ -13,6 +13,7 @@ from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.prompts import fence_tag, system_blocks, task_block
 from altostratus.engine.agent.secrets import Secrets
 from altostratus.engine.agent.tools import Toolset, build_toolset
+from altostratus.engine.agent.verification import CODE_SECRET
 from altostratus.ports.browser import AgentBrowser, Observation
 from altostratus.ports.llm import LLMUsage
 from altostratus.ports.secret_box import executor_request
@@ -57,6 +58,12 @@ class RunContext:
     requested_model: str | None = None
     # Computer-use engines: the screenshot taken after the last batch, shown in the next step.
     screen: bytes | None = None
+
+    def keep_code(self, code: str) -> None:
+        """Keep a one-time code obtained for the run: typed through its placeholder, and hidden
+        wherever this slice shows or records the page (its trace is redacted after the slice)."""
+        self.secrets = self.secrets.with_value(CODE_SECRET, code)
+        self.deps.obtained.add(self.run_id, CODE_SECRET, code)
 
     @property
     def checklist_enabled(self) -> bool:

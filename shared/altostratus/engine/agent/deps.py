@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.view import RunView
+from altostratus.engine.agent.secrets import ObtainedSecrets
 from altostratus.engine.agent.settings import EngineSettings
 from altostratus.engine.agent.vault import RunVault
 from altostratus.ports.artifacts import ArtifactStore
@@ -41,6 +42,8 @@ class AgentDeps:
     clock: Clock
     settings: EngineSettings = field(default_factory=EngineSettings)
     secrets: Callable[[RunView], Mapping[str, str]] = _no_secrets
+    # The one-time codes runs obtained in the slices under way (for the slice's recording).
+    obtained: ObtainedSecrets = field(default_factory=ObtainedSecrets)
     monotonic: Callable[[], float] = time.monotonic
     # Opens the sealed secret parts of run requests (browser headers, URL passwords).
     secret_box: SecretBox | None = None

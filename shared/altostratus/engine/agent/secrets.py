@@ -8,6 +8,7 @@ and any text coming back from the page passes through `redact` first.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -111,3 +112,27 @@ class Secrets:
         if name not in self._values:
             raise UnknownSecretError(name)
         return self._values[name]
+
+
+class ObtainedSecrets:
+    """The values runs obtained while a slice ran (their one-time codes), by run id, for what
+    records the slice: its trace is redacted when the slice ends, after the engine's own
+    `Secrets` are gone, and must hide these too. In memory only; forgotten when the slice is
+    over (the slice's runner calls `forget`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_run: dict[str, dict[str, str]] = {}
+
+    def add(self, run_id: str, name: str, value: str) -> None:
+        with self._lock:
+            self._by_run.setdefault(run_id, {})[name] = value
+
+    def of(self, run_id: str) -> dict[str, str]:
+        """Placeholder name -> value, for what the run obtained in its current slice."""
+        with self._lock:
+            return dict(self._by_run.get(run_id, {}))
+
+    def forget(self, run_id: str) -> None:
+        with self._lock:
+            self._by_run.pop(run_id, None)

@@ -9,6 +9,7 @@ its window the next window's code is taken instead (sites accept the adjacent wi
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 
 import pyotp
@@ -19,6 +20,8 @@ from altostratus.ports.credentials import CredentialStore
 from altostratus.ports.secret_box import SecretBox
 
 WINDOW_SECONDS = 30
+# Debug lines name the credentials a run opened, never a value.
+log = logging.getLogger(__name__)
 FRESH_SECONDS = 20
 
 
@@ -41,9 +44,27 @@ class RunVault:
         found = []
         for credential_id in dc.referenced_credentials(json.dumps(view.request)):
             stored = self._store.get(view.org_id, credential_id)
-            if stored is not None:
-                values = json.loads(self._box.unseal(stored.sealed, context=credential_id))
-                found.append((credential_id, stored.credential_type, values))
+            if stored is None:
+                log.debug(
+                    "run %s names credential %s, which its organization does not have",
+                    view.run_id,
+                    credential_id,
+                    extra={"run_id": view.run_id, "credential_id": credential_id},
+                )
+                continue
+            values = json.loads(self._box.unseal(stored.sealed, context=credential_id))
+            log.debug(
+                "run %s opened credential %s (%s)",
+                view.run_id,
+                credential_id,
+                stored.credential_type,
+                extra={
+                    "run_id": view.run_id,
+                    "credential_id": credential_id,
+                    "credential_type": stored.credential_type,
+                },
+            )
+            found.append((credential_id, stored.credential_type, values))
         return found
 
     def secrets(self, view: RunView) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,8 @@ ENTER_CODE_TOOL: dict[str, Any] = {
 }
 
 TOOLS = (REQUEST_CODE_TOOL, ENTER_CODE_TOOL)
+# Debug lines say where a code came from and what the sources answered, never the code.
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,19 +145,40 @@ class CodeSources:
         """The code, once one arrives; None after `timeout_s` (`diary` then tells what the
         run's `totp_url` answered)."""
         deadline = time.monotonic() + wait.timeout_s
+        asks = 0
         while True:
+            asks += 1
             if self.pull is not None and self.url:
                 answer = await asyncio.to_thread(self.pull.ask, view, self.url)
                 diary.add(answer)
                 if answer.code:
+                    self._waited(view, "totp_url", asks, diary)
                     return answer.code
             if self.finder is not None and self.identifier:
                 code = await asyncio.to_thread(self.finder.take, view, self.identifier)
                 if code is not None:
+                    self._waited(view, "pushed", asks, diary)
                     return code
             if time.monotonic() + wait.poll_s > deadline:
+                self._waited(view, None, asks, diary)
                 return None
             await asyncio.sleep(wait.poll_s)
+
+    def _waited(self, view: RunView, source: str | None, asks: int, diary: PullDiary) -> None:
+        got = {"totp_url": "a code from its totp_url", "pushed": "a pushed code"}.get(source or "", "no code")
+        log.debug(
+            "run %s: %s after %d look%s",
+            view.run_id,
+            got,
+            asks,
+            "" if asks == 1 else "s",
+            extra={
+                "run_id": view.run_id,
+                "code_source": source,
+                "looks": asks,
+                "totp_url_answers": diary.describe() or None,
+            },
+        )
 
 
 class CodeFinder:
@@ -193,5 +217,15 @@ class CodeFinder:
                 run_id=view.run_id,
             ):
                 value: str = json.loads(self._box.unseal(stored.sealed, context=stored.totp_code_id))["code"]
+                log.debug(
+                    "run %s took pushed code %s",
+                    view.run_id,
+                    stored.totp_code_id,
+                    extra={
+                        "run_id": view.run_id,
+                        "totp_code_id": stored.totp_code_id,
+                        "pushed_as": stored.source,
+                    },
+                )
                 return value
         return None

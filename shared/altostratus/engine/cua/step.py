@@ -278,7 +278,7 @@ async def _act(
                     if code is None:
                         outcome = outcome or RunOutcome.failed(reason)
                     else:
-                        ctx.secrets = ctx.secrets.with_value(vc.CODE_SECRET, code)
+                        ctx.keep_code(code)
                 try:
                     action = PixelType(text=ctx.secrets.resolve(action.text), mask=True)
                 except UnknownSecretError as exc:

@@ -448,7 +448,9 @@
         rows.push(["Workflow", el("code", { class: "workflow-id", text: run.workflow_permanent_id })]);
       }
       if (run.script_run) {
-        const fallback = run.script_run.ai_fallback_triggered ? ", the agent took over" : "";
+        const took = detail.script_fallback;
+        const after = took && took.steps_done ? ` after step ${took.steps_done}` : " from the first step";
+        const fallback = run.script_run.ai_fallback_triggered ? `; the agent took over${took ? after : ""}${took && took.reason ? ` (${took.reason})` : ""}` : "";
         rows.push(["Runs as", `code: script ${run.script_run.script_id}, revision ${run.script_run.script_revision_id}${fallback}`]);
       }
       return el("dl", { class: "facts" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
