@@ -94,6 +94,24 @@ def test_following_links_finds_a_value(
     assert view.step_count == 3
 
 
+def test_the_html_of_every_page_the_agent_was_shown_is_stored_once(
+    harness: Harness, browser_loop: asyncio.AbstractEventLoop, site: FixtureSite, chromium: SessionBrowser
+) -> None:
+    # GIVEN a run that goes from the shop to a product and on to its warranty page
+    run_id, view = run_scenario(harness, browser_loop, site, chromium, sc.LINKS)
+    assert view.status is RunStatus.COMPLETED, view.failure_reason
+    # THEN each of the three documents' HTML is stored once, in the order they were visited
+    scrapes = [
+        a for a in harness.of_type(run_id, ev.ArtifactStored) if a.artifact_type is ArtifactType.HTML_SCRAPE
+    ]
+    titles = []
+    for scrape in scrapes:
+        html = harness.artifacts.get(scrape.uri).decode()
+        titles.append(html.split("<title>", 1)[1].split("</title>", 1)[0].split(" \N{EN DASH} ")[0])
+    assert titles == ["Gadget Shop", "Electric kettle", "Warranty"]
+    assert "WR-7731-K" in harness.artifacts.get(scrapes[-1].uri).decode()
+
+
 def test_an_impossible_goal_terminates_with_the_users_error_code(
     harness: Harness, browser_loop: asyncio.AbstractEventLoop, site: FixtureSite, chromium: SessionBrowser
 ) -> None:

@@ -219,10 +219,11 @@ async def _observe_next(ctx: RunContext, browser: AgentBrowser) -> tuple[Observa
     settings = ctx.deps.settings
     if not settings.store_html_scrape:
         return await browser.observe(full=not settings.snapshot_diffs), None
-    # Read together (the page is the same for both); the HTML is kept only for a new document.
-    full = not settings.snapshot_diffs
-    observation, html = await asyncio.gather(browser.observe(full=full), browser.html())
-    return observation, None if observation.is_diff else html
+    # The HTML is kept only for a new document, so it is read only when the observation says
+    # this is one: reading it costs the page's main thread time the screenshot beside this
+    # read is waiting for.
+    observation = await browser.observe(full=not settings.snapshot_diffs)
+    return observation, None if observation.is_diff else await browser.html()
 
 
 def _done(value: str) -> asyncio.Future[str]:
