@@ -116,7 +116,9 @@ def test_a_viewer_call_needs_the_session_its_csrf_token_and_the_same_origin(env:
         assert reply.status == 403 and reply.json() == {"detail": "The viewer answers only its own pages."}
     # A token changed by one character is not a session.
     name, _, value = signed.cookie_header.split("; ")[0].partition("=")
-    forged = Signed(signed.cookies, f"{name}={value[:-3]}x{value[-2:]}; alto_csrf={signed.csrf}", signed.csrf)
+    other = "y" if value[-3] == "x" else "x"  # a character it does not already have there
+    tampered = f"{value[:-3]}{other}{value[-2:]}"
+    forged = Signed(signed.cookies, f"{name}={tampered}; alto_csrf={signed.csrf}", signed.csrf)
     assert env.call("GET", "/viewer/api/runs", forged, **csrf).status == 403
 
 
