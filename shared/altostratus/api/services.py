@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
+from altostratus.api.public_base import public_base
 from altostratus.domain.ids import IdFactory
 from altostratus.domain.otp import ParsedOtp
 from altostratus.domain.run_request import RunTaskRequest
@@ -44,6 +46,10 @@ class ApiConfig:
     media_origins: tuple[str, ...] = ()
     # How long a key's lookup may be answered from memory (0: every request asks the store).
     key_cache_seconds: float = 0.0
+
+    def app_base(self, event: Mapping[str, Any]) -> str | None:
+        """The run viewer's base for `app_url`: the configured one, else where `event` came to."""
+        return self.app_url or public_base(event, self.strip_prefixes)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses, typed_ok
-from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run as cancel_run_now
 from altostratus.api.run_actions import replay_webhook
 from altostratus.api.services import ApiServices
-from altostratus.domain import lifecycle, sessions
+from altostratus.api.session_access import check_open_session
+from altostratus.domain import lifecycle
 from altostratus.domain.credentials import login_goal
 from altostratus.domain.enums import ArtifactType, Engine, RunStatus, RunType
 from altostratus.domain.events import RunCreated
@@ -113,18 +113,9 @@ def runs_router(services: ApiServices) -> Router:
         if request.run_with == "code":
             raise BadRequestError("run_with='code' needs a published workflow; task runs use the agent.")
         if request.browser_session_id is not None:
-            check_session(request.browser_session_id)
+            check_open_session(services, caller(router).org_id, request.browser_session_id)
         for check in services.submission_checks:
             check(request)
-
-    def check_session(session_id: str) -> None:
-        """The session must be the caller's and open; a busy one is fine (the run waits for it)."""
-        store = services.sessions
-        session = store.get(session_id) if store is not None else None
-        if store is None or session is None or session.org_id != caller(router).org_id:
-            raise NotFoundError(sessions.not_found_message(session_id))
-        if not session.is_open_at(store.now()):
-            raise BadRequestError(sessions.closed_message(session_id))
 
     def submission_claim(request: RunTaskRequest, idempotency_key: str) -> Claim:
         """The key bound to the run in the same write that creates it, so a submission retried
@@ -193,9 +184,7 @@ def runs_router(services: ApiServices) -> Router:
 
     def answer(view: RunView) -> RunResponse:
         # The viewer's page of the run: under the configured base, else where this request came.
-        app_url = services.config.app_url or public_base(
-            router.current_event.raw_event, services.config.strip_prefixes
-        )
+        app_url = services.config.app_base(router.current_event.raw_event)
         whole = with_stored_parts(view, services.artifacts)
         return _RUN.validate_python(run_response(whole, services.artifacts, app_url=app_url))
 

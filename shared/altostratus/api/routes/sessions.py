@@ -20,7 +20,6 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
-from altostratus.api.public_base import public_base
 from altostratus.api.resolver import raw_body
 from altostratus.api.services import ApiServices
 from altostratus.api.session_runs import files_of, session_runs
@@ -80,9 +79,7 @@ def sessions_router(services: ApiServices) -> Router:
         if services.session_address is not None and view.connectable:
             address = services.session_address(view.session_id)
         # The viewer's page of the session: under the configured base, else where this request came.
-        app_url = services.config.app_url or public_base(
-            router.current_event.raw_event, services.config.strip_prefixes
-        )
+        app_url = services.config.app_base(router.current_event.raw_event)
         downloaded, recordings = files_of(services, session_runs(services, view))
         return session_response(
             view,

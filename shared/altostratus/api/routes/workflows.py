@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from altostratus.api.auth import caller
 from altostratus.api.errors import BadRequestError, NotFoundError, UnprocessableError, validation_details
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
-from altostratus.api.public_base import public_base
 from altostratus.api.services import ApiServices
-from altostratus.domain import lifecycle, sessions
+from altostratus.api.session_access import check_open_session
+from altostratus.domain import lifecycle
 from altostratus.domain import workflows as w
 from altostratus.domain.replay.plan import ReplayPlan
 from altostratus.domain.run_request import RunTaskRequest
@@ -174,18 +174,8 @@ def workflows_router(services: ApiServices) -> Router:
             if value is not None and not isinstance(value, str | int | float | bool):
                 raise BadRequestError(f"Parameter {key!r} must be a string, a number or a boolean.")
 
-    def check_session(session_id: str) -> None:
-        log = services.sessions
-        session = log.get(session_id) if log is not None else None
-        if log is None or session is None or session.org_id != caller(router).org_id:
-            raise NotFoundError(sessions.not_found_message(session_id))
-        if not session.is_open_at(log.now()):
-            raise BadRequestError(sessions.closed_message(session_id))
-
     def answer(view: RunView) -> WorkflowRunResponse:
-        app_url = services.config.app_url or public_base(
-            router.current_event.raw_event, services.config.strip_prefixes
-        )
+        app_url = services.config.app_base(router.current_event.raw_event)
         return WorkflowRunResponse.model_validate(run_response(view, services.artifacts, app_url=app_url))
 
     @router.post(
@@ -238,7 +228,7 @@ def workflows_router(services: ApiServices) -> Router:
             revision_id = script.latest.script_revision_id
         request = task_request(workflow, body, x_max_steps_override)
         if request.browser_session_id is not None:
-            check_session(request.browser_session_id)
+            check_open_session(services, caller(router).org_id, request.browser_session_id)
         for check in services.submission_checks:
             check(request)
         principal = caller(router)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from altostratus.api.auth import caller
 from altostratus.api.errors import BadRequestError, NotFoundError, UnprocessableError, validation_details
 from altostratus.api.key_lookup import KeyLookup
-from altostratus.api.public_base import public_base, request_prefix
+from altostratus.api.public_base import request_prefix
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run, replay_webhook
 from altostratus.api.services import ApiServices
@@ -206,7 +206,7 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
     def run_detail(run_id: str) -> dict[str, Any]:
         view = own_view(run_id)
         events = log.read(run_id)
-        app_url = services.config.app_url or public_base(event(), services.config.strip_prefixes)
+        app_url = services.config.app_base(event())
         artifacts = {
             record.artifact_id: artifact_response(record, services.artifacts)
             for record in log.list_artifacts(run_id)
@@ -303,7 +303,7 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
         address = None
         if services.session_address is not None and view.connectable:
             address = services.session_address(view.session_id)
-        app_url = services.config.app_url or public_base(event(), services.config.strip_prefixes)
+        app_url = services.config.app_base(event())
         shown = session_response(
             view,
             services.sessions.now(),
