@@ -680,9 +680,13 @@ def test_a_code_wait_longer_than_a_slice_ends_the_slice_and_the_code_is_typed_by
 # -- a login published as a workflow, replayed as code ------------------------------------------
 
 
-def _published_login(client: SkyvernClient, site: TwoFactorSite, cred_id: str, **options: Any) -> str:
-    """A completed skyvern-2.0 run with the login goal and publish_workflow: its workflow's wpid.
-    (The login endpoint runs skyvern-1.0, which does not publish: the same goal, as a task.)"""
+def _published_login(
+    client: SkyvernClient, site: TwoFactorSite, cred_id: str, *, pushed: str | None = None, **options: Any
+) -> tuple[str, str]:
+    """A completed skyvern-2.0 run with the login goal and publish_workflow: its id and its
+    workflow's wpid.
+    (The login endpoint runs skyvern-1.0, which does not publish: the same goal, as a task.)
+    `pushed`: the message pushed for the run's totp_identifier once it runs."""
     submitted = client.run_task(
         prompt=login_goal(cred_id),
         url=site.url("/login"),
@@ -690,11 +694,14 @@ def _published_login(client: SkyvernClient, site: TwoFactorSite, cred_id: str, *
         publish_workflow=True,
         **options,
     )
+    if pushed is not None:
+        _wait(client, submitted.run_id, {"running", *TERMINAL})
+        client.send_totp_code(totp_identifier=options["totp_identifier"], content=pushed)
     run = _wait(client, submitted.run_id, TERMINAL)
     assert run.status == "completed", run.failure_reason
     wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
     assert client.get_workflow(wpid).run_with == "code"
-    return str(wpid)
+    return submitted.run_id, str(wpid)
 
 
 def _shown_anywhere(
@@ -766,7 +773,7 @@ def test_a_published_login_replays_as_code_typing_the_password_and_a_fresh_authe
     with two_factor_site(username=username, password=password) as site:
         site.accept = lambda code: accept(code, valid_window=1)
         # GIVEN a login, with the password and an authenticator code, published as a workflow
-        wpid = _published_login(client, site, cred_id)
+        _, wpid = _published_login(client, site, cred_id)
         assert site.logins == [(username, password)] and len(site.attempts) == 1
         # WHEN the workflow runs as code, with no fallback to the agent
         calls = len(model.exchanges)
@@ -808,18 +815,9 @@ def test_a_published_login_with_pushed_codes_replays_waiting_for_a_new_pushed_co
     first_code, replay_code = "531864", "907215"
     with two_factor_site(expected=first_code, username=username, password=password) as site:
         # GIVEN a login whose code was pushed for its totp_identifier, published as a workflow
-        submitted = client.run_task(
-            prompt=login_goal(cred_id),
-            url=site.url("/login"),
-            engine="skyvern-2.0",
-            publish_workflow=True,
-            totp_identifier=identifier,
+        source_id, wpid = _published_login(
+            client, site, cred_id, totp_identifier=identifier, pushed=f"Your code is {first_code}."
         )
-        _wait(client, submitted.run_id, {"running", *TERMINAL})
-        client.send_totp_code(totp_identifier=identifier, content=f"Your code is {first_code}.")
-        run = _wait(client, submitted.run_id, TERMINAL)
-        assert run.status == "completed", run.failure_reason
-        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
         assert site.attempts == [first_code]
         # AND the workflow keeps the identifier its codes are pushed for
         assert client.get_workflow(wpid).totp_identifier == identifier
@@ -844,7 +842,7 @@ def test_a_published_login_with_pushed_codes_replays_waiting_for_a_new_pushed_co
         assert site.attempts == [first_code, replay_code]
         assert len(model.exchanges) == calls
     # AND neither code nor the password is anywhere a person could read it
-    shown = _shown_anywhere(served, client, [submitted.run_id, started.run_id])
+    shown = _shown_anywhere(served, client, [source_id, started.run_id])
     assert _found(shown, password, first_code, replay_code) == []
 
 
@@ -860,18 +858,7 @@ def test_a_replayed_login_that_cannot_get_a_code_fails_saying_why(
         credential=NonEmptyPasswordCredential(username=username, password=password),
     ).credential_id
     with two_factor_site(expected="246813", username=username, password=password) as site:
-        submitted = client.run_task(
-            prompt=login_goal(cred_id),
-            url=site.url("/login"),
-            engine="skyvern-2.0",
-            publish_workflow=True,
-            totp_identifier=identifier,
-        )
-        _wait(client, submitted.run_id, {"running", *TERMINAL})
-        client.send_totp_code(totp_identifier=identifier, content="246813")
-        run = _wait(client, submitted.run_id, TERMINAL)
-        assert run.status == "completed", run.failure_reason
-        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        _, wpid = _published_login(client, site, cred_id, totp_identifier=identifier, pushed="246813")
         calls = len(model.exchanges)
         # WHEN it replays as code and no code is pushed
         waited = _wait(
@@ -911,18 +898,7 @@ def test_a_replayed_login_whose_code_does_not_come_hands_over_to_the_agent(
     ).credential_id
     first_code, agent_code = "370519", "825043"
     with two_factor_site(expected=first_code, username=username, password=password) as site:
-        submitted = client.run_task(
-            prompt=login_goal(cred_id),
-            url=site.url("/login"),
-            engine="skyvern-2.0",
-            publish_workflow=True,
-            totp_identifier=identifier,
-        )
-        _wait(client, submitted.run_id, {"running", *TERMINAL})
-        client.send_totp_code(totp_identifier=identifier, content=first_code)
-        run = _wait(client, submitted.run_id, TERMINAL)
-        assert run.status == "completed", run.failure_reason
-        wpid = run.model_extra["workflow_permanent_id"]  # type: ignore[index]
+        _, wpid = _published_login(client, site, cred_id, totp_identifier=identifier, pushed=first_code)
         # WHEN it replays as code (ai_fallback, the default) and no code comes while it waits
         site.expected = agent_code
         calls = len(model.exchanges)
