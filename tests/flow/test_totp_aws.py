@@ -200,6 +200,16 @@ def _states_entered(sfn: Any, execution_arn: str, name: str) -> int:
     )
 
 
+def _waits_for_its_code_twice(sfn: Any, execution_arn: str) -> None:
+    """Returns once the execution entered "Wait for a code" twice: the code was not there when
+    the slice that asked ended, nor when a later slice looked again."""
+    deadline = time.monotonic() + 60
+    while _states_entered(sfn, execution_arn, "Wait for a code") < 2:
+        assert time.monotonic() < deadline, "the run never waited for its code between slices"
+        assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+        time.sleep(0.1)
+
+
 @contextmanager
 def _short_slices(stack: AwsStack, *, code_timeout_s: int) -> Iterator[FaultyBrowsers]:
     """Slices of three seconds, and a code wait of `code_timeout_s` that outlasts several of
@@ -275,11 +285,7 @@ def test_a_code_that_comes_after_the_slice_ends_is_waited_for_between_slices_wit
         arn = _execution(run_id)
         # AND its code is still not there after the slice that asked ended, nor when a later
         # slice looked again
-        deadline = time.monotonic() + 60
-        while _states_entered(sfn, arn, "Wait for a code") < 2:
-            assert time.monotonic() < deadline, "the run never waited for its code between slices"
-            assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
-            time.sleep(0.1)
+        _waits_for_its_code_twice(sfn, arn)
         opened_while_waiting = counted.opened
         slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
         # AND then the code is pushed with the official SDK
@@ -420,11 +426,7 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
             arn = _execution(run_id)
             # AND the code is still not there when the state machine waits for it between
             # slices, nor when a later slice looked again
-            deadline = time.monotonic() + 60
-            while _states_entered(sfn, arn, "Wait for a code") < 2:
-                assert time.monotonic() < deadline, "the run never waited for its code between slices"
-                assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
-                time.sleep(0.1)
+            _waits_for_its_code_twice(sfn, arn)
             opened_while_waiting = counted.opened
             slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
             # AND then the code is pushed with the official SDK
