@@ -141,3 +141,17 @@ def test_no_error_names_an_internal_class(served: SeededServer) -> None:
         text = _post(served, "/v1/run/tasks", body, headers).text
         for leak in ("Error:", "Traceback", "Unexpected error", INTERNAL_ERROR, "/work/", ".py"):
             assert leak not in text
+
+
+@pytest.mark.parametrize("path", ["/v1/runs", "/v1/agents", "/v1/scripts", "/v1/credentials"])
+def test_a_page_past_what_a_store_can_count_is_a_422_naming_it(served: SeededServer, path: str) -> None:
+    # (page - 1) * page_size past 2**63 used to overflow the store's integer offset and answer 500.
+    headers = {"x-api-key": served.key}
+    huge = httpx.get(f"{served.base_url}{path}", params={"page": 2**62, "page_size": 100}, headers=headers)
+    assert huge.status_code == 422, huge.text
+    assert huge.json()["detail"][0]["loc"] == ["query", "page"]
+    deepest = httpx.get(
+        f"{served.base_url}{path}", params={"page": 1_000_000, "page_size": 100}, headers=headers
+    )
+    assert deepest.status_code == 200, deepest.text
+    assert deepest.json() == [] or deepest.json().get("runs") == [] or deepest.json() == {"items": []}

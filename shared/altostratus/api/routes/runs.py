@@ -21,6 +21,7 @@ from altostratus.api.errors import (
     validation_details,
 )
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, RUN_TASK_EXAMPLES, responses, typed_ok
+from altostratus.api.paging import PageNumber, PageSize
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run as cancel_run_now
 from altostratus.api.run_actions import replay_webhook
@@ -305,8 +306,8 @@ def runs_router(services: ApiServices) -> Router:
         responses=responses("One page of the organization's runs.", 400, *AUTH_ERRORS, 422),
     )
     def list_runs(
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=100)] = 10,
+        page: PageNumber = 1,
+        page_size: PageSize = 10,
         status: Annotated[list[RunStatus] | None, Query()] = None,
         run_type: Annotated[list[RunType] | None, Query()] = None,
         search_key: Annotated[str | None, Query()] = None,

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from altostratus.api.auth import caller
 from altostratus.api.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableError
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
+from altostratus.api.paging import PageNumber, PageSize
 from altostratus.api.services import ApiServices
 from altostratus.domain import credentials as dc
 from altostratus.ports.credentials import CredentialStore, StoredCredential
@@ -139,8 +140,8 @@ def vault_router(services: ApiServices) -> Router:
         responses=responses("A page of credentials.", *AUTH_ERRORS),
     )
     def get_credentials(
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=100)] = 10,
+        page: PageNumber = 1,
+        page_size: PageSize = 10,
         credential_type: Annotated[str | None, Query()] = None,
         vault_type: Annotated[str | None, Query()] = None,
         search: Annotated[str | None, Query()] = None,

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from altostratus.api.auth import caller
 from altostratus.api.errors import BadRequestError, NotFoundError, UnprocessableError, validation_details
 from altostratus.api.openapi import AUTH_ERRORS, BODY_ERRORS, responses
+from altostratus.api.paging import PageNumber, PageSize
 from altostratus.api.services import ApiServices
 from altostratus.api.session_access import check_open_session
 from altostratus.domain import lifecycle
@@ -84,8 +85,8 @@ def workflows_router(services: ApiServices) -> Router:
         responses=responses("One page of workflows.", *AUTH_ERRORS),
     )
     def get_workflows(
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=100)] = 10,
+        page: PageNumber = 1,
+        page_size: PageSize = 10,
         only_saved_tasks: Annotated[bool, Query()] = False,
         only_workflows: Annotated[bool, Query()] = False,
         only_templates: Annotated[bool, Query()] = False,
@@ -318,9 +319,7 @@ def workflows_router(services: ApiServices) -> Router:
             "One page of the organization's scripts (each at its newest revision).", *AUTH_ERRORS
         ),
     )
-    def get_scripts(
-        page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=100)] = 10
-    ) -> list[ScriptResponse]:
+    def get_scripts(page: PageNumber = 1, page_size: PageSize = 10) -> list[ScriptResponse]:
         listed = store().list_scripts(caller(router).org_id, offset=(page - 1) * page_size, limit=page_size)
         return [script_response(v) for v in listed]
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from altostratus.api.auth import caller
 from altostratus.api.errors import BadRequestError, NotFoundError, UnprocessableError, validation_details
 from altostratus.api.key_lookup import KeyLookup
+from altostratus.api.paging import PageSize
 from altostratus.api.public_base import request_prefix
 from altostratus.api.resolver import raw_body
 from altostratus.api.run_actions import cancel_run, replay_webhook
@@ -165,7 +166,7 @@ def viewer_router(services: ApiServices, sessions: Sessions) -> Router:
         status: Annotated[list[RunStatus] | None, Query()] = None,
         search: Annotated[str | None, Query(max_length=200)] = None,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
-        page_size: Annotated[int, Query(ge=1, le=100)] = PAGE_SIZE,
+        page_size: PageSize = PAGE_SIZE,
     ) -> dict[str, Any]:
         query = RunQuery(
             page_size=page_size,
