@@ -65,6 +65,11 @@ def _check(played: Played, scenario: FlowScenario) -> None:
         if e.type in {"RunCompleted", "RunFailed", "RunTerminated", "RunTimedOut", "RunCanceled"}
     ]
     assert len(terminal) == 1
+    if scenario.cancel_on_turn is not None:
+        # The step the cancel caught (here: while its model call was in flight) left nothing
+        # after the end, whether the model answered first or the slice's watcher saw the end.
+        after = [e.type for e in played.events[played.events.index(terminal[0]) + 1 :]]
+        assert not [t for t in after if not t.startswith("Webhook")], after
     if scenario.reason_contains:
         assert view.failure_reason is not None and scenario.reason_contains in view.failure_reason
     if scenario.crash_on_action is not None:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import mimetypes
 import re
-from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,11 +85,10 @@ class Recorder:
         try:
             result = self._log.append(self.run_id, drafts)
         except InvalidTransitionError as exc:
-            # The run ended elsewhere (a cancel): what may follow the end is still recorded.
-            kept = [d for d in drafts if d.data.type in ev.AFTER_TERMINAL_TYPES]
-            if kept:
-                with suppress(InvalidTransitionError):
-                    self._log.append(self.run_id, kept)
+            # The run ended elsewhere (a cancel) while this step was in flight: the step is
+            # abandoned whole, its pictures with it. Keeping them would make the record depend
+            # on whether the model answered before the slice's watcher saw the end (the
+            # watcher stops the step before it stages anything more).
             raise RunEndedElsewhereError(exc.reason) from exc
         self.last_view = result.view
 
