@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 from altostratus.adapters.browser import BrowserRuntime
 from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import computer_policy
+from altostratus.devtools.fake_openai.server import FakeOpenAIServer
 from altostratus.engine.agent.code_wait import WAITING_TEXT
 from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
@@ -46,10 +47,23 @@ def model() -> Iterator[FakeAnthropicServer]:
 
 
 @pytest.fixture(scope="module")
-def stack(model: FakeAnthropicServer) -> Iterator[AwsStack]:
-    # One simulated deployment for both runs: moto and Chromium start once.
+def openai() -> Iterator[FakeOpenAIServer]:
+    # openai-cua's Responses API and ui-tars's chat endpoint; each test that uses it sets the
+    # script its model plays.
+    with FakeOpenAIServer(cs.Script([cs.Done("No script yet.")], cs.Layout({}))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(model: FakeAnthropicServer, openai: FakeOpenAIServer) -> Iterator[AwsStack]:
+    # One simulated deployment for every run: moto and Chromium start once.
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("ALTO_RECORDING", "false")
+        # Every computer-use engine is configured, each against its fake provider.
+        monkeypatch.setenv("ALTO_OPENAI_API_KEY", openai.api_key)
+        monkeypatch.setenv("ALTO_OPENAI_BASE_URL", openai.base_url)
+        monkeypatch.setenv("ALTO_UI_TARS_BASE_URL", openai.base_url)
+        monkeypatch.setenv("ALTO_UI_TARS_API_KEY", openai.api_key)
         # Short waits between asks and a short give-up, so the failing run ends in seconds.
         monkeypatch.setenv("ALTO_TOTP_POLL_SECONDS", "0.2")
         monkeypatch.setenv("ALTO_TOTP_TIMEOUT_SECONDS", str(TIMEOUT_S))
@@ -387,16 +401,95 @@ def test_a_computer_use_run_on_aws_types_the_code_its_totp_url_answers_through_t
     assert [where for where, text in texts.items() if code in text] == []
 
 
+CUA_ENGINES = ["anthropic-cua", "openai-cua", "ui-tars"]
+
+
+@contextmanager
+def _playing(
+    engine: str, script: cs.Script, model: FakeAnthropicServer, openai: FakeOpenAIServer
+) -> Iterator[Callable[[], list[Any]]]:
+    """The engine's fake provider plays `script` (the other fake answers as before); yields
+    the exchanges that provider answered since, oldest first (each with the request's `body`)."""
+    if engine == "anthropic-cua":
+        before = len(model.exchanges)
+        model.set_policy(computer_policy(script, others=agent_policy(agent)))
+        try:
+            yield lambda: [e for e in model.exchanges[before:] if e.status == 200]
+        finally:
+            model.set_policy(agent_policy(agent))
+        return
+    before, idle = len(openai.exchanges), openai.script
+    openai.script = script
+    try:
+        yield lambda: [e for e in openai.exchanges[before:] if e.status == 200]
+    finally:
+        openai.script = idle
+
+
+def _typed_once_and_answered(engine: str, exchanges: list[Any]) -> None:
+    """The model's one call that types the code's placeholder was answered, in the engine's own
+    wire format, as an action that ran: the turn after it saw no error and no retry of it."""
+    placeholder = "{{secret:verification_code}}"
+    bodies = [e.body for e in exchanges]
+    last = bodies[-1]
+    if engine == "anthropic-cua":
+        typed = [
+            block["id"]
+            for message in last["messages"]
+            if message["role"] == "assistant"
+            for block in message["content"]
+            if block.get("type") == "tool_use" and placeholder in json.dumps(block["input"])
+        ]
+        answered = {
+            block["tool_use_id"]: block
+            for message in last["messages"]
+            if message["role"] == "user" and isinstance(message["content"], list)
+            for block in message["content"]
+            if block.get("type") == "tool_result"
+        }
+        assert len(typed) == 1 and not answered[typed[0]].get("is_error")
+    elif engine == "openai-cua":
+        # The history lives on the provider's side: the response with the typing call, and the
+        # one request that answers that call (the fake refuses a request leaving it unanswered).
+        typing = [
+            (e.response["id"], item["call_id"])
+            for e in exchanges
+            for item in e.response["output"]
+            if item["type"] == "computer_call" and placeholder in json.dumps(item["action"])
+        ]
+        assert len(typing) == 1
+        response_id, call_id = typing[0]
+        answers = [b for b in bodies if b.get("previous_response_id") == response_id]
+        assert len(answers) == 1
+        outputs = [i for i in answers[0]["input"] if i.get("type") == "computer_call_output"]
+        assert [o["call_id"] for o in outputs] == [call_id]
+    else:
+        # UI-TARS hears of a failed action only as a text note before the next screenshot.
+        answers = [m["content"] for m in last["messages"] if m["role"] == "assistant"]
+        assert sum(placeholder in a for a in answers) == 1
+        notes = [
+            part["text"]
+            for m in last["messages"]
+            if m["role"] == "user" and isinstance(m["content"], list)
+            for part in m["content"]
+            if part.get("type") == "text"
+        ]
+        assert notes == []
+
+
+@pytest.mark.parametrize("engine", CUA_ENGINES)
 def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_later_slice(
     stack: AwsStack,
     model: FakeAnthropicServer,
+    openai: FakeOpenAIServer,
     browser_loop: asyncio.AbstractEventLoop,
     runtime: BrowserRuntime,
+    engine: str,
 ) -> None:
-    code = "605172"
+    code = {"anthropic-cua": "605172", "openai-cua": "716283", "ui-tars": "827394"}[engine]
+    identifier = f"{engine}-waiter@example.com"
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    asked_before = len(model.successful())
-    # GIVEN slices of three seconds, a code wait of up to 90, and an anthropic-cua model that
+    # GIVEN slices of three seconds, a code wait of up to 90, and a computer-use model that
     # clicks the code box, types the code's placeholder, and submits
     with _short_slices(stack, code_timeout_s=90) as counted, two_factor_site(expected=code) as site:
         script = cs.Script(
@@ -408,8 +501,7 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
             ],
             sc.measure(browser_loop, runtime, site.url("/2fa")),
         )
-        model.set_policy(computer_policy(script, others=agent_policy(agent)))
-        try:
+        with _playing(engine, script, model, openai) as requests:
             # WHEN the run, with a totp_identifier, types the placeholder before any code came
             reply = stack.call_api(
                 "POST",
@@ -417,8 +509,8 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
                 {
                     "prompt": "Sign in; the site emails a verification code.",
                     "url": site.url("/2fa"),
-                    "engine": "anthropic-cua",
-                    "totp_identifier": "cua-waiter@example.com",
+                    "engine": engine,
+                    "totp_identifier": identifier,
                 },
             )
             assert reply["statusCode"] == 200, reply["body"]
@@ -431,11 +523,10 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
             slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
             # AND then the code is pushed with the official SDK
             stack.sdk().send_totp_code(
-                totp_identifier="cua-waiter@example.com", content=f"Your verification code is {code}."
+                totp_identifier=identifier, content=f"Your verification code is {code}."
             )
             run = _ended(stack, run_id)
-        finally:
-            model.set_policy(agent_policy(agent))
+            exchanges = requests()
         # THEN the pending type action typed the code, once, where the model's click had put
         # the focus, and the run completed
         assert run["status"] == "completed", run["failure_reason"]
@@ -447,33 +538,18 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
         assert counted.opened > opened_while_waiting
     # AND the model got its type call's result as if the code had been waited for inline, and
     # no word of the wait
-    requests = "\n".join(model.requests_text())
-    assert "type {{secret:verification_code}}" in requests
-    assert WAITING_TEXT not in requests
-    assert "Waiting for the verification code" not in requests
-    last = model.successful()[-1].body["messages"]
-    typed = [
-        block["id"]
-        for message in last
-        if message["role"] == "assistant"
-        for block in message["content"]
-        if block.get("type") == "tool_use" and "{{secret:verification_code}}" in json.dumps(block["input"])
-    ]
-    answered = {
-        block["tool_use_id"]: block
-        for message in last
-        if message["role"] == "user" and isinstance(message["content"], list)
-        for block in message["content"]
-        if block.get("type") == "tool_result"
-    }
-    assert len(typed) == 1 and not answered[typed[0]].get("is_error")
-    assert len(model.successful()) - asked_before == 4  # one request per turn: none repeated
+    sent = "\n".join(json.dumps(e.body) for e in exchanges)
+    assert "type {{secret:verification_code}}" in sent
+    assert WAITING_TEXT not in sent
+    assert "Waiting for the verification code" not in sent
+    _typed_once_and_answered(engine, exchanges)
+    assert len(exchanges) == 4  # one request per turn: none repeated
     # AND the code is nowhere the run left a trace
     events = aws_runtime.runtime().event_log.read(run_id)
     texts = {
         **_stored_text(),
         "events": json.dumps([e.model_dump(mode="json") for e in events]),
-        "model requests": requests,
+        "model requests": "\n".join([*model.requests_text(), openai.requests_text()]),
         "answers": "\n".join([json.dumps(run), *_answers(stack, run_id)]),
     }
     assert [where for where, text in texts.items() if code in text] == []
