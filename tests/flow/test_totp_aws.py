@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from altostratus.adapters.browser import BrowserRuntime
 from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.devtools.fake_openai.server import FakeOpenAIServer
+from altostratus.domain import events as ev
 from altostratus.engine.agent.code_wait import WAITING_TEXT
 from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
@@ -353,6 +355,99 @@ def test_a_code_wait_spanning_slices_still_ends_at_the_timeout_listing_every_ans
         # AND a browser was opened only to ask, and to end the run: not for each look between
         assert counted.opened == 2
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
+
+
+def _terminal_events(run_id: str) -> list[str]:
+    return [e.type for e in aws_runtime.runtime().event_log.read(run_id) if e.type in ev.TERMINAL_EVENT_TYPES]
+
+
+def test_a_run_canceled_while_it_waits_for_its_code_between_slices_ends_without_a_browser(
+    stack: AwsStack,
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    # GIVEN slices of three seconds and a code wait of up to 90
+    with _short_slices(stack, code_timeout_s=90) as counted, two_factor_site(expected="390218") as site:
+        reply = stack.call_api(
+            "POST",
+            "/v1/run/tasks",
+            {
+                "prompt": "Sign in; the site emails a verification code.",
+                "url": site.url("/2fa"),
+                "engine": "skyvern-1.0",
+                "totp_identifier": "canceler@example.com",
+            },
+        )
+        assert reply["statusCode"] == 200, reply["body"]
+        run_id = str(json.loads(reply["body"])["run_id"])
+        arn = _execution(run_id)
+        # AND a run whose code has not come by the time the state machine waits for it between
+        # slices, twice
+        _waits_for_its_code_twice(sfn, arn)
+        opened_before = counted.opened
+        # WHEN the user cancels it with the official SDK
+        stack.sdk().cancel_run(run_id)
+        run = _ended(stack, run_id)
+        # THEN the execution ends cleanly, the run canceled, with one end
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+        assert run["status"] == "canceled"
+        assert _terminal_events(run_id) == ["RunCanceled"]
+        assert stack.lambdas.errors == []
+        # AND no browser was launched for the canceled run, nor a code typed
+        assert opened_before == 1
+        assert counted.opened == opened_before
+        assert site.attempts == []
+
+
+def test_a_run_canceled_while_its_totp_url_is_asked_between_slices_ends_without_a_browser(
+    stack: AwsStack,
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    run_ids: list[str] = []
+    cancel_at_next_ask = threading.Event()
+
+    def answer(n: int) -> bytes:
+        # The user cancels while the endpoint is being asked, which then has the code.
+        if not cancel_at_next_ask.is_set():
+            return _code_body("")
+        stack.sdk().cancel_run(run_ids[0])
+        return _code_body("520634")
+
+    receiver = WebhookReceiver(body_script=answer)
+    # GIVEN slices of three seconds, a code wait of up to 90, and a run whose totp_url has no
+    # code by the time the state machine waits for it between slices, twice
+    with (
+        _short_slices(stack, code_timeout_s=90) as counted,
+        running(receiver),
+        two_factor_site(expected="520634") as site,
+    ):
+        reply = stack.call_api(
+            "POST",
+            "/v1/run/tasks",
+            {
+                "prompt": "Sign in; the site emails a verification code.",
+                "url": site.url("/2fa"),
+                "engine": "skyvern-1.0",
+                "totp_url": receiver.url,
+            },
+        )
+        assert reply["statusCode"] == 200, reply["body"]
+        run_ids.append(str(json.loads(reply["body"])["run_id"]))
+        arn = _execution(run_ids[0])
+        _waits_for_its_code_twice(sfn, arn)
+        opened_before = counted.opened
+        # WHEN the user cancels the run while a look between slices asks its endpoint, which
+        # answers with the code
+        cancel_at_next_ask.set()
+        run = _ended(stack, run_ids[0])
+        # THEN the execution ends cleanly, the run canceled, with one end
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+        assert run["status"] == "canceled"
+        assert _terminal_events(run_ids[0]) == ["RunCanceled"]
+        assert stack.lambdas.errors == []
+        # AND no browser was launched to type the code the canceled run got, nor was it typed
+        assert opened_before == 1
+        assert counted.opened == opened_before
+        assert site.attempts == []
 
 
 def test_a_computer_use_run_on_aws_types_the_code_its_totp_url_answers_through_the_placeholder(

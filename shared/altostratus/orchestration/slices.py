@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from altostratus.domain import events as ev
 from altostratus.domain.enums import StepStatus
+from altostratus.domain.errors import RunAlreadyFinishedError
 from altostratus.domain.lifecycle import RunOutcome
 from altostratus.domain.sessions import timeout_reason
 from altostratus.domain.view import RunView
@@ -100,9 +101,17 @@ class AgentSlices:
             budget = min(budget, left)
         agent_state, browser_state = self._load_checkpoint(view)
         if agent_state is not None and agent_state.code_wait is not None and not view.cancel_requested:
-            waiting = self._look_for_code(view, agent_state, browser_state)
+            try:
+                waiting = self._look_for_code(view, agent_state, browser_state)
+            except RunAlreadyFinishedError:
+                waiting = None  # canceled while its sources were asked: the view below says so
             if waiting is not None:
                 return task_result(run_id, more=True, slice_no=slice_no + 1, code_wait_seconds=waiting)
+            # The look takes as long as the run's totp_url takes to answer: a run canceled
+            # meanwhile ends here, without a browser launched to type its code.
+            view = require_view(self.agent.event_log, run_id)
+            if view.is_terminal:
+                return task_result(run_id, more=False, slice_no=slice_no)
         try:
             more, outcome, code_wait_s = self._run(self._slice(view, agent_state, browser_state, budget))
         except self.browser_gone as exc:
