@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from skyvern.client import Skyvern as SkyvernClient
 
 from altostratus.domain import events as ev
 from altostratus.domain import lifecycle
@@ -16,11 +17,13 @@ from altostratus.domain.lifecycle import RunOutcome
 from altostratus.runtimes.embedded import EmbeddedService
 from altostratus.runtimes.local import build_local
 from altostratus.runtimes.settings import Settings
+from tests.compat.test_totp_run import agent
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError, MessagesRequest, Reply
 from tests.fakes.policies import Page, agent_policy, done
 from tests.support.api_client import ApiClient
 from tests.support.fixture_site import FixtureSite
 from tests.support.runs import d
+from tests.support.two_factor_site import two_factor_site
 
 pytestmark = pytest.mark.browser
 
@@ -103,3 +106,48 @@ def test_a_cancel_racing_the_executors_end_of_a_running_run_leaves_one_terminal_
             assert status == {"RunCanceled": "canceled", "RunCompleted": "completed"}[terminal[0]]
     finally:
         runtime.close()
+
+
+def test_a_cancel_while_a_run_waits_inline_for_its_code_stops_the_wait_at_once(tmp_path: Path) -> None:
+    with FakeAnthropicServer(agent_policy(agent)) as model, two_factor_site(expected="461905") as site:
+        # GIVEN a run that waits in its slice, for up to two minutes, for a code pushed for its
+        # totp_identifier
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            port=0,
+            anthropic_api_key=model.api_key,
+            anthropic_base_url=model.base_url,
+            max_browsers=1,
+            totp_poll_seconds=0.2,
+            totp_timeout_seconds=120,
+        )
+        with EmbeddedService(settings) as service:
+            key = service.runtime.ensure_dev_key()
+            assert key is not None
+            client = SkyvernClient(base_url=service.base_url, api_key=key, timeout=30)
+            run_id = client.run_task(
+                prompt="Sign in; the site emails a verification code.",
+                url=site.url("/2fa"),
+                engine="skyvern-1.0",
+                totp_identifier="waiting@example.com",
+            ).run_id
+            deadline = time.monotonic() + 30
+            while not any(
+                block.get("name") == "request_verification_code"
+                for x in model.exchanges
+                for block in x.response.get("content") or []
+            ):
+                assert time.monotonic() < deadline, "the model never asked for the code"
+                time.sleep(0.05)
+            # WHEN the user cancels it with the official SDK while no code has come
+            client.cancel_run(run_id)
+            # THEN the run is canceled, and its executor is free long before the wait would end
+            assert client.get_run(run_id).status == "canceled"
+            assert service.runner.wait_idle(timeout=15)
+            events = service.runtime.event_log.read(run_id)
+    # AND the run has one end, and nothing but artifacts was recorded after it
+    terminal = [e.type for e in events if e.type in ev.TERMINAL_EVENT_TYPES]
+    assert terminal == ["RunCanceled"]
+    after = [e.type for e in events[[e.type for e in events].index("RunCanceled") + 1 :]]
+    assert set(after) <= {"ArtifactStored"}
+    assert site.attempts == []
