@@ -216,11 +216,11 @@ def _states_entered(sfn: Any, execution_arn: str, name: str) -> int:
     )
 
 
-def _waits_for_its_code_twice(sfn: Any, execution_arn: str) -> None:
-    """Returns once the execution entered "Wait for a code" twice: the code was not there when
-    the slice that asked ended, nor when a later slice looked again."""
+def _waits_for_its_code(sfn: Any, execution_arn: str, *, times: int = 2) -> None:
+    """Returns once the execution entered "Wait for a code" `times` times: twice, the code was
+    not there when the slice that asked ended, nor when a later slice looked again."""
     deadline = time.monotonic() + 60
-    while _states_entered(sfn, execution_arn, "Wait for a code") < 2:
+    while _states_entered(sfn, execution_arn, "Wait for a code") < times:
         assert time.monotonic() < deadline, "the run never waited for its code between slices"
         assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
         time.sleep(0.1)
@@ -301,7 +301,7 @@ def test_a_code_that_comes_after_the_slice_ends_is_waited_for_between_slices_wit
         arn = _execution(run_id)
         # AND its code is still not there after the slice that asked ended, nor when a later
         # slice looked again
-        _waits_for_its_code_twice(sfn, arn)
+        _waits_for_its_code(sfn, arn)
         opened_while_waiting = counted.opened
         slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
         # AND then the code is pushed with the official SDK
@@ -382,7 +382,7 @@ def test_a_run_canceled_while_it_waits_for_its_code_between_slices_ends_without_
         arn = _execution(run_id)
         # AND a run whose code has not come by the time the state machine waits for it between
         # slices, twice
-        _waits_for_its_code_twice(sfn, arn)
+        _waits_for_its_code(sfn, arn)
         opened_before = counted.opened
         # WHEN the user cancels it with the official SDK
         stack.sdk().cancel_run(run_id)
@@ -393,7 +393,6 @@ def test_a_run_canceled_while_it_waits_for_its_code_between_slices_ends_without_
         assert _terminal_events(run_id) == ["RunCanceled"]
         assert stack.lambdas.errors == []
         # AND no browser was launched for the canceled run, nor a code typed
-        assert opened_before == 1
         assert counted.opened == opened_before
         assert site.attempts == []
 
@@ -433,7 +432,7 @@ def test_a_run_canceled_while_its_totp_url_is_asked_between_slices_ends_without_
         assert reply["statusCode"] == 200, reply["body"]
         run_ids.append(str(json.loads(reply["body"])["run_id"]))
         arn = _execution(run_ids[0])
-        _waits_for_its_code_twice(sfn, arn)
+        _waits_for_its_code(sfn, arn)
         opened_before = counted.opened
         # WHEN the user cancels the run while a look between slices asks its endpoint, which
         # answers with the code
@@ -445,7 +444,6 @@ def test_a_run_canceled_while_its_totp_url_is_asked_between_slices_ends_without_
         assert _terminal_events(run_ids[0]) == ["RunCanceled"]
         assert stack.lambdas.errors == []
         # AND no browser was launched to type the code the canceled run got, nor was it typed
-        assert opened_before == 1
         assert counted.opened == opened_before
         assert site.attempts == []
 
@@ -612,8 +610,11 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
             run_id = str(json.loads(reply["body"])["run_id"])
             arn = _execution(run_id)
             # AND the code is still not there when the state machine waits for it between
-            # slices, nor when a later slice looked again
-            _waits_for_its_code_twice(sfn, arn)
+            # slices, nor when a later slice looked again (the type action is the second step:
+            # on a loaded machine it may fall in a second slice, and a second browser)
+            _waits_for_its_code(sfn, arn, times=1)
+            opened_when_paused = counted.opened
+            _waits_for_its_code(sfn, arn, times=2)
             opened_while_waiting = counted.opened
             slices_while_waiting = _states_entered(sfn, arn, "Run agent steps")
             # AND then the code is pushed with the official SDK
@@ -629,7 +630,7 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
         assert stack.lambdas.errors == []
         # AND the slices that looked for the code while it was not there opened no browser
         assert slices_while_waiting >= 2
-        assert opened_while_waiting == 1
+        assert opened_while_waiting == opened_when_paused
         assert counted.opened > opened_while_waiting
     # AND the model got its type call's result as if the code had been waited for inline, and
     # no word of the wait
