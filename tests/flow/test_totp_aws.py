@@ -227,12 +227,14 @@ def _waits_for_its_code(sfn: Any, execution_arn: str, *, times: int = 2) -> None
 
 
 @contextmanager
-def _short_slices(stack: AwsStack, *, code_timeout_s: int) -> Iterator[FaultyBrowsers]:
-    """Slices of three seconds, and a code wait of `code_timeout_s` that outlasts several of
+def _short_slices(
+    stack: AwsStack, *, code_timeout_s: int, slice_seconds: int = 3
+) -> Iterator[FaultyBrowsers]:
+    """Slices of `slice_seconds`, and a code wait of `code_timeout_s` that outlasts several of
     them (waiting between slices is AWS's default: nothing sets it here); yields the
     agent_step function's browser provider, which counts the browsers it opens."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("ALTO_SLICE_SECONDS", "3")
+        monkeypatch.setenv("ALTO_SLICE_SECONDS", str(slice_seconds))
         monkeypatch.setenv("ALTO_STEP_RESERVE_SECONDS", "1")
         monkeypatch.setenv("ALTO_TOTP_TIMEOUT_SECONDS", str(code_timeout_s))
         aws_runtime.forget_environment()
@@ -582,9 +584,15 @@ def test_a_computer_use_run_whose_code_comes_after_the_slice_ends_types_it_in_a_
     code = {"anthropic-cua": "605172", "openai-cua": "716283", "ui-tars": "827394"}[engine]
     identifier = f"{engine}-waiter@example.com"
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    # GIVEN slices of three seconds, a code wait of up to 90, and a computer-use model that
-    # clicks the code box, types the code's placeholder, and submits
-    with _short_slices(stack, code_timeout_s=90) as counted, two_factor_site(expected=code) as site:
+    # GIVEN slices of six seconds, a code wait of up to 90, and a computer-use model that
+    # clicks the code box, types the code's placeholder, and submits. (The typing and the
+    # submit are two model turns; the slice that types has room for both: a slice boundary
+    # between them would load the page again, and its checkpoint keeps cookies, storage and
+    # URLs, not what a form holds.)
+    with (
+        _short_slices(stack, code_timeout_s=90, slice_seconds=6) as counted,
+        two_factor_site(expected=code) as site,
+    ):
         script = cs.Script(
             [
                 cs.Click("code"),
