@@ -28,7 +28,7 @@ from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.runner import run_slice
-from altostratus.engine.agent.state import AgentState
+from altostratus.engine.agent.state import AgentState, PausedReplay
 from altostratus.engine.replay.executor import replay_plan
 from altostratus.engine.replay.secrets import RunSecrets
 from altostratus.orchestration.admission import Admission
@@ -238,7 +238,12 @@ class AgentSlices:
             if view.run_with == "code" and not view.ai_fallback_triggered:
                 # The script replays with no model; only if it stops (and may fall back) does
                 # the agent go on, from the page the replay left, in this same slice.
-                ended = await self._replay(view, browser.agent)
+                ended = await self._replay(view, browser.agent, state, deps.monotonic() + budget)
+                if isinstance(ended, AgentState):
+                    # Its code did not come in time: the state machine waits, no browser open.
+                    self._save_checkpoint(view, ended, await browser.export_state())
+                    assert ended.code_wait is not None
+                    return True, None, ended.code_wait.next_look_in(deps.clock.now())
                 if ended is not None:
                     return False, ended, 0
                 view = require_view(deps.event_log, view.run_id)
@@ -260,10 +265,15 @@ class AgentSlices:
                 self._save_checkpoint(view, result.state, await browser.export_state())
         return result.continue_, result.outcome, result.code_wait_seconds
 
-    async def _replay(self, view: RunView, browser: AgentBrowser) -> RunOutcome | None:
-        """Replay the run's script as one step: the run's outcome, or None when the agent is
-        to take over (the replay stopped and the run may fall back)."""
+    async def _replay(
+        self, view: RunView, browser: AgentBrowser, state: AgentState | None, deadline: float
+    ) -> RunOutcome | AgentState | None:
+        """Replay the run's script as one step: the run's outcome, None when the agent is to
+        take over (the replay stopped and the run may fall back), or the state to checkpoint
+        when the replay waits for its one-time code between slices (`state`, from that
+        checkpoint, resumes it at the step that types the code)."""
         deps = self.agent
+        paused = state.replay if state is not None else None
         plan = None
         if self.plans is not None and view.script_id is not None:
             plan = self.plans.load_plan(view.org_id, view.script_id, view.script_revision_id)
@@ -273,7 +283,7 @@ class AgentSlices:
                 return RunOutcome.failed(reason)
             self._fell_back(view, 0, 0, reason)
             return None
-        step_id = deps.ids.new("stp")
+        step_id = paused.step_id if paused is not None else deps.ids.new("stp")
         rec = Recorder(
             event_log=deps.event_log,
             artifacts=deps.artifacts,
@@ -283,11 +293,24 @@ class AgentSlices:
             step_id=step_id,
         )
         started = deps.monotonic()
-        goal = f"Replay of script {view.script_id} ({len(plan.steps)} steps)"
-        order = view.next_step_order
-        rec.append(ev.StepStarted(step_id=step_id, order=order, url=plan.start_url, goal=goal), "started")
+        earlier_ms = paused.elapsed_ms if paused is not None else 0
+        if paused is None:
+            goal = f"Replay of script {view.script_id} ({len(plan.steps)} steps)"
+            started_step = ev.StepStarted(
+                step_id=step_id, order=view.next_step_order, url=plan.start_url, goal=goal
+            )
+            rec.append(started_step, "started")
+            state = AgentState(run_id=view.run_id, next_step_id=deps.ids.new("stp"))
+        elif view.cancel_requested:
+            # Canceled while it waited for its code: nothing more is typed.
+            canceled = ev.StepFinished(step_id=step_id, status=StepStatus.CANCELED, duration_ms=earlier_ms)
+            rec.append(canceled, "finished")
+            return RunOutcome.canceled()
+        assert state is not None
+        ctx = RunContext.build(deps, view, browser)
+        ctx.deadline = deadline
         # The plan names its secrets; the run's credentials, codes and request give their values.
-        secrets = RunSecrets(RunContext.build(deps, view, browser), view)
+        secrets = RunSecrets(ctx, view, state)
         result = await replay_plan(
             plan,
             _parameters(view),
@@ -295,8 +318,14 @@ class AgentSlices:
             recorder=rec,
             secrets=secrets.resolve,
             redaction=secrets.redaction,
+            start_at=paused.resume_at if paused is not None else 1,
         )
-        elapsed = round((deps.monotonic() - started) * 1000)
+        elapsed = earlier_ms + round((deps.monotonic() - started) * 1000)
+        if result.waiting_at is not None:
+            assert state.code_wait is not None
+            state.replay = PausedReplay(step_id=step_id, resume_at=result.waiting_at, elapsed_ms=elapsed)
+            state.steps_taken = require_view(deps.event_log, view.run_id).step_count
+            return state
         if result.completed:
             rec.stage(ev.OutputProduced(output=result.output, step_id=step_id), "output")
             rec.append(
