@@ -341,6 +341,12 @@ def test_a_code_wait_spanning_slices_still_ends_at_the_timeout_listing_every_ans
         assert site.attempts == []
         # AND a browser was opened only to ask, and to end the run: not for each look between
         assert counted.opened == 2
+        # AND the looks that found no code added nothing to the run's events: its checkpoints
+        # are the ones the slices with a browser saved, however many looks came in between
+        looks = _states_entered(sfn, _execution(run_id), "Run agent steps") - counted.opened
+        events = [e.type for e in aws_runtime.runtime().event_log.read(run_id)]
+        assert looks >= 2
+        assert events.count("CheckpointSaved") == 1
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
 
 

@@ -34,7 +34,7 @@ from altostratus.engine.replay.secrets import RunSecrets
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.orchestration.sessions import ended_reason
-from altostratus.orchestration.task_io import require_view, task_result
+from altostratus.orchestration.task_io import code_answers, require_view, task_result
 from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.browser import AgentBrowser, BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
@@ -99,10 +99,21 @@ class AgentSlices:
                 return task_result(run_id, more=True, slice_no=slice_no)  # extended meanwhile
             budget = min(budget, left)
         agent_state, browser_state = self._load_checkpoint(view)
+        if agent_state is not None and (wait := agent_state.code_wait) is not None:
+            # The looks since the checkpoint counted their answers in the state machine's data,
+            # not in new checkpoints: both only grow from the checkpoint's, so the larger holds.
+            for kind, times in code_answers(event).items():
+                wait.pulls[kind] = max(times, wait.pulls.get(kind, 0))
         if agent_state is not None and agent_state.code_wait is not None and not view.cancel_requested:
             waiting = self._look_for_code(view, agent_state, browser_state)
             if waiting is not None:
-                return task_result(run_id, more=True, slice_no=slice_no + 1, code_wait_seconds=waiting)
+                return task_result(
+                    run_id,
+                    more=True,
+                    slice_no=slice_no + 1,
+                    code_wait_seconds=waiting,
+                    code_answers=agent_state.code_wait.pulls,
+                )
         try:
             more, outcome, code_wait_s = self._run(self._slice(view, agent_state, browser_state, budget))
         except self.browser_gone as exc:
@@ -120,9 +131,10 @@ class AgentSlices:
         self, view: RunView, state: AgentState, browser_state: dict[str, Any] | None
     ) -> int | None:
         """A run paused for a one-time code asks its sources before any browser is opened: the
-        seconds to wait before the next look while there is still no code, else None (the code
-        came, sealed into a new checkpoint so a retried slice has it too; or the wait is over and
-        the slice with a browser ends the run)."""
+        seconds to wait before the next look while there is still no code (the look stores
+        nothing: what the totp_url answered goes on in the state machine's data), else None (the
+        code came, sealed into a new checkpoint so a retried slice has it too; or the wait is
+        over and the slice with a browser ends the run)."""
         deps = self.agent
         try:
             request = executor_request(view, deps.secret_box, deps.artifacts)
@@ -134,9 +146,6 @@ class AgentSlices:
         if looked is not Looked.WAITING:
             return None
         assert state.code_wait is not None
-        if state.code_wait.pulls:
-            # What the totp_url answered is kept for the failure reason, should no code come.
-            self._save_checkpoint(view, state, browser_state)
         return state.code_wait.next_look_in(deps.clock.now())
 
     def _session_ended(self, view: RunView) -> str | None:
