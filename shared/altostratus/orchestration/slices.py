@@ -328,6 +328,9 @@ class AgentSlices:
             secrets=secrets.resolve,
             redaction=secrets.redaction,
             start_at=paused.resume_at if paused is not None else 1,
+            # Resumed: the checkpoint gave the page back; opening the start page again could
+            # make the site send another code.
+            open_start_url=paused is None,
         )
         elapsed = earlier_ms + round((deps.monotonic() - started) * 1000)
         if result.waiting_at is not None:
