@@ -11,9 +11,10 @@ import pytest
 from altostratus.domain import events as ev
 from altostratus.domain.view import fold
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError
-from tests.flow.drivers import Played, play_aws, play_embedded
+from tests.flow.drivers import AwsStack, Played, play_aws, play_embedded
 from tests.flow.scenarios import SCENARIO_IDS, SCENARIOS, FlowScenario
 from tests.support.fixture_site import FixtureSite
+from tests.support.links import Fetched
 
 pytestmark = pytest.mark.browser
 
@@ -96,8 +97,16 @@ def test_the_same_scenario_ends_the_same_way_with_the_same_events_on_both_runtim
     embedded = play_embedded(scenario, tmp_path, site, model)
     _check(embedded, scenario)
     _check_cap(embedded, scenario)
-    aws = play_aws(scenario, monkeypatch, site, model)
+    fetched: list[Fetched] = []
+
+    def fetch_links(stack: AwsStack, run_ids: list[str]) -> None:
+        fetched.extend(stack.assert_links_answer_stored_bytes(*run_ids))
+
+    aws = play_aws(scenario, monkeypatch, site, model, before_stop=fetch_links)
     _check(aws, scenario)
+    # Every link the runs' answers hand out answered the bucket's bytes: each step's screenshot.
+    screenshots = {f.artifact_id for f in fetched if f.where.startswith("screenshot_urls")}
+    assert screenshots == {ref.artifact_id for p in [aws, *aws.others] for ref in p.view.screenshots}
     _check_cap(aws, scenario)
     assert aws.types == embedded.types
     assert [p.types for p in aws.others] == [p.types for p in embedded.others]
