@@ -34,7 +34,7 @@ from tests.support.aws import moto_aws
 from tests.support.fixture_site import FixtureSite
 from tests.support.functions import FakeLambdaContext, function_client, load_function
 from tests.support.inproc_lambda import InProcessLambdas
-from tests.support.links import Fetched, assert_links_answer_stored_bytes
+from tests.support.links import Fetched, assert_links_answer_stored_bytes, http_fetch
 
 TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
 # Where the SDK and the links reach the api function (API Gateway's address, as the caller saw it).
@@ -52,6 +52,9 @@ class Played:
     snapshots: list[dict[str, str]] = field(default_factory=list)
     # Per run: how many times its execution waited for a slot (AWS: the execution history).
     slot_waits: dict[str, int] = field(default_factory=dict)
+    # Every link the runs' answers handed out, each fetched without a key once they had ended
+    # and found to answer the bytes as stored.
+    links: list[Fetched] = field(default_factory=list)
 
     @property
     def types(self) -> list[str]:
@@ -122,11 +125,28 @@ def play_embedded(
             submitted.setdefault("id", run_ids[0])
         snapshots = _watch(lambda run_id: str(http.get(f"/v1/runs/{run_id}").json()["status"]), run_ids)
         assert service.runner.wait_idle(timeout=60)
+        links = _embedded_links(http, service, run_ids)
         if before_stop is not None:
             before_stop(http, run_ids)
         log = service.runtime.event_log
         played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
-        return replace(played[0], others=played[1:], snapshots=snapshots)
+        return replace(played[0], others=played[1:], snapshots=snapshots, links=links)
+
+
+def _embedded_links(http: httpx.Client, service: EmbeddedService, run_ids: list[str]) -> list[Fetched]:
+    """Every link the runs' answers hand out (as `AwsStack.assert_links_answer_stored_bytes`),
+    fetched over HTTP without a key: each answers the bytes in the data directory's store."""
+    uris = {}
+    answers: list[Mapping[str, Any]] = []
+    for run_id in run_ids:
+        listed = http.get(f"/v1/runs/{run_id}/artifacts").json()
+        records = service.runtime.event_log.list_artifacts(run_id)
+        assert sorted(a["artifact_id"] for a in listed) == sorted(r.artifact_id for r in records)
+        uris |= {r.artifact_id: r.uri for r in records}
+        answers += [http.get(f"/v1/runs/{run_id}").json(), *listed]
+    return assert_links_answer_stored_bytes(
+        answers, fetch=http_fetch, uris=uris, read=service.runtime.artifacts.get
+    )
 
 
 def _played(view: RunView | None, events: list[ev.Event]) -> Played:
@@ -330,12 +350,13 @@ def _play_aws(
 
     snapshots = _watch(status, run_ids)
     stack.lambdas.drain()
+    links = stack.assert_links_answer_stored_bytes(*run_ids)
     if before_stop is not None:
         before_stop(stack, run_ids)
     waits = {run_id: _slot_waits(sfn, executions[run_id]) for run_id in run_ids}
     played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
     first = replace(played[0], published=stack.published())
-    return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits)
+    return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits, links=links)
 
 
 def _s3_object(uri: str) -> bytes:

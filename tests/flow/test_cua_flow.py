@@ -19,10 +19,9 @@ from altostratus.domain.view import fold
 from tests.agent.scenarios import EXTRACTION
 from tests.cua import scenario as sc
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError, MessagesRequest
-from tests.flow.drivers import AwsStack, play_aws, play_embedded
+from tests.flow.drivers import play_aws, play_embedded
 from tests.flow.scenarios import FlowScenario
 from tests.support.fixture_site import FixtureSite
-from tests.support.links import Fetched
 
 pytestmark = pytest.mark.browser
 
@@ -67,18 +66,13 @@ def test_a_computer_use_run_ends_the_same_way_on_both_runtimes(
     layout = sc.measure(browser_loop, runtime, site.url(sc.ORDER_PAGE))
     scenario = CuaFlow("anthropic-cua order", EXTRACTION, "completed", layout=layout)
     embedded = play_embedded(scenario, tmp_path, site, model)
-    fetched: list[Fetched] = []
-
-    def fetch_links(stack: AwsStack, run_ids: list[str]) -> None:
-        fetched.extend(stack.assert_links_answer_stored_bytes(*run_ids))
-
-    aws = play_aws(scenario, monkeypatch, site, model, before_stop=fetch_links)
+    aws = play_aws(scenario, monkeypatch, site, model)
     for played in (embedded, aws):
         assert played.view.status.value == "completed", played.view.failure_reason
         assert played.view.output == sc.EXPECTED_OUTPUT
         assert played.view == fold(played.events)
         assert played.view.run_type.value == "anthropic_cua"
+        # Every link the run's answers handed out answered the bytes as stored (the drivers
+        # fetch them all): its screenshots (every action's) and its recording among them.
+        assert {f.where.partition("[")[0] for f in played.links} >= {"screenshot_urls", "recording_url"}
     assert aws.types == embedded.types
-    # On AWS every link the run's answers hand out answers the bucket's bytes: its screenshots
-    # (every action's) and its recording among them.
-    assert {f.where.partition("[")[0] for f in fetched} >= {"screenshot_urls", "recording_url"}
