@@ -211,8 +211,8 @@ class Settler:
         frames = 2
         for _ in range(_ROUNDS):
             if monitor.navigating(seen):
-                await _follow_navigation(page, monitor, seen, deadline)
                 worlds.forget_target(target.key)
+                await _follow_navigation(page, monitor, seen, deadline, worlds, target)
                 seen = monitor.mark()
                 # The new document after its load event: only what it does next counts (its
                 # first frame starts what it renders lazily, the requests of what it observes).
@@ -235,15 +235,22 @@ class Settler:
             frames = 2
 
 
-async def _follow_navigation(page: Page, monitor: NetworkMonitor, seen: Mark, deadline: float) -> None:
+async def _follow_navigation(
+    page: Page, monitor: NetworkMonitor, seen: Mark, deadline: float, worlds: IsolatedWorlds, target: Target
+) -> None:
     """Wait for the navigation's commit, then for its document's load event."""
     loop = asyncio.get_running_loop()
     if not await monitor.wait_commit(seen, deadline):
         return
     remaining_ms = int((deadline - loop.time()) * 1000)
     if remaining_ms > 0:
+        # The new document's world, made while it loads: the quiet wait after the load event
+        # runs in it at once instead of first paying a round trip to create it.
+        world = asyncio.ensure_future(worlds.context_id(target, target.frame_id, fresh=True))
         with contextlib.suppress(PlaywrightError):
             await page.wait_for_load_state("load", timeout=remaining_ms)
+        with contextlib.suppress(PlaywrightError):
+            await world
 
 
 async def _dom_or_navigation(
