@@ -93,6 +93,8 @@ def _run(
     stack.lambdas.drain()
     got = stack.call_api("GET", f"/v1/runs/{run_id}")
     assert got["statusCode"] == 200, got["body"]
+    # Every link the run's answers hand out answers the bucket's bytes, whatever the run did.
+    assert stack.assert_links_answer_stored_bytes(run_id)
     return run_id, json.loads(got["body"])
 
 
@@ -262,6 +264,7 @@ def _ended(stack: AwsStack, run_id: str) -> dict[str, Any]:
     stack.lambdas.drain()
     got = stack.call_api("GET", f"/v1/runs/{run_id}")
     assert got["statusCode"] == 200, got["body"]
+    assert stack.assert_links_answer_stored_bytes(run_id)
     return dict(json.loads(got["body"]))
 
 
