@@ -139,6 +139,24 @@ LINKS = Scenario(
 )
 
 
+# --- downloading a file ----------------------------------------------------------------------
+
+
+def download_the_report(page: Page) -> Reply:
+    if page.turn == 0:
+        return act(click(page.element("Download the report", role="link")))
+    return done("The report was downloaded.", answer="report.csv")
+
+
+DOWNLOAD = Scenario(
+    name="download a file",
+    prompt="Download the monthly report.",
+    start="reports.html",
+    agent=download_the_report,
+    verifier=accept_when("Monthly reports"),
+)
+
+
 # --- a page that tries to take over --------------------------------------------------------
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import httpx
 import pyotp
 import pytest
 from skyvern.client import NonEmptyCreditCardCredential, NonEmptyPasswordCredential
@@ -42,6 +41,7 @@ from altostratus.runtimes.settings import Settings
 from tests.agent.scenarios import click, type_text
 from tests.fakes.anthropic_server import Reply, ToolUse
 from tests.fakes.policies import Page, act, agent_policy, done
+from tests.support.links import assert_links_answer_stored_bytes, http_fetch
 from tests.support.server import RunningServer, alto, alto_serve
 from tests.support.two_factor_site import TwoFactorSite, two_factor_site
 from tests.support.webhook_receiver import WebhookReceiver, running, statuses
@@ -554,24 +554,33 @@ def test_no_secret_a_run_used_is_anywhere_a_person_or_the_model_can_read(
     }
     # THEN none of them is in what the API answers about the runs, the artifacts it serves included
     answers.append(Searched("credentials", json.dumps([c.dict() for c in client.get_credentials()])))
-    for run_id in runs.values():
-        artifacts = client.get_run_artifacts(run_id)
-        answers += [
-            Searched(f"run {run_id}", client.get_run(run_id).json()),
-            Searched(
-                f"timeline {run_id}",
-                json.dumps([e.dict() for e in client.get_run_timeline(run_id)], default=str),
-            ),
-            Searched(f"artifacts {run_id}", json.dumps([a.dict() for a in artifacts], default=str)),
-        ]
-        for artifact in artifacts:
-            assert artifact.signed_url, artifact
-            got = httpx.get(artifact.signed_url, timeout=30)
-            assert got.status_code == 200, artifact
-            answers += _texts(f"{run_id}/{artifact.artifact_id} ({artifact.artifact_type})", got.content)
-    # (nor in the events and artifacts as stored, read without the API)
     runtime = build_local(Settings(data_dir=server.data_dir))
     try:
+        for run_id in runs.values():
+            run = client.get_run(run_id)
+            artifacts = client.get_run_artifacts(run_id)
+            answers += [
+                Searched(f"run {run_id}", run.json()),
+                Searched(
+                    f"timeline {run_id}",
+                    json.dumps([e.dict() for e in client.get_run_timeline(run_id)], default=str),
+                ),
+                Searched(f"artifacts {run_id}", json.dumps([a.dict() for a in artifacts], default=str)),
+            ]
+            # (every link in them answers, keyless, the bytes the artifact store holds)
+            records = runtime.event_log.list_artifacts(run_id)
+            assert sorted(a.artifact_id for a in artifacts) == sorted(r.artifact_id for r in records)
+            fetched = assert_links_answer_stored_bytes(
+                [run.dict(), *(a.dict() for a in artifacts)],
+                fetch=http_fetch,
+                uris={r.artifact_id: r.uri for r in records},
+                read=runtime.artifacts.get,
+            )
+            served = {f.artifact_id: f for f in fetched}  # (each artifact's bytes, searched once)
+            assert set(served) == {r.artifact_id for r in records}
+            for f in served.values():
+                answers += _texts(f"{run_id}/{f.artifact_id} ({f.where})", f.data)
+        # (nor in the events and artifacts as stored, read without the API)
         events = [
             Searched(r, json.dumps([e.model_dump(mode="json") for e in runtime.event_log.read(r)]))
             for r in runs.values()

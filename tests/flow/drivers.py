@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import httpx
 import pytest
+import requests
 from skyvern.client import Skyvern as SkyvernClient
 
 from altostratus.api.gateway_event import http_api_event
@@ -32,8 +34,11 @@ from tests.support.aws import moto_aws
 from tests.support.fixture_site import FixtureSite
 from tests.support.functions import FakeLambdaContext, function_client, load_function
 from tests.support.inproc_lambda import InProcessLambdas
+from tests.support.links import Fetched, assert_links_answer_stored_bytes, http_fetch
 
 TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
+# Where the SDK and the links reach the api function (API Gateway's address, as the caller saw it).
+API_BASE = "https://api.example.test"
 
 
 @dataclass
@@ -47,6 +52,9 @@ class Played:
     snapshots: list[dict[str, str]] = field(default_factory=list)
     # Per run: how many times its execution waited for a slot (AWS: the execution history).
     slot_waits: dict[str, int] = field(default_factory=dict)
+    # Every link the runs' answers handed out, each fetched without a key once they had ended
+    # and found to answer the bytes as stored.
+    links: list[Fetched] = field(default_factory=list)
 
     @property
     def types(self) -> list[str]:
@@ -117,11 +125,28 @@ def play_embedded(
             submitted.setdefault("id", run_ids[0])
         snapshots = _watch(lambda run_id: str(http.get(f"/v1/runs/{run_id}").json()["status"]), run_ids)
         assert service.runner.wait_idle(timeout=60)
+        links = _embedded_links(http, service, run_ids)
         if before_stop is not None:
             before_stop(http, run_ids)
         log = service.runtime.event_log
         played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
-        return replace(played[0], others=played[1:], snapshots=snapshots)
+        return replace(played[0], others=played[1:], snapshots=snapshots, links=links)
+
+
+def _embedded_links(http: httpx.Client, service: EmbeddedService, run_ids: list[str]) -> list[Fetched]:
+    """Every link the runs' answers hand out (as `AwsStack.assert_links_answer_stored_bytes`),
+    fetched over HTTP without a key: each answers the bytes in the data directory's store."""
+    uris = {}
+    answers: list[Mapping[str, Any]] = []
+    for run_id in run_ids:
+        listed = http.get(f"/v1/runs/{run_id}/artifacts").json()
+        records = service.runtime.event_log.list_artifacts(run_id)
+        assert sorted(a["artifact_id"] for a in listed) == sorted(r.artifact_id for r in records)
+        uris |= {r.artifact_id: r.uri for r in records}
+        answers += [http.get(f"/v1/runs/{run_id}").json(), *listed]
+    return assert_links_answer_stored_bytes(
+        answers, fetch=http_fetch, uris=uris, read=service.runtime.artifacts.get
+    )
 
 
 def _played(view: RunView | None, events: list[ev.Event]) -> Played:
@@ -150,10 +175,45 @@ class AwsStack:
     def sdk(self) -> SkyvernClient:
         """The official SDK, its requests reaching the api function as API Gateway events."""
         return SkyvernClient(
-            base_url="https://api.example.test",
+            base_url=API_BASE,
             api_key=self.key,
             httpx_client=function_client(self.api.handler),
         )
+
+    def fetch_link(self, link: str) -> tuple[int, bytes]:
+        """A link the API handed out, fetched with nothing but what it carries: through the api
+        function it points at, then, for a file too large for a Lambda answer, from the
+        short-lived S3 link the function redirects to (moto answers `requests` in process)."""
+        parts = urlsplit(link)
+        assert f"{parts.scheme}://{parts.netloc}" == API_BASE, link  # the API's own link
+        with function_client(self.api.handler) as client:
+            reply = client.get(link)
+        if reply.status_code == 302:
+            direct = requests.get(reply.headers["location"], timeout=30)
+            return direct.status_code, direct.content
+        return reply.status_code, reply.content
+
+    def assert_links_answer_stored_bytes(
+        self, *run_ids: str, also: Iterable[Mapping[str, Any]] = ()
+    ) -> list[Fetched]:
+        """Every link the runs' answers hand out (GET /v1/runs/{id}: screenshots, recording,
+        downloads; GET /v1/runs/{id}/artifacts: each signed_url) and those in `also` (answers
+        about the same runs: a session, a viewer page's details), fetched without a key as
+        `fetch_link` does: each answers exactly the object in the bucket, read with boto3."""
+        uris = {}
+        answers: list[Mapping[str, Any]] = [*also]
+        with function_client(self.api.handler) as api:
+            for run_id in run_ids:
+                run = api.get(f"{API_BASE}/v1/runs/{run_id}", headers={"x-api-key": self.key})
+                listed = api.get(f"{API_BASE}/v1/runs/{run_id}/artifacts", headers={"x-api-key": self.key})
+                assert run.status_code == 200 and listed.status_code == 200, (run.text, listed.text)
+                records = aws_runtime.runtime().event_log.list_artifacts(run_id)
+                # The listing is every artifact the run stored.
+                listed_ids = sorted(a["artifact_id"] for a in listed.json())
+                assert listed_ids == sorted(r.artifact_id for r in records)
+                uris |= {r.artifact_id: r.uri for r in records}
+                answers += [run.json(), *listed.json()]
+        return assert_links_answer_stored_bytes(answers, fetch=self.fetch_link, uris=uris, read=_s3_object)
 
     def published(self) -> list[str]:
         sqs = boto3.client("sqs", region_name="us-east-1")
@@ -290,12 +350,21 @@ def _play_aws(
 
     snapshots = _watch(status, run_ids)
     stack.lambdas.drain()
+    links = stack.assert_links_answer_stored_bytes(*run_ids)
     if before_stop is not None:
         before_stop(stack, run_ids)
     waits = {run_id: _slot_waits(sfn, executions[run_id]) for run_id in run_ids}
     played = [_played(log.get_view(run_id), log.read(run_id)) for run_id in run_ids]
     first = replace(played[0], published=stack.published())
-    return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits)
+    return replace(first, others=played[1:], snapshots=snapshots, slot_waits=waits, links=links)
+
+
+def _s3_object(uri: str) -> bytes:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    assert uri.startswith("s3://") and key, uri
+    s3 = boto3.client("s3", region_name="us-east-1")
+    data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return data
 
 
 def _slot_waits(sfn: Any, execution_arn: str) -> int:

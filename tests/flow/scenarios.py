@@ -12,7 +12,7 @@ from altostratus.adapters.browser.errors import BrowserCrashedError, LaunchError
 from altostratus.domain.run_request import RunTaskRequest
 from altostratus.domain.view import RunView
 from altostratus.ports.browser import BrowserProvider, OpenBrowser
-from tests.agent.scenarios import AGENT_PAGES, EXTRACTION, FORM, LINKS, Scenario
+from tests.agent.scenarios import AGENT_PAGES, DOWNLOAD, EXTRACTION, FORM, LINKS, Scenario
 from tests.fakes.anthropic_server import MessagesRequest, Reply
 from tests.support.fixture_site import FixtureSite
 
@@ -97,6 +97,8 @@ class FlowScenario:
     max_running_per_org: int | None = None
     # Other settings of both runtimes (e.g. short slices), by Settings field name.
     settings: dict[str, Any] = field(default_factory=dict)
+    # The names of the files the run downloads, as its downloaded_files list them.
+    downloads: tuple[str, ...] = ()
 
     def request(self, site: FixtureSite) -> dict[str, Any]:
         return {
@@ -150,6 +152,9 @@ SCENARIOS = [
         "timed_out",
         extra_request={"max_steps": 1},
         reason_contains="maximum steps (1)",
+    ),
+    FlowScenario(
+        "downloads a file, listed with a link to its bytes", DOWNLOAD, "completed", downloads=("report.csv",)
     ),
     FlowScenario(
         "organization cap 1: the second run waits queued until the first ends",

@@ -72,4 +72,7 @@ def test_a_computer_use_run_ends_the_same_way_on_both_runtimes(
         assert played.view.output == sc.EXPECTED_OUTPUT
         assert played.view == fold(played.events)
         assert played.view.run_type.value == "anthropic_cua"
+        # Every link the run's answers handed out answered the bytes as stored (the drivers
+        # fetch them all): its screenshots (every action's) and its recording among them.
+        assert {f.where.partition("[")[0] for f in played.links} >= {"screenshot_urls", "recording_url"}
     assert aws.types == embedded.types

@@ -40,6 +40,7 @@ def _completed(event: dict[str, Any]) -> dict[str, Any]:
         "slice": 1,
         "outcome": COMPLETED,
         "code_wait_seconds": 0,  # it waits for no one-time code
+        "code_answers": None,
     }
 
 

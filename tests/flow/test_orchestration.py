@@ -13,7 +13,7 @@ from altostratus.domain.view import fold
 from tests.fakes.anthropic_server import FakeAnthropicServer, HttpError
 from tests.flow.drivers import Played, play_aws, play_embedded
 from tests.flow.scenarios import SCENARIO_IDS, SCENARIOS, FlowScenario
-from tests.support.fixture_site import FixtureSite
+from tests.support.fixture_site import REPORT_CSV, FixtureSite
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +70,7 @@ def _check(played: Played, scenario: FlowScenario) -> None:
         # after the end, whether the model answered first or the slice's watcher saw the end.
         after = [e.type for e in played.events[played.events.index(terminal[0]) + 1 :]]
         assert not [t for t in after if not t.startswith("Webhook")], after
+    assert [f.filename for f in view.downloads] == list(scenario.downloads)
     if scenario.reason_contains:
         assert view.failure_reason is not None and scenario.reason_contains in view.failure_reason
     if scenario.crash_on_action is not None:
@@ -85,6 +86,18 @@ def _check(played: Played, scenario: FlowScenario) -> None:
         assert view.output == {"name": "Desk lamp", "sku": "LMP-204", "price": 34.99, "units_in_stock": 12}
 
 
+def _check_links(played: Played, scenario: FlowScenario) -> None:
+    """Every link the runs' answers handed out answered the bytes as stored (the drivers fetch
+    them all): each step's screenshot, and each downloaded file, the file as the site sent it."""
+    runs = [played, *played.others]
+    screenshots = {f.artifact_id for f in played.links if f.where.startswith("screenshot_urls")}
+    assert screenshots == {ref.artifact_id for p in runs for ref in p.view.screenshots}
+    downloads = [f for f in played.links if f.where.startswith("downloaded_files")]
+    assert {f.artifact_id for f in downloads} == {d.artifact_id for p in runs for d in p.view.downloads}
+    if scenario.downloads:
+        assert downloads and {f.data for f in downloads} == {REPORT_CSV}
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
 def test_the_same_scenario_ends_the_same_way_with_the_same_events_on_both_runtimes(
     scenario: FlowScenario,
@@ -96,9 +109,11 @@ def test_the_same_scenario_ends_the_same_way_with_the_same_events_on_both_runtim
     embedded = play_embedded(scenario, tmp_path, site, model)
     _check(embedded, scenario)
     _check_cap(embedded, scenario)
+    _check_links(embedded, scenario)
     aws = play_aws(scenario, monkeypatch, site, model)
     _check(aws, scenario)
     _check_cap(aws, scenario)
+    _check_links(aws, scenario)
     assert aws.types == embedded.types
     assert [p.types for p in aws.others] == [p.types for p in embedded.others]
     # On AWS every event of the runs also reached the bus (read from the rule's SQS target).

@@ -179,3 +179,8 @@ def test_the_moto_flow_records_a_run_into_s3(
 
     played = play_aws(SCENARIO, monkeypatch, site, model, before_stop=look)
     _check_video(seen["data"], played.view, played.events)
+    # AND every link its answers handed out, its screenshots' too, answered the bucket's bytes
+    # (the driver fetches them all)
+    assert played.view.recording is not None
+    assert {f.where.partition("[")[0] for f in played.links} >= {"recording_url", "screenshot_urls"}
+    assert played.view.recording.artifact_id in {f.artifact_id for f in played.links}

@@ -40,7 +40,14 @@ class HeldSteps:
             gate = self.gates.setdefault(run_id, threading.Event())
         assert gate.wait(30), f"{run_id} was never let finish"
         outcome = {"status": "completed", "output": {"run": run_id}}
-        return {"run_id": run_id, "continue": False, "slice": 1, "outcome": outcome, "code_wait_seconds": 0}
+        return {
+            "run_id": run_id,
+            "continue": False,
+            "slice": 1,
+            "outcome": outcome,
+            "code_wait_seconds": 0,
+            "code_answers": None,
+        }
 
     def finish(self, run_id: str) -> None:
         with self.lock:

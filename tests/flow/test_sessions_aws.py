@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import boto3
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from skyvern.client.errors import BadRequestError
@@ -25,7 +26,7 @@ from altostratus.runtimes import aws as aws_runtime
 from tests.agent.scenarios import AGENT_PAGES, click, type_text
 from tests.fakes.anthropic_server import FakeAnthropicServer, Reply
 from tests.fakes.policies import Page, act, agent_policy, done, terminate
-from tests.flow.drivers import AwsStack, aws_stack
+from tests.flow.drivers import API_BASE, AwsStack, aws_stack
 from tests.support.clock import FakeClock
 from tests.support.fixture_site import FixtureSite
 from tests.support.functions import function_client, load_function
@@ -96,6 +97,15 @@ def _wait(check: Callable[[], Any], what: str, timeout_s: float = 120) -> Any:
     return found
 
 
+def _viewed(browser: httpx.Client, session_id: str) -> Any:
+    """The session as its viewer page reads it: signed in, with the CSRF token from the cookie."""
+    csrf = browser.cookies.get("__Host-alto_csrf")
+    assert csrf, browser.cookies
+    reply = browser.get(f"{API_BASE}/viewer/api/browser_sessions/{session_id}", headers={"x-alto-csrf": csrf})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
 def _schedule(session_id: str) -> dict[str, Any]:
     scheduler = boto3.client("scheduler", region_name="us-east-1")
     found: dict[str, Any] = scheduler.get_schedule(Name=schedule_name(session_id), GroupName=GROUP)
@@ -131,14 +141,25 @@ def test_two_runs_in_a_checkpoint_session_queue_and_the_second_keeps_the_login(
     session_id = created.browser_session_id
     assert created.status == "running" and created.timeout == 30 and created.started_at
     assert created.browser_address is None and created.runnable_id is None
-    # Its app_url is the viewer's page of the session, served by the api function.
-    assert created.app_url == f"https://api.example.test/browser-session/{session_id}"
-    viewer = function_client(stack.api.handler)
-    asked = viewer.get(created.app_url, follow_redirects=False)
+    # Its app_url is the viewer's page of the session, served by the api function: a browser
+    # sent there signs in with the key and lands on the session's page.
+    assert created.app_url == f"{API_BASE}/browser-session/{session_id}"
+    browser = function_client(stack.api.handler)  # keeps the cookies it is given
+    asked = browser.get(created.app_url, follow_redirects=False)
     assert asked.status_code in {302, 303}, asked.text  # signed out: the viewer asks for a key
     assert asked.headers["location"].endswith(f"/signin?next=/browser-session/{session_id}")
-    signin = viewer.get(urljoin(created.app_url, asked.headers["location"]))
+    signin = browser.get(urljoin(created.app_url, asked.headers["location"]))
     assert signin.status_code == 200 and "text/html" in signin.headers["content-type"]
+    assert 'data-page="signin"' in signin.text
+    # (the sign-in page posts the key from its own origin, then opens its `next`)
+    own_origin = {"origin": API_BASE, "sec-fetch-site": "same-origin"}
+    signed = browser.post(f"{API_BASE}/viewer/api/session", json={"api_key": stack.key}, headers=own_origin)
+    assert signed.status_code == 200, signed.text
+    landed = parse_qs(urlsplit(asked.headers["location"]).query)["next"][0]
+    page = browser.get(urljoin(created.app_url, landed), follow_redirects=False)
+    assert page.status_code == 200, page.headers
+    assert 'data-page="session"' in page.text and "text/html" in page.headers["content-type"]
+    assert _viewed(browser, session_id)["session"]["browser_session_id"] == session_id
     schedule = _schedule(session_id)
     assert schedule["ScheduleExpression"] == at_expression(_session(session_id).deadline)
     assert schedule["ScheduleExpressionTimezone"] == "UTC" and schedule["ActionAfterCompletion"] == "DELETE"
@@ -164,6 +185,17 @@ def test_two_runs_in_a_checkpoint_session_queue_and_the_second_keeps_the_login(
         lambda: (v := sdk.get_browser_session(session_id)).runnable_id is None and v, "the lease to end"
     )
     assert idle.status == "running" and idle.browser_address is None
+    # AND the session's page in the viewer lists both runs, with what its browser showed last
+    viewed = _viewed(browser, session_id)
+    assert sorted(r["run_id"] for r in viewed["runs"]) == sorted([first, second])
+    assert viewed["latest_screenshot"]["run_id"] == second
+    # AND every link the runs, the session and its page hand out answers the bucket's bytes
+    session = _call(stack, "GET", f"/v1/browser_sessions/{session_id}")
+    fetched = stack.assert_links_answer_stored_bytes(first, second, also=[session, viewed["session"], viewed])
+    assert "latest_screenshot" in {f.where for f in fetched}
+    assert {f.artifact_id for f in fetched if f.where.startswith("screenshot_urls")} >= {
+        viewed["latest_screenshot"]["artifact_id"]
+    }
     # AND what run 2 left is in the bucket, sealed: no cookie in clear
     state_uri = _session(session_id).state_uri
     assert state_uri is not None and state_uri.startswith("s3://alto-artifacts/runs/")

@@ -120,6 +120,9 @@ def test_two_runs_in_an_agentcore_session_the_second_on_the_live_page_the_first_
     assert two["status"] == "completed", two["failure_reason"]
     assert one["output"]["stamp"] and two["output"] == {"who": "alice", "stamp": one["output"]["stamp"]}
     assert two["started_at"] >= one["finished_at"]
+    # AND every link the runs and the session hand out answers the bucket's bytes
+    session = _call(stack, "GET", f"/v1/browser_sessions/{session_id}")
+    assert stack.assert_links_answer_stored_bytes(first, second["run_id"], also=[session])
     # AND the slices reached AgentCore's browser over the signed stream, nothing refused
     assert remote[0].automation_connections >= 2
     assert agentcore.refused == []

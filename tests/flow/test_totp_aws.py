@@ -16,12 +16,14 @@ from typing import Any
 
 import boto3
 import pytest
+from skyvern.client import NonEmptyPasswordCredential
 
 from altostratus.adapters.browser import BrowserRuntime
 from altostratus.devtools import cua_script as cs
 from altostratus.devtools.fake_anthropic.computer import computer_policy
 from altostratus.devtools.fake_openai.server import FakeOpenAIServer
 from altostratus.domain import events as ev
+from altostratus.domain.credentials import login_goal
 from altostratus.engine.agent.code_wait import WAITING_TEXT
 from altostratus.orchestration.slices import AgentSlices
 from altostratus.runtimes import aws as aws_runtime
@@ -107,6 +109,8 @@ def _run(
     stack.lambdas.drain()
     got = stack.call_api("GET", f"/v1/runs/{run_id}")
     assert got["statusCode"] == 200, got["body"]
+    # Every link the run's answers hand out answers the bucket's bytes, whatever the run did.
+    assert stack.assert_links_answer_stored_bytes(run_id)
     return run_id, json.loads(got["body"])
 
 
@@ -246,6 +250,7 @@ def _short_slices(
             browsers=counted,
             browser_gone=real.browser_gone,
             warm_environment=real.warm_environment,
+            plans=real.plans,
         )
         module = load_function("agent_step")
         monkeypatch.setattr(module, "agent_slices", lambda: slices)
@@ -267,7 +272,9 @@ def _execution(run_id: str) -> str:
     )
 
 
-def _ended(stack: AwsStack, run_id: str) -> dict[str, Any]:
+def _ended(stack: AwsStack, run_id: str, *, replayed: bool = False) -> dict[str, Any]:
+    """The run once its execution has ended; every link its answers hand out answers the
+    bucket's bytes (an agent run has some; a replay, with no recording, may have none)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     arn = _execution(run_id)
     deadline = time.monotonic() + 120
@@ -277,6 +284,8 @@ def _ended(stack: AwsStack, run_id: str) -> dict[str, Any]:
     stack.lambdas.drain()
     got = stack.call_api("GET", f"/v1/runs/{run_id}")
     assert got["statusCode"] == 200, got["body"]
+    fetched = stack.assert_links_answer_stored_bytes(run_id)
+    assert fetched or replayed
     return dict(json.loads(got["body"]))
 
 
@@ -356,6 +365,12 @@ def test_a_code_wait_spanning_slices_still_ends_at_the_timeout_listing_every_ans
         assert site.attempts == []
         # AND a browser was opened only to ask, and to end the run: not for each look between
         assert counted.opened == 2
+        # AND the looks that found no code added nothing to the run's events: its checkpoints
+        # are the ones the slices with a browser saved, however many looks came in between
+        looks = _states_entered(sfn, _execution(run_id), "Run agent steps") - counted.opened
+        events = [e.type for e in aws_runtime.runtime().event_log.read(run_id)]
+        assert looks >= 2
+        assert events.count("CheckpointSaved") == 1
     assert all(asked.skyvern_signature_ok(stack.key) for asked in receiver.received)
 
 
@@ -448,6 +463,87 @@ def test_a_run_canceled_while_its_totp_url_is_asked_between_slices_ends_without_
         # AND no browser was launched to type the code the canceled run got, nor was it typed
         assert counted.opened == opened_before
         assert site.attempts == []
+
+
+def test_a_replayed_login_whose_code_comes_after_the_slice_ends_resumes_at_the_code_step_between_slices(
+    stack: AwsStack, model: FakeAnthropicServer
+) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    sdk = stack.sdk()
+    identifier = "replay.waiter@example.com"
+    username, password = "joan.replay", "Between-Slices-Password-8"
+    first_code, replay_code = "318406", "560723"
+    cred_id = sdk.create_credential(
+        name="Replayed login waiting between slices",
+        credential_type="password",
+        credential=NonEmptyPasswordCredential(username=username, password=password),
+    ).credential_id
+    with two_factor_site(expected=first_code, username=username, password=password) as site:
+        # The 2FA page has its own address: a later slice's browser opens it again from there.
+        site.redirect_login = True
+        # GIVEN a login whose code was pushed for its totp_identifier, published as a workflow
+        source = sdk.run_task(
+            prompt=login_goal(cred_id),
+            url=site.url("/login"),
+            engine="skyvern-2.0",
+            publish_workflow=True,
+            totp_identifier=identifier,
+        )
+        deadline = time.monotonic() + 60
+        while sdk.get_run(source.run_id).status not in ("running", *TERMINAL):
+            assert time.monotonic() < deadline, "the login never started"
+            time.sleep(0.1)
+        sdk.send_totp_code(totp_identifier=identifier, content=f"Your code is {first_code}.")
+        published = _ended(stack, source.run_id)
+        assert published["status"] == "completed", published["failure_reason"]
+        assert site.attempts == [first_code]
+        site.expected = replay_code
+        calls = len(model.exchanges)
+        # AND slices of three seconds, and a code wait of up to 90
+        with _short_slices(stack, code_timeout_s=90) as counted:
+            # WHEN the workflow replays as code, without the agent to fall back on
+            started = sdk.run_workflow(
+                agent_id=published["workflow_permanent_id"], run_with="code", ai_fallback=False
+            )
+            arn = _execution(started.run_id)
+            # AND its code is still not there after the slice that signed in ended, nor when a
+            # later slice looked again
+            _waits_for_its_code(sfn, arn)
+            opened_while_waiting = counted.opened
+            logins_while_waiting = list(site.logins)
+            # AND then the code is pushed with the official SDK, for that workflow run
+            sdk.send_totp_code(
+                totp_identifier=identifier,
+                content=f"Your verification code is {replay_code}.",
+                workflow_run_id=started.run_id,
+            )
+            run = _ended(stack, started.run_id, replayed=True)
+        # THEN the replay completed: it signed in once, and typed the code once, in a later slice
+        assert run["status"] == "completed", run["failure_reason"]
+        assert run["script_run"]["ai_fallback_triggered"] is False
+        assert logins_while_waiting == [(username, password)] * 2
+        assert site.logins == [(username, password)] * 2
+        assert site.attempts == [first_code, replay_code]
+        # AND no model request: the replay went on from the code's step, not through the agent
+        assert len(model.exchanges) == calls
+        # AND no browser was open while it waited: only the slice that signed in had one
+        assert opened_while_waiting == 1
+        assert counted.opened > opened_while_waiting
+        assert stack.lambdas.errors == []
+        # AND every step the replay recorded was done once, all in one replay step
+        timeline = sdk.get_run_timeline(started.run_id)
+        actions = [a for entry in timeline if entry.block for a in entry.block.actions or []]
+        assert actions and {a.created_by for a in actions} == {"script"}
+        assert len(actions) == len({a.action_order for a in actions})
+        # AND neither code nor the password was stored anywhere in clear
+        events = aws_runtime.runtime().event_log.read(started.run_id)
+        texts = {
+            **_stored_text(),
+            "events": json.dumps([e.model_dump(mode="json") for e in events]),
+            "answers": "\n".join([json.dumps(run), *_answers(stack, started.run_id)]),
+        }
+        secrets = (replay_code, password)
+        assert [where for where, text in texts.items() if any(v in text for v in secrets)] == []
 
 
 def test_a_computer_use_run_on_aws_types_the_code_its_totp_url_answers_through_the_placeholder(

@@ -46,6 +46,9 @@ def _ended(stack: AwsStack, run_id: str, timeout_s: float = 120) -> dict[str, An
         time.sleep(0.2)
     stack.lambdas.drain()
     run: dict[str, Any] = _body(stack.call_api("GET", f"/v1/runs/{run_id}"))
+    # Every link the run's answers hand out answers the bucket's bytes (a replay without a
+    # recording may have none).
+    stack.assert_links_answer_stored_bytes(run_id)
     return run
 
 
@@ -83,6 +86,9 @@ def test_publish_then_code_replay_on_the_aws_runtime(
         artifacts = [a for a in everything if a["artifact_type"] == "script_file"]
         assert sorted(a["filename"] for a in artifacts) == ["main.py", "plan.json"]
         assert all(a["uri"].startswith("s3://") for a in artifacts)
+        # AND their links answer the files' bytes, as the bucket holds them
+        fetched = stack.assert_links_answer_stored_bytes(run["run_id"])
+        assert {a["artifact_id"] for a in artifacts} <= {f.artifact_id for f in fetched}
         # WHEN it runs as code with other values
         calls = len(model.exchanges)
         started = _body(

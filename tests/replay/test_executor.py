@@ -17,7 +17,12 @@ from altostratus.domain.replay.plan import ExpectedEffect, Extraction, PlanStep,
 from altostratus.domain.replay.targets import SelectorBundle
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.secrets import Secrets
-from altostratus.engine.replay.executor import ReplayResult, SecretUnavailableError, replay_plan
+from altostratus.engine.replay.executor import (
+    ReplayResult,
+    SecretPendingError,
+    SecretUnavailableError,
+    replay_plan,
+)
 from altostratus.wire.render import timeline_response
 from tests.agent.harness import Harness
 from tests.replay import golden, scenario
@@ -289,6 +294,31 @@ def test_a_secret_the_resolver_cannot_give_stops_its_step_with_the_resolvers_rea
             "totp_identifier."
         )
         assert site.attempts == []
+
+
+def test_a_code_waited_for_elsewhere_stops_the_replay_before_its_step_which_a_later_replay_starts_at(
+    chromium: SessionBrowser, browser_loop: asyncio.AbstractEventLoop
+) -> None:
+    async def later(name: str) -> str | None:
+        raise SecretPendingError()
+
+    async def now(name: str) -> str | None:
+        return "615243"
+
+    with two_factor_site(expected="615243") as site:
+        plan = _code_plan(site.base_url)
+        # WHEN the code's resolver waits for it outside the replay (between slices)
+        waiting = _replay(browser_loop, plan, chromium, secrets=later)
+        # THEN the replay stops at the code's step, typing nothing, and not as a failure
+        assert (waiting.completed, waiting.waiting_at, waiting.steps_done) == (False, 1, 0)
+        assert waiting.failed_step is None and waiting.reason is None
+        assert site.attempts == []
+        # AND a replay started at that step, on the same page, types the code once and goes on
+        resumed = _replay(
+            browser_loop, plan, chromium, secrets=now, start_at=waiting.waiting_at, open_start_url=False
+        )
+        assert resumed.completed, resumed.reason
+        assert site.attempts == ["615243"]
 
 
 def test_values_the_run_hides_are_never_recorded_wherever_the_page_shows_them(

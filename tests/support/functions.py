@@ -61,7 +61,9 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def function_client(handler: LambdaHandler, *, name: str = "api") -> httpx.Client:
     """An httpx client whose requests reach a Lambda handler as API Gateway HTTP API events, as
     deployed: method, path, query, headers and body go in; status, headers and body (base64 when
-    the function says so) come back. The official SDK takes it as its `httpx_client`."""
+    the function says so) come back, and the answer's `cookies` as Set-Cookie headers (API
+    Gateway's translation), which the client keeps and sends back as a browser would. The
+    official SDK takes it as its `httpx_client`."""
 
     def handle(request: httpx.Request) -> httpx.Response:
         event = http_api_event(
@@ -75,6 +77,8 @@ def function_client(handler: LambdaHandler, *, name: str = "api") -> httpx.Clien
         out = handler(event, FakeLambdaContext(name))
         body = out.get("body") or ""
         content = base64.b64decode(body) if out.get("isBase64Encoded") else body.encode()
-        return httpx.Response(out["statusCode"], headers=out.get("headers") or {}, content=content)
+        cookies = [("set-cookie", cookie) for cookie in out.get("cookies") or []]
+        headers = [*(out.get("headers") or {}).items(), *cookies]
+        return httpx.Response(out["statusCode"], headers=headers, content=content)
 
     return httpx.Client(transport=httpx.MockTransport(handle))

@@ -5,10 +5,11 @@ a digit moves the focus to the next box, as many sites do); the form is POSTed
 to `/2fa/verify`, which answers "Verified" only for the expected code. Every code submitted is
 kept in `attempts`, in order. `/login` asks for a username and password, POSTed to
 `/login/submit`, which goes on to the 2FA page only for the expected pair (every pair tried is
-kept in `logins`). `/checkout` asks for a card number and its CVV (plain text boxes, as
-card forms have them), POSTed to `/checkout/pay`, which answers "Payment accepted" only for
-the expected card (every pair tried is kept in `payments`). The code boxes and their button
-carry `data-cua` names, so computer-use scripts can measure where they are.
+kept in `logins`; `redirect_login`: by a redirect to `/2fa`). `/checkout` asks for a card number
+and its CVV (plain text boxes, as card forms have them), POSTed to `/checkout/pay`, which
+answers "Payment accepted" only for the expected card (every pair tried is kept in `payments`).
+The code boxes and their button carry `data-cua` names, so computer-use scripts can measure
+where they are.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ class TwoFactorSite:
     payments: list[tuple[str, str]] = field(default_factory=list)
     # Decides whether a code is right (an authenticator's codes change); None: `expected` only.
     accept: Callable[[str], bool] | None = None
+    # A right sign-in redirects to `/2fa` (the 2FA page has an address of its own, as most sites
+    # give it) instead of answering with the 2FA form itself.
+    redirect_login: bool = False
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -124,7 +128,12 @@ def _handler(site: TwoFactorSite) -> type[BaseHTTPRequestHandler]:
             if urlsplit(self.path).path == "/login/submit":
                 pair = (form.get("username", [""])[0], form.get("password", [""])[0])
                 site.logins.append(pair)
-                if pair == (site.username, site.password):
+                if pair == (site.username, site.password) and site.redirect_login:
+                    self.send_response(303)
+                    self.send_header("Location", "/2fa")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif pair == (site.username, site.password):
                     self._send(200, "Two-step verification", _form(1))
                 else:
                     self._send(200, "Sign in", "<p>Wrong password.</p>" + _LOGIN_FORM)

@@ -39,6 +39,7 @@ class Script:
                 "outcome": None,
                 "admitted": admitted,
                 "wait_seconds": 7,
+                "code_answers": None,
             }
         if function == "agent_step":
             step = self.steps.pop(0)
@@ -51,6 +52,7 @@ class Script:
                 "slice": payload["slice"] + 1,
                 "outcome": outcome,
                 "code_wait_seconds": code_wait[0] if code_wait else 0,
+                "code_answers": None,
             }
         if function == "run_finish":
             return {"run_id": payload["run_id"], "status": (payload["outcome"] or {}).get("status")}

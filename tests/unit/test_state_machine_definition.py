@@ -146,6 +146,13 @@ def test_every_field_the_slice_tasks_select_is_in_every_result_they_return() -> 
         task_result("tsk_1", more=True, slice_no=3, code_wait_seconds=10),
     ):
         assert selected <= set(result), selected - set(result)
+    # The slice reads from the state what the state before it selected: Start run's result the
+    # first time, its own after that (the answers its totp_url gave the looks between slices).
+    payload = states["Run agent steps"]["Parameters"]["Payload"]
+    read = {path.removeprefix("$.") for path in payload.values()}
+    for before in ("Start run", "Run agent steps"):
+        given = {key.removesuffix(".$") for key in states[before]["ResultSelector"]}
+        assert read <= given, (before, read - given)
     waiting = states["Waiting for a code?"]
     assert states["Run agent steps"]["Next"] == "Waiting for a code?"
     assert waiting["Choices"] == [

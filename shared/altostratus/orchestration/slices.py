@@ -29,13 +29,13 @@ from altostratus.engine.agent.context import RunContext
 from altostratus.engine.agent.deps import AgentDeps
 from altostratus.engine.agent.recorder import Recorder
 from altostratus.engine.agent.runner import run_slice
-from altostratus.engine.agent.state import AgentState
+from altostratus.engine.agent.state import AgentState, PausedReplay
 from altostratus.engine.replay.executor import replay_plan
 from altostratus.engine.replay.secrets import RunSecrets
 from altostratus.orchestration.admission import Admission
 from altostratus.orchestration.errors import TransientStepError
 from altostratus.orchestration.sessions import ended_reason
-from altostratus.orchestration.task_io import require_view, task_result
+from altostratus.orchestration.task_io import code_answers, require_view, task_result
 from altostratus.orchestration.workflows import WorkflowPublisher
 from altostratus.ports.browser import AgentBrowser, BrowserProvider
 from altostratus.ports.errors import StoreUnavailableError
@@ -100,13 +100,24 @@ class AgentSlices:
                 return task_result(run_id, more=True, slice_no=slice_no)  # extended meanwhile
             budget = min(budget, left)
         agent_state, browser_state = self._load_checkpoint(view)
+        if agent_state is not None and (wait := agent_state.code_wait) is not None:
+            # The looks since the checkpoint counted their answers in the state machine's data,
+            # not in new checkpoints: both only grow from the checkpoint's, so the larger holds.
+            for kind, times in code_answers(event).items():
+                wait.pulls[kind] = max(times, wait.pulls.get(kind, 0))
         if agent_state is not None and agent_state.code_wait is not None and not view.cancel_requested:
             try:
                 waiting = self._look_for_code(view, agent_state, browser_state)
             except RunAlreadyFinishedError:
                 waiting = None  # canceled while its sources were asked: the view below says so
             if waiting is not None:
-                return task_result(run_id, more=True, slice_no=slice_no + 1, code_wait_seconds=waiting)
+                return task_result(
+                    run_id,
+                    more=True,
+                    slice_no=slice_no + 1,
+                    code_wait_seconds=waiting,
+                    code_answers=agent_state.code_wait.pulls,
+                )
             # The look takes as long as the run's totp_url takes to answer: a run canceled
             # meanwhile ends here, without a browser launched to type its code.
             view = require_view(self.agent.event_log, run_id)
@@ -129,9 +140,10 @@ class AgentSlices:
         self, view: RunView, state: AgentState, browser_state: dict[str, Any] | None
     ) -> int | None:
         """A run paused for a one-time code asks its sources before any browser is opened: the
-        seconds to wait before the next look while there is still no code, else None (the code
-        came, sealed into a new checkpoint so a retried slice has it too; or the wait is over and
-        the slice with a browser ends the run)."""
+        seconds to wait before the next look while there is still no code (the look stores
+        nothing: what the totp_url answered goes on in the state machine's data), else None (the
+        code came, sealed into a new checkpoint so a retried slice has it too; or the wait is
+        over and the slice with a browser ends the run)."""
         deps = self.agent
         try:
             request = executor_request(view, deps.secret_box, deps.artifacts)
@@ -143,9 +155,6 @@ class AgentSlices:
         if looked is not Looked.WAITING:
             return None
         assert state.code_wait is not None
-        if state.code_wait.pulls:
-            # What the totp_url answered is kept for the failure reason, should no code come.
-            self._save_checkpoint(view, state, browser_state)
         return state.code_wait.next_look_in(deps.clock.now())
 
     def _session_ended(self, view: RunView) -> str | None:
@@ -247,7 +256,12 @@ class AgentSlices:
             if view.run_with == "code" and not view.ai_fallback_triggered:
                 # The script replays with no model; only if it stops (and may fall back) does
                 # the agent go on, from the page the replay left, in this same slice.
-                ended = await self._replay(view, browser.agent)
+                ended = await self._replay(view, browser.agent, state, deps.monotonic() + budget)
+                if isinstance(ended, AgentState):
+                    # Its code did not come in time: the state machine waits, no browser open.
+                    self._save_checkpoint(view, ended, await browser.export_state())
+                    assert ended.code_wait is not None
+                    return True, None, ended.code_wait.next_look_in(deps.clock.now())
                 if ended is not None:
                     return False, ended, 0
                 view = require_view(deps.event_log, view.run_id)
@@ -269,10 +283,15 @@ class AgentSlices:
                 self._save_checkpoint(view, result.state, await browser.export_state())
         return result.continue_, result.outcome, result.code_wait_seconds
 
-    async def _replay(self, view: RunView, browser: AgentBrowser) -> RunOutcome | None:
-        """Replay the run's script as one step: the run's outcome, or None when the agent is
-        to take over (the replay stopped and the run may fall back)."""
+    async def _replay(
+        self, view: RunView, browser: AgentBrowser, state: AgentState | None, deadline: float
+    ) -> RunOutcome | AgentState | None:
+        """Replay the run's script as one step: the run's outcome, None when the agent is to
+        take over (the replay stopped and the run may fall back), or the state to checkpoint
+        when the replay waits for its one-time code between slices (`state`, from that
+        checkpoint, resumes it at the step that types the code)."""
         deps = self.agent
+        paused = state.replay if state is not None else None
         plan = None
         if self.plans is not None and view.script_id is not None:
             plan = self.plans.load_plan(view.org_id, view.script_id, view.script_revision_id)
@@ -282,7 +301,7 @@ class AgentSlices:
                 return RunOutcome.failed(reason)
             self._fell_back(view, 0, 0, reason)
             return None
-        step_id = deps.ids.new("stp")
+        step_id = paused.step_id if paused is not None else deps.ids.new("stp")
         rec = Recorder(
             event_log=deps.event_log,
             artifacts=deps.artifacts,
@@ -292,11 +311,24 @@ class AgentSlices:
             step_id=step_id,
         )
         started = deps.monotonic()
-        goal = f"Replay of script {view.script_id} ({len(plan.steps)} steps)"
-        order = view.next_step_order
-        rec.append(ev.StepStarted(step_id=step_id, order=order, url=plan.start_url, goal=goal), "started")
+        earlier_ms = paused.elapsed_ms if paused is not None else 0
+        if paused is None:
+            goal = f"Replay of script {view.script_id} ({len(plan.steps)} steps)"
+            started_step = ev.StepStarted(
+                step_id=step_id, order=view.next_step_order, url=plan.start_url, goal=goal
+            )
+            rec.append(started_step, "started")
+            state = AgentState(run_id=view.run_id, next_step_id=deps.ids.new("stp"))
+        elif view.cancel_requested:
+            # Canceled while it waited for its code: nothing more is typed.
+            canceled = ev.StepFinished(step_id=step_id, status=StepStatus.CANCELED, duration_ms=earlier_ms)
+            rec.append(canceled, "finished")
+            return RunOutcome.canceled()
+        assert state is not None
+        ctx = RunContext.build(deps, view, browser)
+        ctx.deadline = deadline
         # The plan names its secrets; the run's credentials, codes and request give their values.
-        secrets = RunSecrets(RunContext.build(deps, view, browser), view)
+        secrets = RunSecrets(ctx, view, state)
         result = await replay_plan(
             plan,
             _parameters(view),
@@ -304,8 +336,17 @@ class AgentSlices:
             recorder=rec,
             secrets=secrets.resolve,
             redaction=secrets.redaction,
+            start_at=paused.resume_at if paused is not None else 1,
+            # Resumed: the checkpoint gave the page back; opening the start page again could
+            # make the site send another code.
+            open_start_url=paused is None,
         )
-        elapsed = round((deps.monotonic() - started) * 1000)
+        elapsed = earlier_ms + round((deps.monotonic() - started) * 1000)
+        if result.waiting_at is not None:
+            assert state.code_wait is not None
+            state.replay = PausedReplay(step_id=step_id, resume_at=result.waiting_at, elapsed_ms=elapsed)
+            state.steps_taken = require_view(deps.event_log, view.run_id).step_count
+            return state
         if result.completed:
             rec.stage(ev.OutputProduced(output=result.output, step_id=step_id), "output")
             rec.append(

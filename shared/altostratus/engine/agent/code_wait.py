@@ -72,12 +72,20 @@ def keep_code(ctx: RunContext, state: AgentState, code: str) -> None:
     state.sealed_code = box.seal(code, context=_context(state.run_id)) if box is not None else None
 
 
+def sealed_code(ctx: RunContext, state: AgentState) -> str | None:
+    """The code an earlier slice (or a look between slices) obtained, unsealed; None if none."""
+    box = ctx.deps.secret_box
+    if not state.sealed_code or box is None:
+        return None
+    return box.unseal(state.sealed_code, context=_context(state.run_id))
+
+
 def restore_code(ctx: RunContext, state: AgentState) -> None:
     """A code an earlier slice obtained, back among the run's secrets."""
-    box = ctx.deps.secret_box
-    if state.sealed_code and box is not None:
+    code = sealed_code(ctx, state)
+    if code is not None:
         # Kept as if obtained in this slice: hidden in its trace as well.
-        ctx.keep_code(box.unseal(state.sealed_code, context=_context(state.run_id)))
+        ctx.keep_code(code)
 
 
 def pause_budget(ctx: RunContext) -> float | None:

@@ -59,6 +59,19 @@ class PausedTurn(BaseModel):
     refocus: dict[str, Any] | None = None
 
 
+class PausedReplay(BaseModel):
+    """A code run's replay stopped at the plan step that waits for a one-time code (the run's
+    `code_wait`): the slice that has the code goes on from that step, in the same replay step,
+    with the page its checkpoint restores; the steps before it are not done again."""
+
+    # The run's replay step, left open while it waits: the rest of the replay records into it.
+    step_id: str
+    # The plan step (1-based) that types the code.
+    resume_at: int
+    # Time the replay spent in the slices before, for the step's duration.
+    elapsed_ms: int = 0
+
+
 class AgentState(BaseModel):
     version: int = STATE_VERSION
     run_id: str
@@ -92,6 +105,8 @@ class AgentState(BaseModel):
     sealed_code: str | None = None
     # Set while the run waits for a code between slices.
     code_wait: PausedCodeWait | None = None
+    # Code runs: the replay waiting with the run for its code (None for the agent's steps).
+    replay: PausedReplay | None = None
     # Computer-use engines: the model turn whose typing of the code waits with the run.
     paused_turn: PausedTurn | None = None
     # Computer-use engines: the last click, while the focus it gave is still where typing goes

@@ -11,7 +11,8 @@ validated against the run's schema.
 
 Secrets are typed by name: the resolver gives a step's value (a credential's field, a fresh
 one-time code) when the step comes, before its timeout starts, since a code may take minutes
-to arrive. Every value the run knows (`redaction`) and every secret typed is hidden from what
+to arrive; a resolver that waits for it elsewhere stops the replay before that step, which a
+later call starts at. Every value the run knows (`redaction`) and every secret typed is hidden from what
 is recorded.
 
 Every executed step is recorded like an agent's action, marked `created_by="script"`, through
@@ -71,6 +72,9 @@ class ReplayResult(BaseModel):
     steps_done: int
     failed_step: int | None = None
     reason: str | None = None
+    # The step (1-based) whose secret is waited for outside the replay; the replay goes on from
+    # it once the secret is there (`SecretPendingError`).
+    waiting_at: int | None = None
 
 
 class SecretUnavailableError(Exception):
@@ -79,6 +83,12 @@ class SecretUnavailableError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SecretPendingError(Exception):
+    """Raised by a secret resolver whose value is not there yet and is waited for outside the
+    replay (a one-time code waited for between slices): the replay stops before that step,
+    having typed nothing for it, and can be run again from it (`start_at`)."""
 
 
 class StepFailedError(Exception):
@@ -127,6 +137,8 @@ async def replay_plan(
             # A step's value first, untimed: waiting for a one-time code is not the page failing.
             value = await run.value(index, step)
             await asyncio.wait_for(run.step(index, step, value), timeout=step_timeout_s * 3)
+        except SecretPendingError:
+            return ReplayResult(completed=False, steps_done=index - 1, waiting_at=index)
         except StepFailedError as failed:
             return ReplayResult(
                 completed=False, steps_done=index - 1, failed_step=index, reason=failed.reason
