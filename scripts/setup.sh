@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Altostratus needs on a Debian machine (run as root, or with sudo available):
-# Debian's Python venv support and Chromium, then a virtualenv in .venv with the pinned packages.
+# Debian's Python venv support, Chromium and its headless shell, then a virtualenv in .venv with the pinned packages.
 # Idempotent and quick on a second run: it skips what is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv python3-pip)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The browser headless runs launch (the full one stays for a visible window).
+[ -x /usr/lib/chromium/chromium-headless-shell ] || need_apt+=(chromium-headless-shell)
 fc-list 2>/dev/null | grep -qi liberation || need_apt+=(fonts-liberation)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
@@ -44,4 +46,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-deps "skyvern==1.0.56" 2> >(grep -v "is ignored: it is neither a file" >&2)
   echo "$want" > "$stamp"
 fi
-echo "setup: ready (.venv, Chromium at /usr/bin/chromium)"
+echo "setup: ready (.venv, Chromium at /usr/bin/chromium, its headless shell at /usr/lib/chromium/chromium-headless-shell)"

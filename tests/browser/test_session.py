@@ -26,11 +26,13 @@ from altostratus.adapters.browser import (
     parse_action,
     resolve_proxy,
 )
-from altostratus.adapters.browser.config import BASE_FLAGS, DEFAULT_CHROMIUM, session_config_for_run
+from altostratus.adapters.browser import config as browser_config
+from altostratus.adapters.browser.config import BASE_FLAGS, CHROMIUM, HEADLESS_SHELL, session_config_for_run
 from altostratus.security.targets import TargetPolicy
 from tests.browser.test_actions import open_page
 from tests.browser.test_perception import by_name
 from tests.support.fixture_site import FixtureSite
+from tests.support.processes import chromium_browsers
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -82,7 +84,7 @@ async def test_a_browser_at_a_cdp_address_can_be_driven_and_its_loss_detected(
     profile = tempfile.mkdtemp(prefix="alto-cdp-test-")
     process = subprocess.Popen(
         [
-            DEFAULT_CHROMIUM,
+            LaunchConfig().executable(),
             "--headless",
             "--remote-debugging-port=0",
             f"--user-data-dir={profile}",
@@ -189,6 +191,25 @@ def test_the_lambda_flag_set_is_added_inside_the_image() -> None:
     assert {"--no-zygote", "--disable-extensions", "--mute-audio"} <= set(lambda_args)
     assert "--single-process" not in lambda_args
     assert LaunchConfig(lambda_mode=True).temp_root() == Path("/tmp")
+
+
+async def test_a_headless_browser_is_the_headless_shell_when_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch, browser_loop: object
+) -> None:
+    # The browser a headless runtime launches is the shell (setup installs it).
+    before = chromium_browsers()
+    runtime = await BrowserRuntime.launch_local()
+    try:
+        (launched,) = chromium_browsers() - before
+        assert Path(f"/proc/{launched}/exe").resolve() == Path(HEADLESS_SHELL)
+    finally:
+        await runtime.close()
+    # A visible window needs the full browser; a path given is used as it is.
+    assert LaunchConfig(headless=False).executable() == CHROMIUM
+    assert LaunchConfig(executable_path="/opt/chromium").executable() == "/opt/chromium"
+    # Without the shell, headless runs fall back to the full browser.
+    monkeypatch.setattr(browser_config.os, "access", lambda path, mode: path != HEADLESS_SHELL)
+    assert LaunchConfig().executable() == CHROMIUM
 
 
 def test_a_run_request_becomes_a_session_config() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from altostratus.adapters.browser.config import DEFAULT_CHROMIUM
+from altostratus.adapters.browser.config import LaunchConfig
 from altostratus.domain import events as ev
 from altostratus.domain.replay.compile import compile_plan
 from altostratus.domain.replay.export import export_playwright
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 def _run(script: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
-    environment["CHROMIUM"] = DEFAULT_CHROMIUM
+    environment["CHROMIUM"] = LaunchConfig().executable()
     return subprocess.run(
         [sys.executable, str(script), *args],
         capture_output=True,

@@ -72,7 +72,7 @@ def _viewport(text: str) -> tuple[int, int]:
 
 
 async def _take(
-    url: str, args: argparse.Namespace, *, offline: bool, allowed: str, chromium: str
+    url: str, args: argparse.Namespace, *, offline: bool, allowed: str, chromium: str | None
 ) -> dict[str, Any]:
     from altostratus.adapters.browser import BrowserRuntime, LaunchConfig, SessionConfig, Viewport
     from altostratus.security.targets import TargetPolicy

@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     # False: serve the API only; runs stay queued for another executor (`alto serve --api-only`).
     execute_runs: bool = True
     max_browsers: int = Field(default=2, ge=1)
-    chromium_path: str = "/usr/bin/chromium"
+    # None: Debian's headless shell when installed, else Debian's Chromium.
+    chromium_path: str | None = None
     # "lambda" adds the flags Chromium needs inside the agent_step image (set by its Dockerfile).
     browser_profile: Literal["desktop", "lambda"] = "desktop"
     # One agent_step invocation runs steps this long, then checkpoints; the embedded runner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +39,13 @@ BASE_FLAGS: tuple[str, ...] = (
 # Added inside the Lambda image. Not --single-process: Playwright loses track of pages in a
 # single-process Chromium; it stays an opt-in to measure on real Lambda.
 LAMBDA_FLAGS: tuple[str, ...] = ("--no-zygote", "--disable-extensions", "--mute-audio")
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"
+# Debian's build of Chromium's headless shell: the old headless mode, the one Playwright runs for
+# headless and the agent image bakes in. With no browser window to composite, a step's clicks,
+# commits and screenshots take about half the time they take in the full browser's headless mode.
+# The binary itself: the package's /usr/bin wrapper runs it as a child, so a signal to the
+# process that was started would leave the browser running.
+HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
 # Chromium's flags that choose how it reaches the network (a proxy, or none).
 _PROXY_FLAGS = frozenset(
     {"--proxy-server", "--proxy-bypass-list", "--no-proxy-server", "--proxy-pac-url", "--proxy-auto-detect"}
@@ -67,7 +74,8 @@ class LaunchConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    executable_path: str = DEFAULT_CHROMIUM
+    # None: the headless shell for a headless browser when it is installed, else Chromium.
+    executable_path: str | None = None
     headless: bool = True
     # Inside the Lambda image: the Lambda flag set, user data and downloads under /tmp.
     lambda_mode: bool = False
@@ -78,6 +86,13 @@ class LaunchConfig(BaseModel):
     browser_address: str | None = None
     cdp_headers: dict[str, str] = Field(default_factory=dict, repr=False)
     launch_timeout_s: float = Field(default=30.0, gt=0)
+
+    def executable(self) -> str:
+        if self.executable_path:
+            return self.executable_path
+        if self.headless and os.access(HEADLESS_SHELL, os.X_OK):
+            return HEADLESS_SHELL
+        return CHROMIUM
 
     def args(self, *, proxy: list[str] | None = None) -> list[str]:
         """Chromium's flags; `proxy` the connect-time proxy's, which then are the only proxy

@@ -55,10 +55,10 @@ class LiveChromiumSessions:
                 return
         profile = Path(tempfile.mkdtemp(prefix="alto-session-", dir=self._launch.temp_root()))
         args = [
-            self._launch.executable_path,
+            self._launch.executable(),
             *BASE_FLAGS,
             *self._launch.extra_args,
-            "--headless=new" if self._launch.headless else "--new-window",
+            "--headless" if self._launch.headless else "--new-window",
             "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0",
             f"--user-data-dir={profile}",

@@ -96,7 +96,7 @@ class BrowserRuntime:
                 # Playwright creates a fresh profile for this process in the temp dir and
                 # deletes it on close; in the Lambda image TMPDIR is /tmp.
                 browser = await playwright.chromium.launch(
-                    executable_path=config.executable_path,
+                    executable_path=config.executable(),
                     headless=config.headless,
                     args=config.args(proxy=proxy.chromium_args()),
                     downloads_path=config.temp_root() / "alto-downloads",
@@ -110,7 +110,7 @@ class BrowserRuntime:
                 proxy.attach(lambda: guard.policy, guard.note_proxy_failure)
         except PlaywrightError as exc:
             await _stop(playwright, proxy)
-            where = config.browser_address or config.executable_path
+            where = config.browser_address or config.executable()
             raise LaunchError(f"could not start the browser ({where}): {exc.message}") from exc
         except BaseException:
             await _stop(playwright, proxy)

@@ -81,7 +81,7 @@ class FakeAgentCore:
     def __init__(
         self,
         *,
-        chromium_path: str = "/usr/bin/chromium",
+        chromium_path: str | None = None,
         region: str = "us-east-1",
         credentials: FakeCredentials | None = None,
         browsers: tuple[str, ...] = (DEFAULT_BROWSER,),
