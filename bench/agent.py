@@ -205,6 +205,8 @@ async def main() -> None:
     servers = {variant: FakeAnthropicServer(sc.LINKS.policy()).start() for variant in [*VARIANTS, "warm-up"]}
     with FixtureSite() as site:
         runtime = await BrowserRuntime.launch_local()
+        # Every variant runs in this one browser (the default: the headless shell when installed).
+        print(f"browser: {runtime.config.executable()} {runtime.browser.version}")
         try:
             run_no = 0
             # Warm Chromium up once so the first measured step is not the browser's cold start.
